@@ -1,0 +1,4 @@
+//! The `danvan` binary's library half: what the subcommands share with the
+//! integration tests (the demo loader, the benchmark).
+
+pub mod demo;

@@ -1,0 +1,289 @@
+//! `danvan`: the one binary. Each subcommand is a thin shell over the store
+//! and the web crate; errors end as one clear line and a non-zero exit.
+
+use danvan::demo;
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use danvan_domain::{Phone, Role};
+use danvan_store::account::NewAccount;
+use danvan_store::{Actor, Scope, Store};
+
+#[derive(Parser)]
+#[command(name = "danvan", version, about = "Dân Vận: the platform of Vietnam's community mobilization teams (tổ dân vận cộng đồng).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a demo server on an embedded SQLite database loaded with the pilot's (synthetic) data.
+    Demo {
+        /// Folder for the demo database (created if missing; reused if present).
+        #[arg(long, default_value = "./danvan-demo")]
+        data_dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Run the server for real on SQLite or PostgreSQL (pending migrations run at start).
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on.
+        #[arg(long, env = "DANVAN_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Mark cookies Secure (when served behind HTTPS).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Import data from the spreadsheets officials keep.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export data to spreadsheets.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(clap::Args)]
+struct DbArg {
+    /// Database: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "DANVAN_DATABASE_URL")]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account; the password is read from standard input (first line).
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+        /// admin, province_officer, supervisor, commune_officer, hamlet_head, team_leader or team_member.
+        #[arg(long)]
+        role: String,
+        /// The unit the account serves (every role but the team roles and admin).
+        #[arg(long)]
+        unit: Option<i64>,
+        /// The team the account serves (team_leader, team_member).
+        #[arg(long)]
+        team: Option<i64>,
+        /// Name shown on pages (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Phone number, which can also be used to log in.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for `Authorization: Bearer`; printed once, on the last line.
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import households (one row per resident, CSV or XLSX) into a unit: all rows or none.
+    Households {
+        #[command(flatten)]
+        db: DbArg,
+        /// The spreadsheet.
+        file: PathBuf,
+        /// The unit whose hamlets the file names.
+        #[arg(long)]
+        unit: i64,
+        /// Check the file and report, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Export the households of a unit (citizen ids masked); the export is audited.
+    Households {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        unit: i64,
+        /// xlsx or csv.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        /// Output file (default: ho-gia-dinh-UNIT.FORMAT).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DANVAN_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("lỗi: không khởi động được: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("lỗi: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(db: &DbArg) -> Result<Store> {
+    let store = Store::connect(&db.database_url).await.context("không mở được cơ sở dữ liệu")?;
+    store.migrate().await.context("không cập nhật được cấu trúc cơ sở dữ liệu")?;
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo { data_dir, bind } => {
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("không tạo được thư mục {}", data_dir.display()))?;
+            let db_path = data_dir.join("danvan.db");
+            let url = format!("sqlite://{}", db_path.display());
+            let store = open(&DbArg { database_url: url }).await?;
+            let loaded = demo::load_if_empty(&store).await.context("không nạp được dữ liệu mẫu")?;
+            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("không mở được cổng {bind}"))?;
+            println!("Dân Vận (demo) — dữ liệu thí điểm {}", if loaded { "vừa được nạp" } else { "đã có sẵn" });
+            println!("Cơ sở dữ liệu: {}", db_path.display());
+            println!("Mở trình duyệt: http://{}/", listener.local_addr()?);
+            println!("Tài khoản mẫu (mật khẩu chung: {}):", demo::DEMO_PASSWORD);
+            for (user, role, unit) in demo::account_list() {
+                println!("  {user:<22} {role:<18} {unit}");
+            }
+            serve(store, listener, false).await
+        }
+        Command::Serve { db, bind, secure_cookies } => {
+            let store = open(&db).await?;
+            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("không mở được cổng {bind}"))?;
+            println!("Dân Vận: http://{}/ ({})", listener.local_addr()?, store.backend());
+            serve(store, listener, secure_cookies).await
+        }
+        Command::Migrate { db } => {
+            open(&db).await?;
+            println!("Cơ sở dữ liệu đã được cập nhật.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command: UserCommand::Add { db, username, role, unit, team, display_name, phone } } => {
+            let role = Role::parse(&role).map_err(|_| anyhow!("vai trò «{role}» không có; dùng một trong: admin, province_officer, supervisor, commune_officer, hamlet_head, team_leader, team_member"))?;
+            let phone = match phone {
+                Some(p) => Some(Phone::parse(&p).map_err(|e| anyhow!("số điện thoại: {}", e.message_vi()))?),
+                None => None,
+            };
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password).context("không đọc được mật khẩu từ đầu vào chuẩn")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            if password.is_empty() {
+                bail!("hãy đưa mật khẩu qua đầu vào chuẩn, ví dụ: echo 'mat-khau-dai' | danvan user add ...");
+            }
+            let store = open(&db).await?;
+            let new = NewAccount { display_name: display_name.unwrap_or_else(|| username.clone()), username, phone, password, role, unit_id: unit, team_id: team };
+            let id = store.create_account(&Actor::cli(), &new).await?;
+            println!("Đã tạo tài khoản {} (id {id}).", new.username);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::Create { db, username, label } } => {
+            let store = open(&db).await?;
+            let token = store.create_api_token(&Actor::cli(), &username, &label).await.map_err(|e| match e {
+                danvan_store::StoreError::NotFound => anyhow!("không có tài khoản «{username}»"),
+                e => e.into(),
+            })?;
+            println!("Mã truy cập cho {username} (chỉ hiện một lần):");
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { command: ImportCommand::Households { db, file, unit, dry_run } } => {
+            let store = open(&db).await?;
+            if !file.is_file() {
+                bail!("không có tệp {}", file.display());
+            }
+            let outcome = store.import_households(&Actor::cli(), &Scope::all(), unit, &file, dry_run).await.map_err(|e| match e {
+                danvan_store::import::ImportError::Store(danvan_store::StoreError::NotFound) => anyhow!("không có đơn vị {unit}"),
+                e => anyhow!("{e}"),
+            })?;
+            if outcome.error_count > 0 {
+                println!("Tệp có {} lỗi nên chưa nhập gì:", outcome.error_count);
+                for e in &outcome.errors {
+                    println!("  Dòng {}, cột «{}»: {} [{}]", e.row, e.column, e.message_vi, e.value);
+                }
+                if outcome.errors.len() < outcome.error_count {
+                    println!("  … và {} lỗi khác", outcome.error_count - outcome.errors.len());
+                }
+                return Ok(ExitCode::from(2));
+            }
+            if outcome.committed {
+                println!("Đã nhập {} hộ, {} nhân khẩu.", outcome.households, outcome.rows);
+            } else {
+                println!("Tệp hợp lệ: {} hộ, {} nhân khẩu. Chưa ghi gì (--dry-run).", outcome.households, outcome.rows);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { command: ExportCommand::Households { db, unit, format, output } } => {
+            let xlsx = match format.as_str() {
+                "xlsx" => true,
+                "csv" => false,
+                other => bail!("định dạng «{other}» không có; dùng xlsx hoặc csv"),
+            };
+            let store = open(&db).await?;
+            let out = output.unwrap_or_else(|| PathBuf::from(format!("ho-gia-dinh-{unit}.{format}")));
+            let rows = store.export_households(&Actor::cli(), &Scope::all(), unit, &out, xlsx).await.map_err(|e| match e {
+                danvan_store::StoreError::NotFound => anyhow!("không có đơn vị {unit}"),
+                e => e.into(),
+            })?;
+            println!("Đã xuất {rows} nhân khẩu vào {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(store: Store, listener: tokio::net::TcpListener, secure_cookies: bool) -> Result<ExitCode> {
+    let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
+    std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
+    let state = danvan_web::AppState { store, secure_cookies, upload_dir };
+    danvan_web::serve_on(state, listener).await.context("máy chủ dừng vì lỗi")?;
+    Ok(ExitCode::SUCCESS)
+}

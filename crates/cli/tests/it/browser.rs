@@ -1,0 +1,1 @@
+// browser: see below

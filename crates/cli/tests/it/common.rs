@@ -1,0 +1,176 @@
+//! Test databases, a running server, and an HTTP client with cookies.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use danvan_store::{Scope, Store, SystemClock};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async scenario on both backends.
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("DANVAN_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database of its own for one test, dropped by `finish`.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite://{}", dir.path().join("t.db").display());
+                let store = Store::connect_with_clock(&url, Arc::new(SystemClock)).await.expect("sqlite");
+                store.migrate().await.expect("migrate");
+                TestDb { store, url, pg_name: None, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let name = format!("dv_test_{}_{}_{}", std::process::id(), n, rand_u32());
+                let admin = postgres_admin_url();
+                let admin_store = Store::connect(&admin).await.expect("PostgreSQL at DANVAN_TEST_POSTGRES");
+                if let danvan_store::Db::Postgres(p) = &admin_store.db {
+                    sqlx::query(&format!("CREATE DATABASE {name}")).execute(p).await.expect("create database");
+                }
+                admin_store.close().await;
+                let url = replace_db(&admin, &name);
+                let store = Store::connect(&url).await.expect("connect test db");
+                store.migrate().await.expect("migrate");
+                TestDb { store, url, pg_name: Some(name), _dir: None }
+            }
+        }
+    }
+
+    /// With the pilot's demo data loaded.
+    pub async fn demo(backend: Backend) -> TestDb {
+        let db = TestDb::new(backend).await;
+        danvan::demo::load(&db.store, &danvan_demo::pilot()).await.expect("demo loads");
+        db
+    }
+
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some(name) = self.pg_name {
+            let admin = Store::connect(&postgres_admin_url()).await.expect("admin");
+            if let danvan_store::Db::Postgres(p) = &admin.db {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(p).await;
+            }
+            admin.close().await;
+        }
+    }
+}
+
+fn replace_db(url: &str, name: &str) -> String {
+    match url.rfind('/') {
+        Some(i) if url[..i].contains("://") && url[..i].len() > url.find("://").map_or(0, |j| j + 2) => {
+            let (base, rest) = url.split_at(i);
+            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
+            format!("{base}/{name}{query}")
+        }
+        _ => format!("{url}/{name}"),
+    }
+}
+
+fn rand_u32() -> u32 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    t ^ (std::process::id() << 8)
+}
+
+/// A server on a free loopback port, serving the test database.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub base: String,
+    handle: tokio::task::JoinHandle<()>,
+    _uploads: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start(store: &Store) -> Server {
+        let uploads = tempfile::tempdir().expect("uploads");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = danvan_web::AppState { store: store.clone(), secure_cookies: false, upload_dir: uploads.path().to_path_buf() };
+        let handle = tokio::spawn(async move {
+            let _ = danvan_web::serve_on(state, listener).await;
+        });
+        Server { addr, base: format!("http://{addr}"), handle, _uploads: uploads }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn stop(self) {
+        self.handle.abort();
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// The value of `<input … name="NAME" … value="…">` in a page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    let end = tag[v..].find('"')? + v;
+    Some(tag[v..end].to_string())
+}
+
+/// Logs in through the form; returns the client (with its session cookie)
+/// and the CSRF token of the session.
+pub async fn login(server: &Server, username: &str, password: &str) -> (reqwest::Client, String) {
+    let c = client();
+    let page = c.get(server.url("/login")).send().await.expect("login page").text().await.expect("body");
+    let csrf = input_value(&page, "csrf").expect("csrf on login form");
+    let res = c
+        .post(server.url("/login"))
+        .form(&[("csrf", csrf.as_str()), ("login", username), ("password", password), ("next", "/")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 303, "login of {username} should redirect");
+    let home = c.get(server.url("/account/password")).send().await.expect("page").text().await.expect("body");
+    let token = input_value(&home, "csrf").expect("session csrf");
+    (c, token)
+}
+
+pub const PW: &str = danvan::demo::DEMO_PASSWORD;
+
+/// The id of the first unit whose name matches `q` (without diacritics).
+pub async fn unit_id(store: &Store, q: &str) -> i64 {
+    store.search_units(&Scope::all(), q, 10).await.expect("search units").first().unwrap_or_else(|| panic!("no unit {q}")).id
+}

@@ -1,0 +1,14 @@
+//! One integration test binary (links once). Every scenario runs on SQLite
+//! and on PostgreSQL: `both!(name)` makes `name::sqlite` and `name::postgres`.
+//! `scripts/test` skips the `postgres` half, saying so, when no server runs.
+
+#[macro_use]
+mod common;
+mod access;
+mod api;
+mod browser;
+mod cli;
+mod import;
+mod pages;
+mod registry;
+mod search;

@@ -1,0 +1,89 @@
+//! The audit log: who changed or exported what, and when. Written in the same
+//! transaction as the change. Details never carry personal data (no names,
+//! phones or citizen ids) — only ids and counts.
+
+use serde::Serialize;
+
+use crate::{on_db, Result, Store};
+
+/// Who is acting: an account, or the command line.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account_id: Option<i64>,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn cli() -> Actor {
+        Actor { account_id: None, name: "cli".into() }
+    }
+    pub fn system() -> Actor {
+        Actor { account_id: None, name: "system".into() }
+    }
+}
+
+pub const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Appends one audit entry on the given executor (a transaction).
+#[macro_export]
+macro_rules! audit {
+    ($ex:expr, $store:expr, $actor:expr, $action:expr, $entity:expr, $entity_id:expr, $scope_path:expr, $detail:expr) => {
+        sqlx::query($crate::audit::INSERT_AUDIT)
+            .bind($store.now())
+            .bind($actor.account_id)
+            .bind($actor.name.clone())
+            .bind($action)
+            .bind($entity)
+            .bind($entity_id.to_string())
+            .bind($scope_path.to_string())
+            .bind($detail.to_string())
+            .execute($ex)
+            .await?
+    };
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub scope_path: String,
+    pub detail: String,
+}
+
+impl Store {
+    /// Records an event that changes nothing else (an export, a login).
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        scope_path: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        on_db!(&self.db, |p| {
+            audit!(p, self, actor, action, entity, entity_id, scope_path, detail);
+        });
+        Ok(())
+    }
+
+    /// The newest entries whose scope lies inside `scope_path`, newest first.
+    pub async fn audit_entries(&self, scope_path: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
+        let end = crate::prefix_end(scope_path);
+        let before = before_id.unwrap_or(i64::MAX);
+        let sql = "SELECT id, at, actor, action, entity, entity_id, scope_path, detail FROM audit_log \
+                   WHERE scope_path >= $1 AND scope_path < $2 AND id < $3 ORDER BY id DESC LIMIT $4";
+        Ok(on_db!(&self.db, |p| sqlx::query_as::<_, AuditEntry>(sql)
+            .bind(scope_path)
+            .bind(&end)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(p)
+            .await?))
+    }
+}

@@ -1,0 +1,347 @@
+//! All-or-nothing import of the household spreadsheets officials keep.
+//!
+//! Pass one validates the whole file (the sheet crate's row checks, plus
+//! what only the database knows: household codes and citizen ids already
+//! recorded, team codes); nothing is written unless it is clean. Pass two
+//! reads the file again and writes it in ONE transaction, in batches of
+//! multi-row inserts. Both passes stream, so memory grows with the number of
+//! households (a code → id map), not with the file.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use danvan_sheet::{HamletIndex, ResidentRow, RowError, SheetError, SheetReader, ValidationReport, MAX_LISTED_ERRORS};
+use serde::Serialize;
+
+use crate::household::{bind_resident, NewResident, INSERT_RESIDENT};
+use crate::stats::refresh_hamlet;
+use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
+
+/// One multi-row INSERT of residents: `$chunk` is `&[(household id, &NewResident)]`.
+macro_rules! insert_residents {
+    ($ex:expr, $chunk:expr, $now:expr) => {{
+        let chunk = $chunk;
+        let head = INSERT_RESIDENT.split(" VALUES").next().unwrap_or(INSERT_RESIDENT);
+        let mut sql = String::with_capacity(64 + chunk.len() * 90);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 16;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 1..=16 {
+                sql.push_str(&format!("${}, ", b + c));
+            }
+            // updated_at = created_at
+            sql.push_str(&format!("${})", b + 16));
+        }
+        let mut q = sqlx::query(&sql);
+        for (id, r) in chunk.iter() {
+            q = bind_resident!(q, *id, r, $now);
+        }
+        q.execute($ex).await?;
+    }};
+}
+
+/// Households written per multi-row insert.
+const BATCH: usize = 200;
+/// Rows per lookup of existing codes / citizen ids.
+const LOOKUP_BATCH: usize = 500;
+
+#[derive(Debug, Serialize)]
+pub struct ImportOutcome {
+    pub dry_run: bool,
+    pub committed: bool,
+    pub rows: usize,
+    pub households: usize,
+    pub error_count: usize,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Sheet(#[from] SheetError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Store(e.into())
+    }
+}
+
+struct PendingHousehold {
+    code: String,
+    hamlet_id: i64,
+    path: String,
+    team_id: Option<i64>,
+    address: String,
+    reach: String,
+    phone: Option<String>,
+    residents: Vec<NewResident>,
+}
+
+fn row_error(row: usize, column: &str, value: &str, vi: String, en: String) -> RowError {
+    RowError { row, column: column.to_string(), value: value.chars().take(60).collect(), message_vi: vi, message_en: en }
+}
+
+fn to_resident(r: &ResidentRow) -> NewResident {
+    NewResident {
+        name: r.name.clone(),
+        birth: r.birth,
+        gender: r.gender,
+        relation: r.relation.clone(),
+        is_head: r.is_head,
+        phone: r.phone.clone(),
+        citizen_id: r.citizen_id.clone(),
+    }
+}
+
+impl Store {
+    /// Imports households from `file` into the subtree of `unit_id`.
+    pub async fn import_households(&self, actor: &Actor, scope: &Scope, unit_id: i64, file: &Path, dry_run: bool) -> Result<ImportOutcome, ImportError> {
+        let unit = self.unit(scope, unit_id).await?;
+        if scope.team_id.is_some() {
+            return Err(StoreError::NotFound.into());
+        }
+        let today = self.today();
+        let hamlets = self.hamlets_under(&unit.path).await?;
+        let paths: HashMap<i64, String> = {
+            let mut m = HashMap::new();
+            for (id, _, _) in &hamlets {
+                m.insert(*id, self.unit_unscoped(*id).await?.path);
+            }
+            m
+        };
+        let index = HamletIndex::new(hamlets);
+        let teams = self.team_codes_under(&unit.path).await?;
+
+        // Pass one: the file's own checks…
+        let mut report: ValidationReport = danvan_sheet::validate(SheetReader::open(file, today)?, &index);
+        // …then what only the database knows.
+        let mut extra = self.check_against_database(file, today, &teams).await?;
+        if !extra.is_empty() {
+            report.error_count += extra.len();
+            report.errors.append(&mut extra);
+            report.errors.sort_by_key(|e| e.row);
+            report.errors.truncate(MAX_LISTED_ERRORS);
+        }
+        let mut outcome = ImportOutcome {
+            dry_run,
+            committed: false,
+            rows: report.rows,
+            households: report.households,
+            error_count: report.error_count,
+            errors: report.errors,
+        };
+        if outcome.error_count > 0 || dry_run {
+            return Ok(outcome);
+        }
+
+        // Pass two: write everything in one transaction.
+        let now = self.now();
+        let reader = SheetReader::open(file, today)?;
+        let written: Result<(usize, usize), ImportError> = in_tx!(&self.db, |tx| {
+            let mut ids: HashMap<String, i64> = HashMap::new();
+            let mut pending: Vec<PendingHousehold> = Vec::new();
+            let mut pending_index: HashMap<String, usize> = HashMap::new();
+            let mut late: Vec<(i64, NewResident)> = Vec::new();
+            let mut touched: HashSet<i64> = HashSet::new();
+            let mut first_id: Option<i64> = None;
+            let mut residents = 0usize;
+            let mut rows = reader.peekable();
+            loop {
+                let row = rows.next();
+                let flush = row.is_none() || pending.len() >= BATCH;
+                if flush && !pending.is_empty() {
+                    // Households first (codes are unique, so ids come back by code)…
+                    let mut sql = String::from(
+                        "INSERT INTO households (code, hamlet_id, path, team_id, address, lat, lon, reach, phone, head_name, head_sort_key, resident_count, created_at, updated_at) VALUES ",
+                    );
+                    for i in 0..pending.len() {
+                        let b = i * 9;
+                        if i > 0 {
+                            sql.push(',');
+                        }
+                        sql.push_str(&format!(
+                            "(${}, ${}, ${}, ${}, ${}, NULL, NULL, ${}, ${}, '', '', 0, ${}, ${})",
+                            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9
+                        ));
+                    }
+                    sql.push_str(" RETURNING id, code");
+                    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+                    for h in &pending {
+                        q = q.bind(&h.code).bind(h.hamlet_id).bind(&h.path).bind(h.team_id).bind(&h.address).bind(&h.reach).bind(&h.phone).bind(now).bind(now);
+                    }
+                    for (id, code) in q.fetch_all(&mut *tx).await? {
+                        first_id = Some(first_id.map_or(id, |f| f.min(id)));
+                        ids.insert(code, id);
+                    }
+                    // …then their residents, many per statement.
+                    let mut batch: Vec<(i64, &NewResident)> = Vec::new();
+                    for h in &pending {
+                        let id = ids.get(&h.code).copied().ok_or(StoreError::Rejected("mất mã hộ khi ghi".into()))?;
+                        batch.extend(h.residents.iter().map(|r| (id, r)));
+                    }
+                    for chunk in batch.chunks(100) {
+                        insert_residents!(&mut *tx, chunk, now);
+                    }
+                    residents += batch.len();
+                    pending.clear();
+                    pending_index.clear();
+                }
+                if !late.is_empty() && (row.is_none() || late.len() >= 100) {
+                    let chunk: Vec<(i64, &NewResident)> = late.iter().map(|(id, r)| (*id, r)).collect();
+                    insert_residents!(&mut *tx, &chunk, now);
+                    residents += chunk.len();
+                    late.clear();
+                }
+                let Some(row) = row else { break };
+                let row = row.map_err(|_| StoreError::Rejected("tệp đã thay đổi giữa hai lần đọc".into()))?;
+                let hamlet_id = index.resolve(row.commune.as_deref(), &row.hamlet).map_err(StoreError::Rejected)?;
+                let code = row.household_code.trim().to_uppercase();
+                if let Some(&id) = ids.get(&code) {
+                    // A household whose rows are not contiguous in the file.
+                    late.push((id, to_resident(&row)));
+                    continue;
+                }
+                if let Some(&i) = pending_index.get(&code) {
+                    let h = &mut pending[i];
+                    if row.is_head {
+                        h.address = row.address.clone();
+                    }
+                    if h.phone.is_none() {
+                        h.phone = row.phone.as_ref().map(|p| p.as_str().to_string());
+                    }
+                    if let Some(r) = row.reach {
+                        h.reach = r.as_str().to_string();
+                    }
+                    h.residents.push(to_resident(&row));
+                    continue;
+                }
+                touched.insert(hamlet_id);
+                pending_index.insert(code.clone(), pending.len());
+                pending.push(PendingHousehold {
+                    code,
+                    hamlet_id,
+                    path: paths.get(&hamlet_id).cloned().unwrap_or_default(),
+                    team_id: row.team_code.as_ref().and_then(|c| teams.get(&c.to_uppercase()).map(|(id, _)| *id)),
+                    address: row.address.clone(),
+                    reach: row.reach.map_or("no_phone", |r| r.as_str()).to_string(),
+                    phone: row.phone.as_ref().map(|p| p.as_str().to_string()),
+                    residents: vec![to_resident(&row)],
+                });
+            }
+            // Heads' names and resident counts in one set-based statement.
+            if let Some(first) = first_id {
+                sqlx::query(
+                    "UPDATE households SET \
+                       head_name = COALESCE((SELECT TRIM(TRIM(r.family || ' ' || r.middle) || ' ' || r.given) FROM residents r WHERE r.household_id = households.id AND r.is_head = TRUE LIMIT 1), ''), \
+                       head_sort_key = COALESCE((SELECT r.sort_key FROM residents r WHERE r.household_id = households.id AND r.is_head = TRUE LIMIT 1), ''), \
+                       resident_count = (SELECT COUNT(*) FROM residents r WHERE r.household_id = households.id) \
+                     WHERE id >= $1 AND created_at = $2",
+                )
+                .bind(first)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for h in &touched {
+                refresh_hamlet!(&mut *tx, *h);
+            }
+            let detail = serde_json::json!({"households": ids.len(), "residents": residents, "unit_id": unit_id});
+            audit!(&mut *tx, self, actor, "import", "households", unit_id, unit.path, detail);
+            Ok::<(usize, usize), ImportError>((ids.len(), residents))
+        });
+        let (households, rows) = written?;
+        outcome.committed = true;
+        outcome.households = households;
+        outcome.rows = rows;
+        Ok(outcome)
+    }
+
+    /// Team codes (upper case) of a subtree → (team id, hamlet id).
+    pub async fn team_codes_under(&self, path: &str) -> Result<HashMap<String, (i64, i64)>> {
+        let rows: Vec<(String, i64, i64)> = on_db!(&self.db, |p| sqlx::query_as("SELECT code, id, hamlet_id FROM teams WHERE path >= $1 AND path < $2")
+            .bind(path)
+            .bind(crate::prefix_end(path))
+            .fetch_all(p)
+            .await?);
+        Ok(rows.into_iter().map(|(c, id, h)| (c.to_uppercase(), (id, h))).collect())
+    }
+
+    /// Checks a file's household codes, citizen ids and team codes against
+    /// what is already recorded; one error per offending row.
+    async fn check_against_database(
+        &self,
+        file: &Path,
+        today: chrono::NaiveDate,
+        teams: &HashMap<String, (i64, i64)>,
+    ) -> Result<Vec<RowError>, ImportError> {
+        let mut errors = Vec::new();
+        let mut codes: Vec<(usize, String)> = Vec::new();
+        let mut cids: Vec<(usize, String)> = Vec::new();
+        let mut seen_codes: HashSet<String> = HashSet::new();
+        for row in SheetReader::open(file, today)? {
+            let Ok(row) = row else { continue };
+            let code = row.household_code.trim().to_uppercase();
+            if seen_codes.insert(code.clone()) {
+                codes.push((row.row, code));
+            }
+            if let Some(c) = &row.citizen_id {
+                cids.push((row.row, c.as_str().to_string()));
+            }
+            if let Some(t) = &row.team_code {
+                if !teams.contains_key(&t.to_uppercase()) {
+                    errors.push(row_error(
+                        row.row,
+                        "Tổ dân vận",
+                        t,
+                        format!("Không có tổ dân vận mã «{t}» trong đơn vị đã chọn"),
+                        format!("No team with code «{t}» in the chosen unit"),
+                    ));
+                }
+            }
+            if codes.len() >= LOOKUP_BATCH {
+                self.existing("households", "code", &mut codes, &mut errors).await?;
+            }
+            if cids.len() >= LOOKUP_BATCH {
+                self.existing("residents", "citizen_id", &mut cids, &mut errors).await?;
+            }
+        }
+        self.existing("households", "code", &mut codes, &mut errors).await?;
+        self.existing("residents", "citizen_id", &mut cids, &mut errors).await?;
+        Ok(errors)
+    }
+
+    async fn existing(&self, table: &str, column: &str, batch: &mut Vec<(usize, String)>, errors: &mut Vec<RowError>) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT {column} FROM {table} WHERE {column} IN ({})", placeholders.join(","));
+        let found: Vec<(String,)> = on_db!(&self.db, |p| {
+            let mut q = sqlx::query_as(&sql);
+            for (_, v) in batch.iter() {
+                q = q.bind(v);
+            }
+            q.fetch_all(p).await?
+        });
+        let found: HashSet<String> = found.into_iter().map(|(v,)| v).collect();
+        for (row, v) in batch.iter().filter(|(_, v)| found.contains(v)) {
+            errors.push(if column == "code" {
+                row_error(*row, "Mã hộ", v, format!("Mã hộ «{v}» đã có trong hệ thống"), format!("Household code «{v}» already exists"))
+            } else {
+                let masked = danvan_domain::CitizenId::parse(v).map(|c| c.masked()).unwrap_or_default();
+                row_error(*row, "Số CCCD", &masked, "Số CCCD này đã có trong hệ thống".into(), "This citizen id is already recorded".into())
+            });
+        }
+        batch.clear();
+        Ok(())
+    }
+}
+

@@ -1,0 +1,163 @@
+//! Storage of Dân Vận: one set of repository functions over SQLite and
+//! PostgreSQL.
+//!
+//! Every query string is shared by both backends (`$1` placeholders work on
+//! both); the [`on_db!`] and [`in_tx!`] macros expand the same body once per
+//! backend, so the Rust code is written once and the compiler checks both
+//! expansions. Each module is named after the domain word it stores.
+
+pub mod account;
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod export;
+pub mod household;
+pub mod import;
+pub mod scope;
+pub mod search;
+pub mod stats;
+pub mod team;
+pub mod unit;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub use audit::Actor;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::StoreError;
+pub use scope::Scope;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The connection pool of one backend.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside one transaction of the backend, with `$tx` bound to it;
+/// commits when the body returns `Ok`, rolls back (by drop) on `Err`.
+#[macro_export]
+macro_rules! in_tx {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                if out.is_ok() {
+                    $tx.commit().await?;
+                }
+                out
+            }
+            $crate::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                if out.is_ok() {
+                    $tx.commit().await?;
+                }
+                out
+            }
+        }
+    };
+}
+
+/// The store: a pool plus the clock every timestamp comes from.
+#[derive(Clone)]
+pub struct Store {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend()).finish()
+    }
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with_clock(url, Arc::new(SystemClock)).await
+    }
+
+    pub async fn connect_with_clock(url: &str, clock: Arc<dyn Clock>) -> Result<Store> {
+        let db = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("địa chỉ cơ sở dữ liệu không hợp lệ: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: what is acknowledged to a person survives a power cut.
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            Db::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("địa chỉ cơ sở dữ liệu không hợp lệ: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Db::Postgres(pool)
+        } else {
+            return Err(StoreError::Config(
+                "địa chỉ cơ sở dữ liệu phải bắt đầu bằng sqlite:// hoặc postgres://".into(),
+            ));
+        };
+        Ok(Store { db, clock })
+    }
+
+    /// Applies pending migrations of the backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Seconds since the Unix epoch, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    pub fn today(&self) -> chrono::NaiveDate {
+        clock::vn_today(self.clock.as_ref())
+    }
+
+    pub async fn close(&self) {
+        on_db!(&self.db, |p| p.close().await)
+    }
+}
+
+/// The smallest string above every string that starts with `prefix`, for
+/// index range scans (`col >= prefix AND col < prefix_end(prefix)`).
+pub fn prefix_end(prefix: &str) -> String {
+    // U+FFFF sorts after every character the folded keys contain.
+    format!("{prefix}\u{FFFF}")
+}

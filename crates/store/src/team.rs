@@ -1,0 +1,178 @@
+//! Teams and groups under a hamlet, and their members.
+
+use chrono::NaiveDate;
+use danvan_domain::{text, Gender, MemberRole, PersonName, Phone, Represents, TeamKind};
+use serde::Serialize;
+
+use crate::stats::refresh_hamlet;
+use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Team {
+    pub id: i64,
+    pub hamlet_id: i64,
+    pub hamlet_name: String,
+    pub path: String,
+    pub kind: String,
+    pub parent_team_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    pub target_size: i32,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Member {
+    pub id: i64,
+    pub family: String,
+    pub middle: String,
+    pub given: String,
+    pub role: String,
+    pub represents: String,
+    pub phone: Option<String>,
+    pub term_from: String,
+    pub term_to: Option<String>,
+}
+
+impl Member {
+    pub fn full_name(&self) -> String {
+        PersonName { family: self.family.clone(), middle: self.middle.clone(), given: self.given.clone() }.full()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub hamlet_id: i64,
+    pub kind: TeamKind,
+    pub parent_team_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    pub target_size: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub name: PersonName,
+    pub gender: Option<Gender>,
+    pub role: MemberRole,
+    pub represents: Represents,
+    pub phone: Option<Phone>,
+    pub term_from: NaiveDate,
+    pub term_to: Option<NaiveDate>,
+}
+
+const TEAM_SELECT: &str = "SELECT t.id, t.hamlet_id, u.name AS hamlet_name, t.path, t.kind, t.parent_team_id, t.code, t.name, t.target_size \
+                           FROM teams t JOIN units u ON u.id = t.hamlet_id";
+
+impl Store {
+    pub async fn create_team(&self, actor: &Actor, new: &NewTeam) -> Result<i64> {
+        let name = text::clean_required(&new.name, 200).map_err(|e| StoreError::invalid("name", e))?;
+        let code = text::clean_required(&new.code, 40).map_err(|e| StoreError::invalid("code", e))?;
+        let target = new.target_size.unwrap_or(match new.kind {
+            TeamKind::Team => 40,
+            TeamKind::Group => 15,
+        });
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            let (path, level): (String, String) = sqlx::query_as("SELECT path, level FROM units WHERE id = $1")
+                .bind(new.hamlet_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if level != "hamlet" {
+                return Err(StoreError::Rejected("Tổ dân vận phải thuộc một thôn".into()));
+            }
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO teams (hamlet_id, path, kind, parent_team_id, code, name, sort_key, target_size, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(new.hamlet_id)
+            .bind(&path)
+            .bind(new.kind.as_str())
+            .bind(new.parent_team_id)
+            .bind(&code)
+            .bind(&name)
+            .bind(text::sort_key(&name))
+            .bind(target)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| {
+                let e = StoreError::from(e);
+                if e.is_unique_violation() {
+                    StoreError::Conflict(format!("Mã tổ «{code}» đã được dùng"))
+                } else {
+                    e
+                }
+            })?;
+            refresh_hamlet!(&mut *tx, new.hamlet_id);
+            audit!(&mut *tx, self, actor, "create", "team", id, path, serde_json::json!({"kind": new.kind.as_str()}));
+            Ok::<i64, StoreError>(id)
+        })
+    }
+
+    pub async fn add_member(&self, actor: &Actor, team_id: i64, m: &NewMember) -> Result<i64> {
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            let (path,): (String,) = sqlx::query_as("SELECT path FROM teams WHERE id = $1")
+                .bind(team_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO team_members (team_id, family, middle, given, sort_key, gender, role, represents, phone, term_from, term_to, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            )
+            .bind(team_id)
+            .bind(&m.name.family)
+            .bind(&m.name.middle)
+            .bind(&m.name.given)
+            .bind(m.name.sort_key())
+            .bind(m.gender.map(|g| g.as_str()))
+            .bind(m.role.as_str())
+            .bind(m.represents.as_str())
+            .bind(m.phone.as_ref().map(|p| p.as_str().to_string()))
+            .bind(m.term_from.format("%Y-%m-%d").to_string())
+            .bind(m.term_to.map(|d| d.format("%Y-%m-%d").to_string()))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(&mut *tx, self, actor, "create", "team_member", id, path, serde_json::json!({"team_id": team_id}));
+            Ok::<i64, StoreError>(id)
+        })
+    }
+
+    /// A team inside the scope (team roles: only their own), or NotFound.
+    pub async fn team(&self, scope: &Scope, id: i64) -> Result<Team> {
+        let sql = format!("{TEAM_SELECT} WHERE t.id = $1");
+        let team: Option<Team> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(id).fetch_optional(p).await?);
+        match team {
+            Some(t) if scope.contains_path(&t.path) && scope.team_id.is_none_or(|own| own == t.id || t.parent_team_id == Some(own)) => Ok(t),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    pub async fn team_by_code(&self, code: &str) -> Result<Team> {
+        let sql = format!("{TEAM_SELECT} WHERE t.code = $1");
+        let team: Option<Team> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(code).fetch_optional(p).await?);
+        team.ok_or(StoreError::NotFound)
+    }
+
+    /// Members in force (leader first, then Vietnamese name order).
+    pub async fn members(&self, team_id: i64) -> Result<Vec<Member>> {
+        let sql = "SELECT id, family, middle, given, role, represents, phone, term_from, term_to FROM team_members WHERE team_id = $1 \
+                   ORDER BY CASE role WHEN 'leader' THEN 0 WHEN 'deputy' THEN 1 ELSE 2 END, sort_key, id";
+        Ok(on_db!(&self.db, |p| sqlx::query_as(sql).bind(team_id).fetch_all(p).await?))
+    }
+
+    /// Teams and groups of one hamlet, inside the scope.
+    pub async fn teams_of_hamlet(&self, scope: &Scope, hamlet_id: i64) -> Result<Vec<Team>> {
+        let sql = format!("{TEAM_SELECT} WHERE t.hamlet_id = $1 AND t.path >= $2 AND t.path < $3 AND ($4 IS NULL OR t.id = $4 OR t.parent_team_id = $4) ORDER BY t.kind DESC, t.code");
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(hamlet_id)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(scope.team_id)
+            .fetch_all(p)
+            .await?))
+    }
+}

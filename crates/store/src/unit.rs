@@ -1,0 +1,610 @@
+//! The unit tree: units of any depth kept as a materialized path
+//! (`/1/17/342/`), so "everything under X" is one indexed range scan; history
+//! as events that never rewrite the past (a rename keeps the old name in its
+//! event, a merge closes the sources' validity, a move rewrites paths but
+//! records the old parent).
+
+use chrono::NaiveDate;
+use danvan_domain::{text, FieldError, UnitLevel};
+use serde::Serialize;
+
+use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Unit {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub level: String,
+    pub name: String,
+    pub code: Option<String>,
+    pub code_kind: String,
+    pub path: String,
+    pub depth: i32,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+}
+
+impl Unit {
+    pub fn level(&self) -> UnitLevel {
+        UnitLevel::parse(&self.level).unwrap_or(UnitLevel::Hamlet)
+    }
+    /// Still in force on `day` (validity dates are inclusive).
+    pub fn valid_on(&self, day: NaiveDate) -> bool {
+        let d = day.format("%Y-%m-%d").to_string();
+        self.valid_from.as_deref().is_none_or(|f| f <= d.as_str()) && self.valid_to.as_deref().is_none_or(|t| t >= d.as_str())
+    }
+}
+
+pub(crate) const UNIT_COLUMNS: &str = "id, parent_id, level, name, code, code_kind, path, depth, valid_from, valid_to";
+
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    pub parent_id: Option<i64>,
+    pub level: UnitLevel,
+    pub name: String,
+    pub code: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// A change to the tree, recorded as an event with its date and legal basis.
+#[derive(Debug, Clone)]
+pub enum UnitChange {
+    Rename { unit_id: i64, new_name: String },
+    /// Several units into one (the target exists already, new or continuing).
+    /// Sources other than the target end the day before; with
+    /// `move_children` their children move under the target.
+    Merge { sources: Vec<i64>, target: i64, move_children: bool },
+    /// One hamlet into several: each household is reassigned explicitly.
+    Split { source: i64, targets: Vec<i64>, households: Vec<(i64, i64)> },
+    Move { unit_id: i64, new_parent_id: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub change: UnitChange,
+    pub date: NaiveDate,
+    pub legal_basis: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventPart {
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub part: String,
+    pub old_name: Option<String>,
+    pub new_name: Option<String>,
+    pub old_parent_name: Option<String>,
+    pub new_parent_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitEvent {
+    pub id: i64,
+    pub kind: String,
+    pub effective_date: String,
+    pub legal_basis: String,
+    pub note: String,
+    pub parts: Vec<EventPart>,
+    pub households_moved: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    kind: String,
+    effective_date: String,
+    legal_basis: String,
+    note: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PartRow {
+    event_id: i64,
+    unit_id: i64,
+    unit_name: String,
+    part: String,
+    old_name: Option<String>,
+    new_name: Option<String>,
+    old_parent_name: Option<String>,
+    new_parent_name: Option<String>,
+}
+
+fn ymd(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn validate_code(code: &Option<String>) -> Result<Option<String>> {
+    match code.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) if c.len() <= 10 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') => Ok(Some(c.to_string())),
+        Some(_) => Err(StoreError::invalid("code", FieldError::InvalidLevel)),
+    }
+}
+
+impl Store {
+    /// Creates a unit under `parent_id` (or a root). Hamlets have no national
+    /// code, so one is issued (`TH000123`, kind `local`).
+    pub async fn create_unit(&self, actor: &Actor, new: &NewUnit) -> Result<i64> {
+        let name = text::clean_required(&new.name, 200).map_err(|e| StoreError::invalid("name", e))?;
+        let code = validate_code(&new.code)?;
+        if let (Some(f), Some(t)) = (new.valid_from, new.valid_to) {
+            if t < f {
+                return Err(StoreError::Rejected("Ngày hết hiệu lực trước ngày bắt đầu".into()));
+            }
+        }
+        let now = self.now();
+        let fold = text::fold(&name);
+        let key = text::sort_key(&name);
+        let placeholder = format!("~{}", rand::random::<u64>());
+        in_tx!(&self.db, |tx| {
+            let (parent_path, depth) = match new.parent_id {
+                Some(pid) => {
+                    let parent: Option<(String, i32, String)> =
+                        sqlx::query_as("SELECT path, depth, level FROM units WHERE id = $1")
+                            .bind(pid)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let (path, depth, level) = parent.ok_or(StoreError::NotFound)?;
+                    let plevel = UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
+                    if plevel.rank() >= new.level.rank() {
+                        return Err(StoreError::Rejected(format!(
+                            "Không thể đặt {} dưới {}",
+                            new.level.label_vi(),
+                            plevel.label_vi()
+                        )));
+                    }
+                    (path, depth + 1)
+                }
+                None => ("/".to_string(), 0),
+            };
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO units (parent_id, level, name, name_fold, sort_key, code, code_kind, path, depth, valid_from, valid_to, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            )
+            .bind(new.parent_id)
+            .bind(new.level.as_str())
+            .bind(&name)
+            .bind(&fold)
+            .bind(&key)
+            .bind(&code)
+            .bind(if code.is_some() || new.level != UnitLevel::Hamlet { "official" } else { "local" })
+            .bind(&placeholder)
+            .bind(depth)
+            .bind(new.valid_from.map(ymd))
+            .bind(new.valid_to.map(ymd))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let path = format!("{parent_path}{id}/");
+            let issued = if code.is_none() && new.level == UnitLevel::Hamlet { Some(format!("TH{id:06}")) } else { code.clone() };
+            sqlx::query("UPDATE units SET path = $1, code = $2 WHERE id = $3")
+                .bind(&path)
+                .bind(&issued)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if new.level == UnitLevel::Hamlet {
+                sqlx::query("INSERT INTO hamlet_stats (hamlet_id, households, residents, teams, groups_, unassigned) VALUES ($1, 0, 0, 0, 0, 0)")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let detail = serde_json::json!({"level": new.level.as_str(), "parent_id": new.parent_id});
+            audit!(&mut *tx, self, actor, "create", "unit", id, path, detail);
+            Ok::<i64, StoreError>(id)
+        })
+    }
+
+    /// A unit inside `scope`, or NotFound.
+    pub async fn unit(&self, scope: &Scope, id: i64) -> Result<Unit> {
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1");
+        let unit: Option<Unit> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(id).fetch_optional(p).await?);
+        match unit {
+            Some(u) if scope.contains_path(&u.path) => Ok(u),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    /// A unit by id without scope; for the command line and internal use.
+    pub async fn unit_unscoped(&self, id: i64) -> Result<Unit> {
+        self.unit(&Scope::all(), id).await
+    }
+
+    /// Children in Vietnamese order; with `current_only`, only those in force today.
+    pub async fn children(&self, scope: &Scope, id: i64, current_only: bool) -> Result<Vec<Unit>> {
+        self.unit(scope, id).await?;
+        let today = ymd(self.today());
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE parent_id = $1 AND ($2 = 0 OR valid_to IS NULL OR valid_to >= $3) ORDER BY sort_key, id"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .bind(i32::from(current_only))
+            .bind(&today)
+            .fetch_all(p)
+            .await?))
+    }
+
+    /// The top units a scope can see: the roots for `/`, else the scope's own unit.
+    pub async fn top_units(&self, scope: &Scope) -> Result<Vec<Unit>> {
+        let today = ymd(self.today());
+        let sql = if scope.path == "/" {
+            format!("SELECT {UNIT_COLUMNS} FROM units WHERE parent_id IS NULL AND (valid_to IS NULL OR valid_to >= $1) AND $2 = $2 ORDER BY sort_key, id")
+        } else {
+            format!("SELECT {UNIT_COLUMNS} FROM units WHERE path = $2 AND $1 = $1")
+        };
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql).bind(&today).bind(&scope.path).fetch_all(p).await?))
+    }
+
+    /// The chain from the root down to the unit (for breadcrumbs).
+    pub async fn ancestors(&self, unit: &Unit) -> Result<Vec<Unit>> {
+        let ids: Vec<i64> = unit
+            .path
+            .trim_matches('/')
+            .split('/')
+            .filter_map(|s| s.parse().ok())
+            .filter(|&i| i != unit.id)
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.unit_unscoped(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Units whose folded name contains the folded query, inside the scope.
+    pub async fn search_units(&self, scope: &Scope, q: &str, limit: i64) -> Result<Vec<Unit>> {
+        let folded = text::fold(q);
+        let pattern = format!("%{}%", folded.replace('%', "").replace('_', ""));
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE path >= $1 AND path < $2 AND name_fold LIKE $3 ORDER BY depth, sort_key, id LIMIT $4"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(p)
+            .await?))
+    }
+
+    /// Hamlets in force inside a unit's subtree, with their commune's name.
+    pub async fn hamlets_under(&self, path: &str) -> Result<Vec<(i64, String, String)>> {
+        let today = ymd(self.today());
+        let sql = "SELECT h.id, COALESCE(c.name, ''), h.name FROM units h LEFT JOIN units c ON c.id = h.parent_id \
+                   WHERE h.path >= $1 AND h.path < $2 AND h.level = 'hamlet' AND (h.valid_to IS NULL OR h.valid_to >= $3)";
+        Ok(on_db!(&self.db, |p| sqlx::query_as(sql).bind(path).bind(prefix_end(path)).bind(&today).fetch_all(p).await?))
+    }
+
+    /// Records a change to the tree and applies it, in one transaction.
+    pub async fn record_event(&self, actor: &Actor, ev: &NewEvent) -> Result<i64> {
+        let legal = text::clean_required(&ev.legal_basis, 500).map_err(|e| StoreError::invalid("legal_basis", e))?;
+        let note = text::clean_text(&ev.note, 2000).map_err(|e| StoreError::invalid("note", e))?;
+        let now = self.now();
+        let day = ymd(ev.date);
+        let day_before = ev.date.pred_opt().map(ymd).unwrap_or_else(|| day.clone());
+        let kind = match ev.change {
+            UnitChange::Rename { .. } => "rename",
+            UnitChange::Merge { .. } => "merge",
+            UnitChange::Split { .. } => "split",
+            UnitChange::Move { .. } => "move",
+        };
+        in_tx!(&self.db, |tx| {
+            let (event_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO unit_events (kind, effective_date, legal_basis, note, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(kind)
+            .bind(&day)
+            .bind(&legal)
+            .bind(&note)
+            .bind(now)
+            .bind(actor.account_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            const PART: &str = "INSERT INTO unit_event_units (event_id, unit_id, part, old_name, old_parent_id, new_name, new_parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+            // Every move in this event: (unit id, new parent id).
+            let mut moves: Vec<(i64, i64)> = Vec::new();
+            let mut touched_path = String::from("/");
+            match &ev.change {
+                UnitChange::Rename { unit_id, new_name } => {
+                    let new_name = text::clean_required(new_name, 200).map_err(|e| StoreError::invalid("name", e))?;
+                    let (old, path): (String, String) = sqlx::query_as("SELECT name, path FROM units WHERE id = $1")
+                        .bind(unit_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    sqlx::query("UPDATE units SET name = $1, name_fold = $2, sort_key = $3 WHERE id = $4")
+                        .bind(&new_name)
+                        .bind(text::fold(&new_name))
+                        .bind(text::sort_key(&new_name))
+                        .bind(unit_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(PART)
+                        .bind(event_id)
+                        .bind(unit_id)
+                        .bind("target")
+                        .bind(&old)
+                        .bind(None::<i64>)
+                        .bind(&new_name)
+                        .bind(None::<i64>)
+                        .execute(&mut *tx)
+                        .await?;
+                    touched_path = path;
+                }
+                UnitChange::Merge { sources, target, move_children } => {
+                    if sources.is_empty() {
+                        return Err(StoreError::Rejected("Cần ít nhất một đơn vị được sáp nhập".into()));
+                    }
+                    let (tpath,): (String,) = sqlx::query_as("SELECT path FROM units WHERE id = $1")
+                        .bind(target)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    for s in sources {
+                        let (sname,): (String,) = sqlx::query_as("SELECT name FROM units WHERE id = $1")
+                            .bind(s)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        sqlx::query(PART)
+                            .bind(event_id)
+                            .bind(s)
+                            .bind("source")
+                            .bind(&sname)
+                            .bind(None::<i64>)
+                            .bind(None::<String>)
+                            .bind(None::<i64>)
+                            .execute(&mut *tx)
+                            .await?;
+                        if s != target {
+                            sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2")
+                                .bind(&day_before)
+                                .bind(s)
+                                .execute(&mut *tx)
+                                .await?;
+                            if *move_children {
+                                let kids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM units WHERE parent_id = $1 AND (valid_to IS NULL OR valid_to >= $2)")
+                                    .bind(s)
+                                    .bind(&day)
+                                    .fetch_all(&mut *tx)
+                                    .await?;
+                                moves.extend(kids.into_iter().map(|(k,)| (k, *target)));
+                            }
+                        }
+                    }
+                    sqlx::query(PART)
+                        .bind(event_id)
+                        .bind(target)
+                        .bind("target")
+                        .bind(None::<String>)
+                        .bind(None::<i64>)
+                        .bind(None::<String>)
+                        .bind(None::<i64>)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE units SET valid_from = $1 WHERE id = $2 AND valid_from IS NULL")
+                        .bind(&day)
+                        .bind(target)
+                        .execute(&mut *tx)
+                        .await?;
+                    touched_path = tpath;
+                }
+                UnitChange::Split { source, targets, households } => {
+                    let (spath,): (String,) = sqlx::query_as("SELECT path FROM units WHERE id = $1 AND level = 'hamlet'")
+                        .bind(source)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::Rejected("Chỉ tách được thôn".into()))?;
+                    sqlx::query(PART)
+                        .bind(event_id)
+                        .bind(source)
+                        .bind("source")
+                        .bind(None::<String>)
+                        .bind(None::<i64>)
+                        .bind(None::<String>)
+                        .bind(None::<i64>)
+                        .execute(&mut *tx)
+                        .await?;
+                    let mut target_paths = Vec::new();
+                    for t in targets {
+                        let (tpath,): (String,) = sqlx::query_as("SELECT path FROM units WHERE id = $1 AND level = 'hamlet'")
+                            .bind(t)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        target_paths.push((*t, tpath));
+                        sqlx::query(PART)
+                            .bind(event_id)
+                            .bind(t)
+                            .bind("target")
+                            .bind(None::<String>)
+                            .bind(None::<i64>)
+                            .bind(None::<String>)
+                            .bind(None::<i64>)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for (hh, to) in households {
+                        let tpath = target_paths
+                            .iter()
+                            .find(|(t, _)| t == to)
+                            .map(|(_, p)| p.clone())
+                            .ok_or(StoreError::Rejected("Hộ được chuyển tới thôn không nằm trong danh sách tách".into()))?;
+                        let moved = sqlx::query("UPDATE households SET hamlet_id = $1, path = $2, team_id = NULL, updated_at = $3 WHERE id = $4 AND hamlet_id = $5")
+                            .bind(to)
+                            .bind(&tpath)
+                            .bind(now)
+                            .bind(hh)
+                            .bind(source)
+                            .execute(&mut *tx)
+                            .await?;
+                        if moved.rows_affected() != 1 {
+                            return Err(StoreError::Rejected(format!("Hộ {hh} không thuộc thôn được tách")));
+                        }
+                        sqlx::query("INSERT INTO unit_event_households (event_id, household_id, from_hamlet_id, to_hamlet_id) VALUES ($1, $2, $3, $4)")
+                            .bind(event_id)
+                            .bind(hh)
+                            .bind(source)
+                            .bind(to)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM households WHERE hamlet_id = $1")
+                        .bind(source)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if left > 0 {
+                        return Err(StoreError::Rejected(format!("Còn {left} hộ chưa được chuyển sang thôn mới")));
+                    }
+                    sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2")
+                        .bind(&day_before)
+                        .bind(source)
+                        .execute(&mut *tx)
+                        .await?;
+                    let mut hamlets: Vec<i64> = targets.clone();
+                    hamlets.push(*source);
+                    for h in hamlets {
+                        crate::stats::refresh_hamlet!(&mut *tx, h);
+                    }
+                    touched_path = spath;
+                }
+                UnitChange::Move { unit_id, new_parent_id } => moves.push((*unit_id, *new_parent_id)),
+            }
+            for (unit_id, new_parent) in moves {
+                let (old_path, old_parent, old_depth, level): (String, Option<i64>, i32, String) =
+                    sqlx::query_as("SELECT path, parent_id, depth, level FROM units WHERE id = $1")
+                        .bind(unit_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                let (ppath, pdepth, plevel): (String, i32, String) =
+                    sqlx::query_as("SELECT path, depth, level FROM units WHERE id = $1")
+                        .bind(new_parent)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                if ppath.starts_with(&old_path) {
+                    return Err(StoreError::Rejected("Không thể chuyển một đơn vị vào bên trong chính nó".into()));
+                }
+                let lv = UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
+                let plv = UnitLevel::parse(&plevel).map_err(|e| StoreError::invalid("level", e))?;
+                if plv.rank() >= lv.rank() {
+                    return Err(StoreError::Rejected(format!("Không thể đặt {} dưới {}", lv.label_vi(), plv.label_vi())));
+                }
+                let new_path = format!("{ppath}{unit_id}/");
+                let depth_delta = pdepth + 1 - old_depth;
+                let cut = i32::try_from(old_path.chars().count() + 1).unwrap_or(i32::MAX);
+                let end = prefix_end(&old_path);
+                sqlx::query("UPDATE units SET parent_id = $1 WHERE id = $2")
+                    .bind(new_parent)
+                    .bind(unit_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for table in ["units", "teams", "households"] {
+                    let sql = if table == "units" {
+                        format!("UPDATE {table} SET path = $1 || substr(path, $2), depth = depth + $5 WHERE path >= $3 AND path < $4")
+                    } else {
+                        format!("UPDATE {table} SET path = $1 || substr(path, $2) WHERE path >= $3 AND path < $4 AND $5 = $5")
+                    };
+                    sqlx::query(&sql)
+                        .bind(&new_path)
+                        .bind(cut)
+                        .bind(&old_path)
+                        .bind(&end)
+                        .bind(depth_delta)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(PART)
+                    .bind(event_id)
+                    .bind(unit_id)
+                    .bind("source")
+                    .bind(None::<String>)
+                    .bind(old_parent)
+                    .bind(None::<String>)
+                    .bind(new_parent)
+                    .execute(&mut *tx)
+                    .await?;
+                if kind == "move" {
+                    touched_path = new_path;
+                }
+            }
+            let detail = serde_json::json!({"event_id": event_id, "kind": kind});
+            audit!(&mut *tx, self, actor, "record_event", "unit_event", event_id, touched_path, detail);
+            Ok::<i64, StoreError>(event_id)
+        })
+    }
+
+    /// Every event a unit took part in, oldest first, with all participants.
+    pub async fn unit_history(&self, scope: &Scope, id: i64) -> Result<Vec<UnitEvent>> {
+        self.unit(scope, id).await?;
+        let events: Vec<EventRow> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT e.id, e.kind, e.effective_date, e.legal_basis, e.note FROM unit_events e \
+             WHERE e.id IN (SELECT event_id FROM unit_event_units WHERE unit_id = $1) \
+                OR e.id IN (SELECT x.event_id FROM unit_event_units x WHERE x.old_parent_id = $1 OR x.new_parent_id = $1) \
+             ORDER BY e.effective_date, e.id"
+        )
+        .bind(id)
+        .fetch_all(p)
+        .await?);
+        let mut out = Vec::with_capacity(events.len());
+        for e in events {
+            let parts: Vec<PartRow> = on_db!(&self.db, |p| sqlx::query_as(
+                "SELECT x.event_id, x.unit_id, u.name AS unit_name, x.part, x.old_name, x.new_name, \
+                        op.name AS old_parent_name, np.name AS new_parent_name \
+                 FROM unit_event_units x JOIN units u ON u.id = x.unit_id \
+                 LEFT JOIN units op ON op.id = x.old_parent_id LEFT JOIN units np ON np.id = x.new_parent_id \
+                 WHERE x.event_id = $1 ORDER BY x.part DESC, u.sort_key"
+            )
+            .bind(e.id)
+            .fetch_all(p)
+            .await?);
+            let (moved,): (i64,) = on_db!(&self.db, |p| sqlx::query_as("SELECT COUNT(*) FROM unit_event_households WHERE event_id = $1")
+                .bind(e.id)
+                .fetch_one(p)
+                .await?);
+            out.push(UnitEvent {
+                id: e.id,
+                kind: e.kind,
+                effective_date: e.effective_date,
+                legal_basis: e.legal_basis,
+                note: e.note,
+                households_moved: moved,
+                parts: parts
+                    .into_iter()
+                    .filter(|p| p.event_id == e.id)
+                    .map(|p| EventPart {
+                        unit_id: p.unit_id,
+                        unit_name: p.unit_name,
+                        part: p.part,
+                        old_name: p.old_name,
+                        new_name: p.new_name,
+                        old_parent_name: p.old_parent_name,
+                        new_parent_name: p.new_parent_name,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Ends a unit's validity on `last_day` (inclusive) when nothing has yet.
+    pub async fn end_unit(&self, actor: &Actor, id: i64, last_day: NaiveDate) -> Result<()> {
+        in_tx!(&self.db, |tx| {
+            let done = sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2 AND valid_to IS NULL")
+                .bind(ymd(last_day))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() > 0 {
+                audit!(&mut *tx, self, actor, "end", "unit", id, "/", serde_json::json!({"valid_to": ymd(last_day)}));
+            }
+            Ok::<(), StoreError>(())
+        })
+    }
+}

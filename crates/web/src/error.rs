@@ -1,0 +1,134 @@
+//! Errors as a person sees them: a page in their language with a clear
+//! message, or the API's JSON error. Internal details go to the log, never
+//! to the page; personal data goes to neither.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use danvan_store::StoreError;
+
+use crate::i18n::{Lang, Tr};
+
+#[derive(Debug, Clone)]
+pub enum WebError {
+    /// Not logged in: go to the login page, then back.
+    Login(String),
+    NotFound,
+    /// A form posted without its CSRF token, or with a stale one.
+    Csrf,
+    BadRequest(String),
+    TooLarge,
+    Internal(String),
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => WebError::NotFound,
+            StoreError::Conflict(m) | StoreError::Rejected(m) | StoreError::Config(m) => WebError::BadRequest(m),
+            StoreError::Invalid { field, error } => WebError::BadRequest(format!("{field}: {}", error.message_vi())),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        WebError::Internal(e.to_string())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    t: &'a Tr,
+    lang: &'a str,
+    title: String,
+    message: String,
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::Login(_) => StatusCode::SEE_OTHER,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        let vi = lang == Lang::Vi;
+        match self {
+            WebError::Login(_) => (if vi { "Hãy đăng nhập." } else { "Please log in." }).into(),
+            WebError::NotFound => lang.t().not_found.into(),
+            WebError::Csrf => (if vi {
+                "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và gửi lại."
+            } else {
+                "This form has expired or is invalid. Reload the page and submit again."
+            })
+            .into(),
+            WebError::BadRequest(m) => m.clone(),
+            WebError::TooLarge => (if vi { "Tệp quá lớn (tối đa 100 MB)." } else { "The file is too large (100 MB at most)." }).into(),
+            WebError::Internal(_) => (if vi {
+                "Hệ thống gặp lỗi. Dữ liệu của bạn chưa bị thay đổi; hãy thử lại sau."
+            } else {
+                "Something went wrong. Nothing was changed; please try again later."
+            })
+            .into(),
+        }
+    }
+
+    /// The error as a page in `lang`.
+    pub fn page(self, lang: Lang) -> Response {
+        if let WebError::Login(next) = &self {
+            let next = urlencode(next);
+            return Redirect::to(&format!("/login?next={next}")).into_response();
+        }
+        if let WebError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let page = ErrorPage { t: lang.t(), lang: lang.code(), title: format!("{}", self.status().as_u16()), message: self.message(lang) };
+        let body = page.render().unwrap_or_else(|_| "error".into());
+        (self.status(), Html(body)).into_response()
+    }
+}
+
+/// Marks a response as an error page, so `localize` can render it in the
+/// reader's language (handlers just use `?`).
+#[derive(Clone)]
+struct ErrorMarker(WebError);
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if matches!(self, WebError::Login(_)) {
+            return self.page(Lang::Vi);
+        }
+        let mut res = self.clone().page(Lang::Vi);
+        res.extensions_mut().insert(ErrorMarker(self));
+        res
+    }
+}
+
+/// Middleware: re-renders error pages in the language of the request.
+pub async fn localize(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let lang = crate::auth::lang_of(req.headers());
+    let res = next.run(req).await;
+    match (lang, res.extensions().get::<ErrorMarker>()) {
+        (Lang::En, Some(ErrorMarker(e))) => e.clone().page(Lang::En),
+        _ => res,
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

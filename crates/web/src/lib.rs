@@ -1,0 +1,89 @@
+//! The HTTP layer of Dân Vận: server-rendered pages (Vietnamese first), the
+//! JSON API and its OpenAPI document, sessions, CSRF and security headers.
+//! It never writes SQL: every read and write goes through `danvan_store`.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use danvan_store::Store;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Largest spreadsheet accepted through the upload page.
+pub const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
+/// Every other request body.
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Set the `Secure` flag on cookies (behind HTTPS).
+    pub secure_cookies: bool,
+    /// Where uploads wait while they are checked.
+    pub upload_dir: PathBuf,
+}
+
+pub fn router(state: AppState) -> Router {
+    let import = Router::new()
+        .route("/import", get(pages::import_form).post(pages::import_upload))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 64 * 1024));
+    let app = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/lang", get(pages::set_lang))
+        .route("/units", get(pages::units))
+        .route("/units/{id}", get(pages::unit))
+        .route("/units/{id}/history", get(pages::unit_history))
+        .route("/teams/{id}", get(pages::team))
+        .route("/households/{id}", get(pages::household))
+        .route("/residents/{id}/edit", get(pages::resident_edit).post(pages::resident_save))
+        .route("/search", get(pages::search))
+        .route("/export", get(pages::export))
+        .route("/account/password", get(pages::password_form).post(pages::password_change))
+        .route("/audit", get(pages::audit))
+        .route("/static/{file}", get(assets::serve))
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", api::router())
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .merge(import)
+        .fallback(pages::not_found)
+        .with_state(state);
+    with_security_headers(app)
+}
+
+/// Security headers on every response; and error pages in the reader's language.
+fn with_security_headers(router: Router) -> Router {
+    let h = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    router
+        .layer(axum::middleware::from_fn(error::localize))
+        .layer(h(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .layer(h(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(h(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(h(header::REFERRER_POLICY, "same-origin"))
+        .layer(h(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(self)"))
+}
+
+/// Serves the router on `addr` until the process ends.
+pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(state, listener).await
+}
+
+pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).await
+}

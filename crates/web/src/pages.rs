@@ -1,0 +1,834 @@
+//! Page handlers: one per page, each reading through the store with the
+//! caller's scope, rendering an askama template. Forms carry a CSRF token and
+//! answer bad input with the form again and a message beside it.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use danvan_domain::{date, Birth, CitizenId, Gender, MemberRole, PersonName, Phone, Reach, Represents, Role, UnitLevel};
+use danvan_store::household::ResidentEdit;
+use danvan_store::import::{ImportError, ImportOutcome};
+use danvan_store::stats::{Counts, TeamLoad};
+use danvan_store::unit::Unit;
+use danvan_store::Scope;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use crate::auth::{cookie, same_token, set_cookie, ClientAddr, User, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE};
+use crate::error::{urlencode, WebError};
+use crate::i18n::{Lang, Tr};
+use crate::{AppState, MAX_UPLOAD_BYTES};
+
+type Page = Result<Response, WebError>;
+
+pub struct NavUser {
+    pub username: String,
+    pub can_import: bool,
+    pub can_audit: bool,
+}
+
+/// What every page's frame needs.
+pub struct Chrome {
+    pub t: &'static Tr,
+    pub lang: &'static str,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub here: String,
+}
+
+pub fn can_import(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::ProvinceOfficer | Role::CommuneOfficer | Role::HamletHead)
+}
+pub fn can_audit(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer)
+}
+pub fn can_edit(role: Role) -> bool {
+    role != Role::Supervisor
+}
+
+fn chrome(user: &User, here: &str) -> Chrome {
+    Chrome {
+        t: user.lang.t(),
+        lang: user.lang.code(),
+        user: Some(NavUser { username: user.p.username.clone(), can_import: can_import(user.p.role), can_audit: can_audit(user.p.role) }),
+        csrf: user.csrf.clone(),
+        here: urlencode(here),
+    }
+}
+
+fn html<T: Template>(page: T) -> Page {
+    Ok(Html(page.render()?).into_response())
+}
+
+fn ymd_vn(s: &Option<String>) -> Option<String> {
+    s.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map(date::format_vn_date)
+}
+
+fn level_label(lang: Lang, u: &Unit) -> &'static str {
+    match lang {
+        Lang::Vi => u.level().label_vi(),
+        Lang::En => u.level().label_en(),
+    }
+}
+
+// ---------------------------------------------------------------- login
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    csrf: String,
+    next: String,
+    login: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths, so the login form cannot bounce a person elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".into(),
+    }
+}
+
+fn anon_chrome(lang: Lang) -> Chrome {
+    Chrome { t: lang.t(), lang: lang.code(), user: None, csrf: String::new(), here: "/login".into() }
+}
+
+pub async fn login_form(lang: Lang, headers: HeaderMap, Query(q): Query<NextQuery>) -> Page {
+    let (token, fresh) = match cookie(&headers, PRE_CSRF_COOKIE) {
+        Some(t) if t.len() == 64 => (t.to_string(), false),
+        _ => (danvan_store::account::new_token().0, true),
+    };
+    let page = LoginPage { c: anon_chrome(lang), csrf: token.clone(), next: safe_next(q.next.as_deref()), login: String::new(), error: None };
+    let mut res = html(page)?;
+    if fresh {
+        if let Ok(v) = set_cookie(PRE_CSRF_COOKIE, &token, 86400, false).parse() {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(State(st): State<AppState>, lang: Lang, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Page {
+    let expected = cookie(&headers, PRE_CSRF_COOKIE).unwrap_or("");
+    if !same_token(expected, &f.csrf) {
+        return Err(WebError::Csrf);
+    }
+    let next = safe_next(f.next.as_deref());
+    match st.store.authenticate(&f.login, &f.password, &addr).await? {
+        Ok(p) => {
+            let (token, _) = st.store.create_session(p.account_id).await?;
+            let mut res = Redirect::to(&next).into_response();
+            if let Ok(v) = set_cookie(SESSION_COOKIE, &token, danvan_store::account::SESSION_SECONDS, st.secure_cookies).parse() {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            let msg = match (lang, &e) {
+                (Lang::Vi, _) => e.to_string(),
+                (Lang::En, danvan_store::account::AuthError::BadCredentials) => "Wrong username or password".into(),
+                (Lang::En, danvan_store::account::AuthError::TooManyAttempts) => "Too many failed attempts. Try again in 15 minutes.".into(),
+            };
+            let status = match e {
+                danvan_store::account::AuthError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let login: String = f.login.chars().take(100).collect();
+            let page = LoginPage { c: anon_chrome(lang), csrf: expected.to_string(), next, login, error: Some(msg) };
+            Ok((status, Html(page.render()?)).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(State(st): State<AppState>, user: User, Form(f): Form<CsrfForm>) -> Page {
+    user.check_csrf(&f.csrf)?;
+    st.store.delete_session(&user.token).await?;
+    let mut res = Redirect::to("/login").into_response();
+    if let Ok(v) = set_cookie(SESSION_COOKIE, "", 0, st.secure_cookies).parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    set: Option<String>,
+    next: Option<String>,
+}
+
+pub async fn set_lang(Query(q): Query<LangQuery>) -> Response {
+    let lang = Lang::from_code(q.set.as_deref().unwrap_or("vi"));
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    if let Ok(v) = set_cookie(LANG_COOKIE, lang.code(), 365 * 86400, false).parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+pub async fn not_found() -> WebError {
+    WebError::NotFound
+}
+
+// ---------------------------------------------------------------- home, units
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    display_name: String,
+    role_label: &'static str,
+    unit: Option<Unit>,
+    team: Option<danvan_store::team::Team>,
+    counts: Counts,
+}
+
+pub async fn home(State(st): State<AppState>, user: User) -> Page {
+    let p = &user.p;
+    let unit = match p.unit_id {
+        Some(id) => Some(st.store.unit(&p.scope, id).await?),
+        None => None,
+    };
+    let team = match p.team_id {
+        Some(id) => Some(st.store.team(&p.scope, id).await?),
+        None => None,
+    };
+    let counts = match &unit {
+        Some(u) => st.store.counts(&u.path).await?,
+        None => st.store.counts("/").await?,
+    };
+    let role_label = match user.lang {
+        Lang::Vi => p.role.label_vi(),
+        Lang::En => p.role.label_en(),
+    };
+    html(HomePage { c: chrome(&user, "/"), display_name: p.display_name.clone(), role_label, unit, team, counts })
+}
+
+#[derive(Template)]
+#[template(path = "units.html")]
+struct UnitsPage {
+    c: Chrome,
+    units: Vec<Unit>,
+}
+
+pub async fn units(State(st): State<AppState>, user: User) -> Page {
+    let units = st.store.top_units(&user.p.scope).await?;
+    html(UnitsPage { c: chrome(&user, "/units"), units })
+}
+
+#[derive(Template)]
+#[template(path = "unit.html")]
+struct UnitPage {
+    c: Chrome,
+    unit: Unit,
+    level_label: &'static str,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    ancestors: Vec<Unit>,
+    counts: Counts,
+    children: Vec<(Unit, Counts)>,
+    teams: Vec<TeamLoad>,
+    unassigned: Vec<danvan_store::household::Household>,
+    can_import: bool,
+}
+
+pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
+    let scope = &user.p.scope;
+    let unit = st.store.unit(scope, id).await?;
+    let ancestors = st.store.ancestors(&unit).await?.into_iter().filter(|a| scope.contains_path(&a.path)).collect();
+    let counts = st.store.counts(&unit.path).await?;
+    let mut children = Vec::new();
+    for ch in st.store.children(scope, id, false).await? {
+        let n = st.store.counts(&ch.path).await?;
+        children.push((ch, n));
+    }
+    let local = matches!(unit.level(), UnitLevel::Hamlet | UnitLevel::Commune);
+    let teams = if local { st.store.team_loads(scope, &unit.path).await? } else { Vec::new() };
+    let unassigned = if local { st.store.unassigned_households(scope, &unit.path, 0, 100).await? } else { Vec::new() };
+    let page = UnitPage {
+        c: chrome(&user, &format!("/units/{id}")),
+        level_label: level_label(user.lang, &unit),
+        valid_from: ymd_vn(&unit.valid_from),
+        valid_to: ymd_vn(&unit.valid_to),
+        unit,
+        ancestors,
+        counts,
+        children,
+        teams,
+        unassigned,
+        can_import: can_import(user.p.role),
+    };
+    html(page)
+}
+
+pub struct EventView {
+    pub kind: String,
+    pub label: &'static str,
+    pub date: String,
+    pub legal_basis: String,
+    pub note: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    c: Chrome,
+    unit: Unit,
+    events: Vec<EventView>,
+}
+
+pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
+    let unit = st.store.unit(&user.p.scope, id).await?;
+    let t = user.lang.t();
+    let en = user.lang == Lang::En;
+    let events = st
+        .store
+        .unit_history(&user.p.scope, id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let label = match e.kind.as_str() {
+                "rename" => t.event_rename,
+                "merge" => t.event_merge,
+                "split" => t.event_split,
+                "move" => t.event_move,
+                _ => t.event_create,
+            };
+            let names = |part: &str| e.parts.iter().filter(|p| p.part == part).map(|p| p.unit_name.clone()).collect::<Vec<_>>().join(", ");
+            let mut lines = Vec::new();
+            match e.kind.as_str() {
+                "rename" => {
+                    for p in &e.parts {
+                        lines.push(format!(
+                            "«{}» → «{}»",
+                            p.old_name.clone().unwrap_or_default(),
+                            p.new_name.clone().unwrap_or_default()
+                        ));
+                    }
+                }
+                "move" => {
+                    for p in &e.parts {
+                        lines.push(if en {
+                            format!("{}: from {} to {}", p.unit_name, p.old_parent_name.clone().unwrap_or_default(), p.new_parent_name.clone().unwrap_or_default())
+                        } else {
+                            format!("{}: từ {} sang {}", p.unit_name, p.old_parent_name.clone().unwrap_or_default(), p.new_parent_name.clone().unwrap_or_default())
+                        });
+                    }
+                }
+                _ => {
+                    lines.push(format!("{}: {}", t.sources, names("source")));
+                    lines.push(format!("{}: {}", t.targets, names("target")));
+                    if e.households_moved > 0 {
+                        lines.push(format!("{}: {}", t.households_moved, e.households_moved));
+                    }
+                }
+            }
+            let date = chrono::NaiveDate::parse_from_str(&e.effective_date, "%Y-%m-%d").map(date::format_vn_date).unwrap_or(e.effective_date);
+            EventView { kind: e.kind, label, date, legal_basis: e.legal_basis, note: e.note, lines }
+        })
+        .collect();
+    html(HistoryPage { c: chrome(&user, &format!("/units/{id}/history")), unit, events })
+}
+
+// ---------------------------------------------------------------- team, household
+
+pub struct MemberView {
+    pub name: String,
+    pub role: &'static str,
+    pub represents: &'static str,
+    pub phone: Option<String>,
+}
+
+pub struct HouseholdRow {
+    pub id: i64,
+    pub code: String,
+    pub head_name: String,
+    pub address: String,
+    pub resident_count: i32,
+    pub icon: &'static str,
+    pub reach_label: &'static str,
+}
+
+fn reach_label(lang: Lang, r: Reach) -> &'static str {
+    match lang {
+        Lang::Vi => r.label_vi(),
+        Lang::En => r.label_en(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+struct TeamPage {
+    c: Chrome,
+    team: danvan_store::team::Team,
+    members: Vec<MemberView>,
+    households: Vec<HouseholdRow>,
+    reach_labels: (&'static str, &'static str, &'static str),
+}
+
+pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
+    let team = st.store.team(&user.p.scope, id).await?;
+    let lang = user.lang;
+    let members = st
+        .store
+        .members(id)
+        .await?
+        .into_iter()
+        .map(|m| MemberView {
+            name: m.full_name(),
+            role: MemberRole::parse(&m.role).map(|r| if lang == Lang::Vi { r.label_vi() } else { r.label_en() }).unwrap_or(""),
+            represents: Represents::parse(&m.represents).map(|r| if lang == Lang::Vi { r.label_vi() } else { r.label_en() }).unwrap_or(""),
+            phone: m.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.display()),
+        })
+        .collect();
+    let households = st
+        .store
+        .team_households(id)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let r = h.reach();
+            HouseholdRow { id: h.id, code: h.code, head_name: h.head_name, address: h.address, resident_count: h.resident_count, icon: r.icon(), reach_label: reach_label(lang, r) }
+        })
+        .collect();
+    let reach_labels = (reach_label(lang, Reach::Smartphone), reach_label(lang, Reach::BasicPhone), reach_label(lang, Reach::NoPhone));
+    html(TeamPage { c: chrome(&user, &format!("/teams/{id}")), team, members, households, reach_labels })
+}
+
+pub struct ResidentRow {
+    pub id: i64,
+    pub name: String,
+    pub birth: String,
+    pub gender: &'static str,
+    pub relation: String,
+    pub phone: String,
+    pub citizen_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    c: Chrome,
+    h: danvan_store::household::Household,
+    icon: &'static str,
+    reach_label: &'static str,
+    residents: Vec<ResidentRow>,
+    can_edit: bool,
+}
+
+fn gender_label(lang: Lang, g: &Option<String>) -> &'static str {
+    g.as_deref()
+        .and_then(|g| Gender::parse(g).ok())
+        .map(|g| if lang == Lang::Vi { g.label_vi() } else { g.label_en() })
+        .unwrap_or("")
+}
+
+pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
+    let h = st.store.household(&user.p.scope, id).await?;
+    let lang = user.lang;
+    let residents = st
+        .store
+        .residents(id)
+        .await?
+        .into_iter()
+        .map(|r| ResidentRow {
+            id: r.id,
+            name: r.full_name(),
+            birth: r.birth_display(),
+            gender: gender_label(lang, &r.gender),
+            relation: r.relation.clone(),
+            phone: r.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.display()).unwrap_or_default(),
+            citizen_id: r.citizen_id.clone().unwrap_or_default(),
+        })
+        .collect();
+    let reach = h.reach();
+    html(HouseholdPage {
+        c: chrome(&user, &format!("/households/{id}")),
+        icon: reach.icon(),
+        reach_label: reach_label(lang, reach),
+        h,
+        residents,
+        can_edit: can_edit(user.p.role),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "resident_edit.html")]
+struct ResidentEditPage {
+    c: Chrome,
+    id: i64,
+    household_id: i64,
+    household_code: String,
+    name: String,
+    birth: String,
+    gender: String,
+    relation: String,
+    phone: String,
+    citizen_id: String,
+    error: Option<String>,
+}
+
+pub async fn resident_edit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
+    if !can_edit(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let (h, r) = st.store.resident_for_edit(&user.p.scope, id).await?;
+    html(ResidentEditPage {
+        c: chrome(&user, &format!("/residents/{id}/edit")),
+        id,
+        household_id: h.id,
+        household_code: h.code.clone(),
+        name: r.full_name(),
+        birth: r.birth_display(),
+        gender: r.gender.as_deref().and_then(|g| Gender::parse(g).ok()).map(|g| g.label_vi().to_string()).unwrap_or_default(),
+        relation: r.relation.clone(),
+        phone: r.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.display()).unwrap_or_default(),
+        citizen_id: r.citizen_id.clone().unwrap_or_default(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ResidentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    birth: String,
+    #[serde(default)]
+    gender: String,
+    #[serde(default)]
+    relation: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    citizen_id: String,
+}
+
+fn optional<T>(s: &str, parse: impl Fn(&str) -> Result<T, danvan_domain::FieldError>) -> Result<Option<T>, danvan_domain::FieldError> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse(s.trim()).map(Some)
+    }
+}
+
+fn parse_resident_form(f: &ResidentForm, today: chrono::NaiveDate, t: &Tr, lang: Lang) -> Result<ResidentEdit, String> {
+    let msg = |label: &str, e: danvan_domain::FieldError| format!("{label}: {}", if lang == Lang::Vi { e.message_vi() } else { e.message_en() });
+    Ok(ResidentEdit {
+        name: PersonName::parse(&f.full_name).map_err(|e| msg(t.name, e))?,
+        birth: optional(&f.birth, |s| Birth::parse(s, today)).map_err(|e| msg(t.birth, e))?,
+        gender: optional(&f.gender, Gender::parse).map_err(|e| msg(t.gender, e))?,
+        relation: f.relation.clone(),
+        phone: optional(&f.phone, Phone::parse).map_err(|e| msg(t.phone, e))?,
+        citizen_id: optional(&f.citizen_id, CitizenId::parse).map_err(|e| msg(t.citizen_id, e))?,
+    })
+}
+
+pub async fn resident_save(State(st): State<AppState>, user: User, Path(id): Path<i64>, Form(f): Form<ResidentForm>) -> Page {
+    user.check_csrf(&f.csrf)?;
+    if !can_edit(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let (h, _) = st.store.resident_for_edit(&user.p.scope, id).await?;
+    let parsed = parse_resident_form(&f, st.store.today(), user.lang.t(), user.lang);
+    let result = match parsed {
+        Ok(edit) => st.store.update_resident(&user.p.actor(), &user.p.scope, id, &edit).await.map_err(|e| WebError::from(e).message(user.lang)),
+        Err(m) => Err(m),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/households/{}", h.id)).into_response()),
+        Err(message) => {
+            let page = ResidentEditPage {
+                c: chrome(&user, &format!("/residents/{id}/edit")),
+                id,
+                household_id: h.id,
+                household_code: h.code.clone(),
+                name: f.full_name.chars().take(100).collect(),
+                birth: f.birth.chars().take(10).collect(),
+                gender: f.gender.chars().take(10).collect(),
+                relation: f.relation.chars().take(50).collect(),
+                phone: f.phone.chars().take(20).collect(),
+                citizen_id: f.citizen_id.chars().take(14).collect(),
+                error: Some(message),
+            };
+            Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+        }
+    }
+}
+
+// ---------------------------------------------------------------- search
+
+pub struct HitView {
+    pub household_id: i64,
+    pub name: String,
+    pub birth: String,
+    pub household_code: String,
+    pub hamlet_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    c: Chrome,
+    q: String,
+    households: Vec<danvan_store::household::Household>,
+    residents: Vec<HitView>,
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn search(State(st): State<AppState>, user: User, Query(sq): Query<SearchQuery>) -> Page {
+    let q: String = sq.q.chars().take(100).collect();
+    let results = if q.trim().is_empty() { Default::default() } else { st.store.search(&user.p.scope, &q, 50).await? };
+    let residents = results
+        .residents
+        .iter()
+        .map(|r| HitView {
+            household_id: r.household_id,
+            name: r.full_name(),
+            birth: r.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+            household_code: r.household_code.clone(),
+            hamlet_name: r.hamlet_name.clone(),
+        })
+        .collect();
+    html(SearchPage { c: chrome(&user, &format!("/search?q={}", urlencode(&q))), q, households: results.households, residents })
+}
+
+// ---------------------------------------------------------------- import, export
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    c: Chrome,
+    units: Vec<(i64, String)>,
+    selected: i64,
+    report: Option<ImportOutcome>,
+    error: Option<String>,
+}
+
+async fn import_units(st: &AppState, scope: &Scope) -> Result<Vec<(i64, String)>, WebError> {
+    let units = st.store.search_units(scope, "", 500).await?;
+    Ok(units.into_iter().filter(|u| u.valid_to.is_none()).map(|u| (u.id, format!("{}{}", "— ".repeat(usize::try_from(u.depth).unwrap_or(0)), u.name))).collect())
+}
+
+#[derive(Deserialize)]
+pub struct UnitQuery {
+    unit: Option<i64>,
+}
+
+pub async fn import_form(State(st): State<AppState>, user: User, Query(q): Query<UnitQuery>) -> Page {
+    if !can_import(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let units = import_units(&st, &user.p.scope).await?;
+    let selected = q.unit.or(user.p.unit_id).unwrap_or(0);
+    html(ImportPage { c: chrome(&user, "/import"), units, selected, report: None, error: None })
+}
+
+pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multipart) -> Page {
+    if !can_import(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let tmp = tempfile::Builder::new().prefix("upload-").tempfile_in(&st.upload_dir).map_err(|e| WebError::Internal(e.to_string()))?;
+    let path = tmp.path().to_path_buf();
+    let mut got_file = false;
+    {
+        let mut out = tokio::fs::File::create(&path).await.map_err(|e| WebError::Internal(e.to_string()))?;
+        let mut written = 0usize;
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(WebError::TooLarge),
+                Err(_) => return Err(WebError::BadRequest("Dữ liệu gửi lên không đọc được".into())),
+            };
+            let name = field.name().unwrap_or("").to_string();
+            if name == "file" {
+                got_file = true;
+                let mut field = field;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(bytes)) => {
+                            written += bytes.len();
+                            if written > MAX_UPLOAD_BYTES {
+                                return Err(WebError::TooLarge);
+                            }
+                            out.write_all(&bytes).await.map_err(|e| WebError::Internal(e.to_string()))?;
+                        }
+                        Ok(None) => break,
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(WebError::TooLarge),
+                        Err(_) => return Err(WebError::BadRequest("Tệp gửi lên bị gián đoạn".into())),
+                    }
+                }
+            } else if matches!(name.as_str(), "csrf" | "unit" | "dry_run") {
+                let v = field.text().await.map_err(|_| WebError::BadRequest("Dữ liệu gửi lên không đọc được".into()))?;
+                fields.insert(name, v.chars().take(200).collect());
+            }
+        }
+        out.flush().await.map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    user.check_csrf(fields.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let unit_id: i64 = fields.get("unit").and_then(|u| u.trim().parse().ok()).ok_or(WebError::BadRequest("Hãy chọn đơn vị".into()))?;
+    let dry_run = fields.get("dry_run").is_some_and(|v| v == "1" || v == "on");
+    let units = import_units(&st, &user.p.scope).await?;
+    let c = chrome(&user, "/import");
+    let page = if !got_file {
+        ImportPage { c, units, selected: unit_id, report: None, error: Some("Hãy chọn tệp để nhập".into()) }
+    } else {
+        match st.store.import_households(&user.p.actor(), &user.p.scope, unit_id, &path, dry_run).await {
+            Ok(report) => ImportPage { c, units, selected: unit_id, report: Some(report), error: None },
+            Err(ImportError::Sheet(e)) => {
+                let msg = if user.lang == Lang::Vi { e.message_vi() } else { e.message_en() };
+                ImportPage { c, units, selected: unit_id, report: None, error: Some(msg) }
+            }
+            Err(ImportError::Store(e)) => return Err(e.into()),
+        }
+    };
+    drop(tmp);
+    let status = match (&page.report, &page.error) {
+        (Some(r), _) if r.error_count > 0 => StatusCode::UNPROCESSABLE_ENTITY,
+        (_, Some(_)) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    unit: i64,
+    #[serde(default)]
+    format: String,
+}
+
+pub async fn export(State(st): State<AppState>, user: User, Query(q): Query<ExportQuery>) -> Page {
+    if !can_import(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let unit = st.store.unit(&user.p.scope, q.unit).await?;
+    let xlsx = q.format == "xlsx";
+    let tmp = tempfile::Builder::new().prefix("export-").tempfile_in(&st.upload_dir).map_err(|e| WebError::Internal(e.to_string()))?;
+    let rows = st.store.export_households(&user.p.actor(), &user.p.scope, unit.id, tmp.path(), xlsx).await?;
+    let bytes = tokio::fs::read(tmp.path()).await.map_err(|e| WebError::Internal(e.to_string()))?;
+    tracing::info!(unit = unit.id, rows, "export");
+    let (mime, ext) = if xlsx {
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+    } else {
+        ("text/csv; charset=utf-8", "csv")
+    };
+    let disposition = format!("attachment; filename=\"ho-gia-dinh-{}.{ext}\"", unit.id);
+    Ok(([(header::CONTENT_TYPE, mime.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+}
+
+// ---------------------------------------------------------------- account, audit
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    c: Chrome,
+    error: Option<String>,
+    done: bool,
+}
+
+pub async fn password_form(user: User) -> Page {
+    html(PasswordPage { c: chrome(&user, "/account/password"), error: None, done: false })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+pub async fn password_change(State(st): State<AppState>, user: User, Form(f): Form<PasswordForm>) -> Page {
+    user.check_csrf(&f.csrf)?;
+    let result = st.store.change_password(&user.p, &f.current, &f.new, &user.token).await;
+    let (error, done) = match result {
+        Ok(Ok(())) => (None, true),
+        Ok(Err(_)) => (Some(if user.lang == Lang::Vi { "Mật khẩu hiện tại không đúng".to_string() } else { "The current password is wrong".into() }), false),
+        Err(e) => (Some(WebError::from(e).message(user.lang)), false),
+    };
+    let status = if done { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    Ok((status, Html(PasswordPage { c: chrome(&user, "/account/password"), error, done }.render()?)).into_response())
+}
+
+pub struct AuditView {
+    pub when: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    c: Chrome,
+    entries: Vec<AuditView>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    before: Option<i64>,
+}
+
+pub async fn audit(State(st): State<AppState>, user: User, Query(q): Query<AuditQuery>) -> Page {
+    if !can_audit(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let entries = st.store.audit_entries(&user.p.scope.path, q.before, 100).await?;
+    let older = if entries.len() == 100 { entries.last().map(|e| e.id) } else { None };
+    let offset = danvan_store::clock::vn_offset();
+    let entries = entries
+        .into_iter()
+        .map(|e| AuditView {
+            when: chrono::DateTime::from_timestamp(e.at, 0).map(|d| d.with_timezone(&offset).format("%d/%m/%Y %H:%M:%S").to_string()).unwrap_or_default(),
+            actor: e.actor,
+            action: e.action,
+            entity: e.entity,
+            entity_id: e.entity_id,
+            detail: e.detail,
+        })
+        .collect();
+    html(AuditPage { c: chrome(&user, "/audit"), entries, older })
+}
