@@ -23,7 +23,11 @@ const ACCOUNTS: [(&str, Role, &str); 8] = [
     ("giamsat.phucson", Role::Supervisor, "phuc-son"),
     ("xa.phucson", Role::CommuneOfficer, "phuc-son"),
     ("xa.yenthe", Role::CommuneOfficer, "xa-yen-the"),
-    ("truongthon.maihoang", Role::HamletHead, "phuc-son/mai-hoang"),
+    (
+        "truongthon.maihoang",
+        Role::HamletHead,
+        "phuc-son/mai-hoang",
+    ),
     ("totruong.maihoang1", Role::TeamLeader, "team:0"),
     ("thanhvien.maihoang2", Role::TeamMember, "team:1"),
 ];
@@ -48,7 +52,9 @@ pub fn account_list() -> Vec<(&'static str, &'static str, &'static str)> {
 
 /// Loads the pilot if the database holds no unit yet; true when it did.
 pub async fn load_if_empty(store: &Store) -> Result<bool> {
-    if !store.top_units(&Scope::all()).await?.is_empty() || !store.search_units(&Scope::all(), "", 1).await?.is_empty() {
+    if !store.top_units(&Scope::all()).await?.is_empty()
+        || !store.search_units(&Scope::all(), "", 1).await?.is_empty()
+    {
         return Ok(false);
     }
     load(store, &danvan_demo::pilot()).await?;
@@ -63,7 +69,10 @@ fn old_name(note: &str) -> Option<String> {
 }
 
 pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
-    let actor = Actor { account_id: None, name: "demo".into() };
+    let actor = Actor {
+        account_id: None,
+        name: "demo".into(),
+    };
     // A renamed unit starts under its old name; the event renames it.
     let mut first_names: HashMap<String, String> = HashMap::new();
     for e in &data.events {
@@ -76,25 +85,44 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
     let mut units: HashMap<String, i64> = HashMap::new();
     for u in &data.units {
         let parent_id = match &u.parent {
-            Some(p) => Some(*units.get(p).ok_or_else(|| anyhow!("unit {p} listed after its child"))?),
+            Some(p) => Some(
+                *units
+                    .get(p)
+                    .ok_or_else(|| anyhow!("unit {p} listed after its child"))?,
+            ),
             None => None,
         };
         let new = NewUnit {
             parent_id,
             level: u.level,
-            name: first_names.get(&u.key).cloned().unwrap_or_else(|| u.name.clone()),
+            name: first_names
+                .get(&u.key)
+                .cloned()
+                .unwrap_or_else(|| u.name.clone()),
             code: u.code.clone(),
             valid_from: u.valid_from,
             valid_to: None,
         };
-        let id = store.create_unit(&actor, &new).await.with_context(|| format!("unit {}", u.key))?;
+        let id = store
+            .create_unit(&actor, &new)
+            .await
+            .with_context(|| format!("unit {}", u.key))?;
         units.insert(u.key.clone(), id);
     }
-    let id_of = |k: &str| units.get(k).copied().ok_or_else(|| anyhow!("unknown unit key {k}"));
+    let id_of = |k: &str| {
+        units
+            .get(k)
+            .copied()
+            .ok_or_else(|| anyhow!("unknown unit key {k}"))
+    };
 
     // Teams before groups, so a group's parent team exists.
     let mut teams: HashMap<String, i64> = HashMap::new();
-    let mut ordered: Vec<&danvan_demo::DemoTeam> = data.teams.iter().filter(|t| t.kind == TeamKind::Team).collect();
+    let mut ordered: Vec<&danvan_demo::DemoTeam> = data
+        .teams
+        .iter()
+        .filter(|t| t.kind == TeamKind::Team)
+        .collect();
     ordered.extend(data.teams.iter().filter(|t| t.kind == TeamKind::Group));
     for t in ordered {
         let new = NewTeam {
@@ -105,7 +133,10 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
             name: t.name.clone(),
             target_size: None,
         };
-        let id = store.create_team(&actor, &new).await.with_context(|| format!("team {}", t.key))?;
+        let id = store
+            .create_team(&actor, &new)
+            .await
+            .with_context(|| format!("team {}", t.key))?;
         for m in &t.members {
             let nm = NewMember {
                 name: m.name.clone(),
@@ -125,24 +156,67 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
     for e in &data.events {
         let change = match e.kind {
             EventKind::Rename => {
-                let key = e.targets.first().ok_or_else(|| anyhow!("rename without target"))?;
-                let name = data.units.iter().find(|u| &u.key == key).map(|u| u.name.clone()).ok_or_else(|| anyhow!("unknown {key}"))?;
-                vec![UnitChange::Rename { unit_id: id_of(key)?, new_name: name }]
+                let key = e
+                    .targets
+                    .first()
+                    .ok_or_else(|| anyhow!("rename without target"))?;
+                let name = data
+                    .units
+                    .iter()
+                    .find(|u| &u.key == key)
+                    .map(|u| u.name.clone())
+                    .ok_or_else(|| anyhow!("unknown {key}"))?;
+                vec![UnitChange::Rename {
+                    unit_id: id_of(key)?,
+                    new_name: name,
+                }]
             }
             EventKind::Merge => {
-                let target = id_of(e.targets.first().ok_or_else(|| anyhow!("merge without target"))?)?;
-                let sources = e.sources.iter().map(|s| id_of(s)).collect::<Result<Vec<_>>>()?;
-                vec![UnitChange::Merge { sources, target, move_children: false }]
+                let target = id_of(
+                    e.targets
+                        .first()
+                        .ok_or_else(|| anyhow!("merge without target"))?,
+                )?;
+                let sources = e
+                    .sources
+                    .iter()
+                    .map(|s| id_of(s))
+                    .collect::<Result<Vec<_>>>()?;
+                vec![UnitChange::Merge {
+                    sources,
+                    target,
+                    move_children: false,
+                }]
             }
             EventKind::Move => {
-                let target = id_of(e.targets.first().ok_or_else(|| anyhow!("move without target"))?)?;
-                e.sources.iter().map(|s| Ok(UnitChange::Move { unit_id: id_of(s)?, new_parent_id: target })).collect::<Result<Vec<_>>>()?
+                let target = id_of(
+                    e.targets
+                        .first()
+                        .ok_or_else(|| anyhow!("move without target"))?,
+                )?;
+                e.sources
+                    .iter()
+                    .map(|s| {
+                        Ok(UnitChange::Move {
+                            unit_id: id_of(s)?,
+                            new_parent_id: target,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?
             }
             EventKind::Split => continue,
         };
         for change in change {
             store
-                .record_event(&actor, &NewEvent { change, date: e.date, legal_basis: e.legal_basis.clone(), note: e.note.clone() })
+                .record_event(
+                    &actor,
+                    &NewEvent {
+                        change,
+                        date: e.date,
+                        legal_basis: e.legal_basis.clone(),
+                        note: e.note.clone(),
+                    },
+                )
                 .await
                 .context("unit history")?;
         }
@@ -163,17 +237,36 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
         .map(|u| id_of(&u.key))
         .next()
         .ok_or_else(|| anyhow!("the demo has no current root"))??;
-    let team_codes: HashMap<&str, &str> = data.teams.iter().map(|t| (t.key.as_str(), t.code.as_str())).collect();
+    let team_codes: HashMap<&str, &str> = data
+        .teams
+        .iter()
+        .map(|t| (t.key.as_str(), t.code.as_str()))
+        .collect();
     let commune_now = |hamlet_key: &str| -> String {
         // Đồng Tâm's hamlets are in Yên Thế since the merge.
         if hamlet_key.starts_with("dong-tam/") {
             "Xã Yên Thế".to_string()
         } else {
-            let parent = data.units.iter().find(|u| u.key == hamlet_key).and_then(|u| u.parent.clone()).unwrap_or_default();
-            data.units.iter().find(|u| u.key == parent).map(|u| u.name.clone()).unwrap_or_default()
+            let parent = data
+                .units
+                .iter()
+                .find(|u| u.key == hamlet_key)
+                .and_then(|u| u.parent.clone())
+                .unwrap_or_default();
+            data.units
+                .iter()
+                .find(|u| u.key == parent)
+                .map(|u| u.name.clone())
+                .unwrap_or_default()
         }
     };
-    let hamlet_name = |k: &str| data.units.iter().find(|u| u.key == k).map(|u| u.name.clone()).unwrap_or_default();
+    let hamlet_name = |k: &str| {
+        data.units
+            .iter()
+            .find(|u| u.key == k)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    };
     let mut rows = Vec::new();
     for h in &data.households {
         for r in &h.residents {
@@ -185,28 +278,48 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
                 relation: r.relation.clone(),
                 phone: r.phone.as_ref().map(|p| p.national()).unwrap_or_default(),
                 // The full id: this file never leaves the loader.
-                citizen_id_masked: r.citizen_id.as_ref().map(|c| c.as_str().to_string()).unwrap_or_default(),
+                citizen_id_masked: r
+                    .citizen_id
+                    .as_ref()
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_default(),
                 hamlet: hamlet_name(&h.hamlet),
                 commune: commune_now(&h.hamlet),
                 address: h.address.clone(),
                 reach: h.reach.label_vi().to_string(),
-                team_code: h.team.as_deref().and_then(|t| team_codes.get(t)).map(|c| c.to_string()).unwrap_or_default(),
+                team_code: h
+                    .team
+                    .as_deref()
+                    .and_then(|t| team_codes.get(t))
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
             });
         }
     }
     let file = tempfile_path()?;
-    danvan_sheet::write_csv(rows.into_iter(), std::fs::File::create(&file)?).map_err(|e| anyhow!("{e}"))?;
+    danvan_sheet::write_csv(rows.into_iter(), std::fs::File::create(&file)?)
+        .map_err(|e| anyhow!("{e}"))?;
     let outcome = store
         .import_households(&actor, &Scope::all(), root, &file, false)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     let _ = std::fs::remove_file(&file);
     if !outcome.committed {
-        let first = outcome.errors.first().map(|e| format!("row {} {}: {}", e.row, e.column, e.message_en)).unwrap_or_default();
-        return Err(anyhow!("the demo households did not import ({} errors; first: {first})", outcome.error_count));
+        let first = outcome
+            .errors
+            .first()
+            .map(|e| format!("row {} {}: {}", e.row, e.column, e.message_en))
+            .unwrap_or_default();
+        return Err(anyhow!(
+            "the demo households did not import ({} errors; first: {first})",
+            outcome.error_count
+        ));
     }
-    let points: Vec<(String, f64, f64)> =
-        data.households.iter().filter_map(|h| Some((h.code.clone(), h.lat?, h.lon?))).collect();
+    let points: Vec<(String, f64, f64)> = data
+        .households
+        .iter()
+        .filter_map(|h| Some((h.code.clone(), h.lat?, h.lon?)))
+        .collect();
     store.set_points(&actor, &points).await?;
 
     // One account per role.
@@ -214,13 +327,20 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
         let (unit_id, team_id) = match key.strip_prefix("team:") {
             Some(n) => {
                 let n: usize = n.parse().unwrap_or(0);
-                let t = data.teams.iter().filter(|t| t.hamlet == "phuc-son/mai-hoang" && t.kind == TeamKind::Team).nth(n);
+                let t = data
+                    .teams
+                    .iter()
+                    .filter(|t| t.hamlet == "phuc-son/mai-hoang" && t.kind == TeamKind::Team)
+                    .nth(n);
                 (None, t.and_then(|t| teams.get(&t.key).copied()))
             }
             None if key.is_empty() => (None, None),
             None => (Some(id_of(key)?), None),
         };
-        let display = account_list().get(i).map(|(_, _, p)| format!("{} — {p}", role.label_vi())).unwrap_or_default();
+        let display = account_list()
+            .get(i)
+            .map(|(_, _, p)| format!("{} — {p}", role.label_vi()))
+            .unwrap_or_default();
         let new = NewAccount {
             username: username.to_string(),
             display_name: display,
@@ -230,17 +350,26 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
             unit_id,
             team_id,
         };
-        store.create_account(&actor, &new).await.with_context(|| format!("account {username}"))?;
+        store
+            .create_account(&actor, &new)
+            .await
+            .with_context(|| format!("account {username}"))?;
     }
     Ok(())
 }
 
 fn tempfile_path() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir();
-    Ok(dir.join(format!("danvan-demo-{}-{}.csv", std::process::id(), rand_suffix())))
+    Ok(dir.join(format!(
+        "danvan-demo-{}-{}.csv",
+        std::process::id(),
+        rand_suffix()
+    )))
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
-

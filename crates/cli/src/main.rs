@@ -15,7 +15,11 @@ use danvan_store::account::NewAccount;
 use danvan_store::{Actor, Scope, Store};
 
 #[derive(Parser)]
-#[command(name = "danvan", version, about = "Dân Vận: the platform of Vietnam's community mobilization teams (tổ dân vận cộng đồng).")]
+#[command(
+    name = "danvan",
+    version,
+    about = "Dân Vận: the platform of Vietnam's community mobilization teams (tổ dân vận cộng đồng)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -153,10 +157,16 @@ enum ExportCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DANVAN_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DANVAN_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("lỗi: không khởi động được: {e}");
@@ -174,21 +184,38 @@ fn main() -> ExitCode {
 }
 
 async fn open(db: &DbArg) -> Result<Store> {
-    let store = Store::connect(&db.database_url).await.context("không mở được cơ sở dữ liệu")?;
-    store.migrate().await.context("không cập nhật được cấu trúc cơ sở dữ liệu")?;
+    let store = Store::connect(&db.database_url)
+        .await
+        .context("không mở được cơ sở dữ liệu")?;
+    store
+        .migrate()
+        .await
+        .context("không cập nhật được cấu trúc cơ sở dữ liệu")?;
     Ok(store)
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo { data_dir, bind } => {
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("không tạo được thư mục {}", data_dir.display()))?;
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("không tạo được thư mục {}", data_dir.display()))?;
             let db_path = data_dir.join("danvan.db");
             let url = format!("sqlite://{}", db_path.display());
             let store = open(&DbArg { database_url: url }).await?;
-            let loaded = demo::load_if_empty(&store).await.context("không nạp được dữ liệu mẫu")?;
-            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("không mở được cổng {bind}"))?;
-            println!("Dân Vận (demo) — dữ liệu thí điểm {}", if loaded { "vừa được nạp" } else { "đã có sẵn" });
+            let loaded = demo::load_if_empty(&store)
+                .await
+                .context("không nạp được dữ liệu mẫu")?;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("không mở được cổng {bind}"))?;
+            println!(
+                "Dân Vận (demo) — dữ liệu thí điểm {}",
+                if loaded {
+                    "vừa được nạp"
+                } else {
+                    "đã có sẵn"
+                }
+            );
             println!("Cơ sở dữ liệu: {}", db_path.display());
             println!("Mở trình duyệt: http://{}/", listener.local_addr()?);
             println!("Tài khoản mẫu (mật khẩu chung: {}):", demo::DEMO_PASSWORD);
@@ -197,10 +224,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             serve(store, listener, false).await
         }
-        Command::Serve { db, bind, secure_cookies } => {
+        Command::Serve {
+            db,
+            bind,
+            secure_cookies,
+        } => {
             let store = open(&db).await?;
-            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("không mở được cổng {bind}"))?;
-            println!("Dân Vận: http://{}/ ({})", listener.local_addr()?, store.backend());
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("không mở được cổng {bind}"))?;
+            println!(
+                "Dân Vận: http://{}/ ({})",
+                listener.local_addr()?,
+                store.backend()
+            );
             serve(store, listener, secure_cookies).await
         }
         Command::Migrate { db } => {
@@ -208,82 +245,165 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("Cơ sở dữ liệu đã được cập nhật.");
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { command: UserCommand::Add { db, username, role, unit, team, display_name, phone } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    db,
+                    username,
+                    role,
+                    unit,
+                    team,
+                    display_name,
+                    phone,
+                },
+        } => {
             let role = Role::parse(&role).map_err(|_| anyhow!("vai trò «{role}» không có; dùng một trong: admin, province_officer, supervisor, commune_officer, hamlet_head, team_leader, team_member"))?;
             let phone = match phone {
-                Some(p) => Some(Phone::parse(&p).map_err(|e| anyhow!("số điện thoại: {}", e.message_vi()))?),
+                Some(p) => Some(
+                    Phone::parse(&p).map_err(|e| anyhow!("số điện thoại: {}", e.message_vi()))?,
+                ),
                 None => None,
             };
             let mut password = String::new();
-            std::io::stdin().lock().read_line(&mut password).context("không đọc được mật khẩu từ đầu vào chuẩn")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("không đọc được mật khẩu từ đầu vào chuẩn")?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
             if password.is_empty() {
                 bail!("hãy đưa mật khẩu qua đầu vào chuẩn, ví dụ: echo 'mat-khau-dai' | danvan user add ...");
             }
             let store = open(&db).await?;
-            let new = NewAccount { display_name: display_name.unwrap_or_else(|| username.clone()), username, phone, password, role, unit_id: unit, team_id: team };
+            let new = NewAccount {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                phone,
+                password,
+                role,
+                unit_id: unit,
+                team_id: team,
+            };
             let id = store.create_account(&Actor::cli(), &new).await?;
             println!("Đã tạo tài khoản {} (id {id}).", new.username);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token { command: TokenCommand::Create { db, username, label } } => {
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    db,
+                    username,
+                    label,
+                },
+        } => {
             let store = open(&db).await?;
-            let token = store.create_api_token(&Actor::cli(), &username, &label).await.map_err(|e| match e {
-                danvan_store::StoreError::NotFound => anyhow!("không có tài khoản «{username}»"),
-                e => e.into(),
-            })?;
+            let token = store
+                .create_api_token(&Actor::cli(), &username, &label)
+                .await
+                .map_err(|e| match e {
+                    danvan_store::StoreError::NotFound => {
+                        anyhow!("không có tài khoản «{username}»")
+                    }
+                    e => e.into(),
+                })?;
             println!("Mã truy cập cho {username} (chỉ hiện một lần):");
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { command: ImportCommand::Households { db, file, unit, dry_run } } => {
+        Command::Import {
+            command:
+                ImportCommand::Households {
+                    db,
+                    file,
+                    unit,
+                    dry_run,
+                },
+        } => {
             let store = open(&db).await?;
             if !file.is_file() {
                 bail!("không có tệp {}", file.display());
             }
-            let outcome = store.import_households(&Actor::cli(), &Scope::all(), unit, &file, dry_run).await.map_err(|e| match e {
-                danvan_store::import::ImportError::Store(danvan_store::StoreError::NotFound) => anyhow!("không có đơn vị {unit}"),
-                e => anyhow!("{e}"),
-            })?;
+            let outcome = store
+                .import_households(&Actor::cli(), &Scope::all(), unit, &file, dry_run)
+                .await
+                .map_err(|e| match e {
+                    danvan_store::import::ImportError::Store(
+                        danvan_store::StoreError::NotFound,
+                    ) => anyhow!("không có đơn vị {unit}"),
+                    e => anyhow!("{e}"),
+                })?;
             if outcome.error_count > 0 {
                 println!("Tệp có {} lỗi nên chưa nhập gì:", outcome.error_count);
                 for e in &outcome.errors {
-                    println!("  Dòng {}, cột «{}»: {} [{}]", e.row, e.column, e.message_vi, e.value);
+                    println!(
+                        "  Dòng {}, cột «{}»: {} [{}]",
+                        e.row, e.column, e.message_vi, e.value
+                    );
                 }
                 if outcome.errors.len() < outcome.error_count {
-                    println!("  … và {} lỗi khác", outcome.error_count - outcome.errors.len());
+                    println!(
+                        "  … và {} lỗi khác",
+                        outcome.error_count - outcome.errors.len()
+                    );
                 }
                 return Ok(ExitCode::from(2));
             }
             if outcome.committed {
-                println!("Đã nhập {} hộ, {} nhân khẩu.", outcome.households, outcome.rows);
+                println!(
+                    "Đã nhập {} hộ, {} nhân khẩu.",
+                    outcome.households, outcome.rows
+                );
             } else {
-                println!("Tệp hợp lệ: {} hộ, {} nhân khẩu. Chưa ghi gì (--dry-run).", outcome.households, outcome.rows);
+                println!(
+                    "Tệp hợp lệ: {} hộ, {} nhân khẩu. Chưa ghi gì (--dry-run).",
+                    outcome.households, outcome.rows
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { command: ExportCommand::Households { db, unit, format, output } } => {
+        Command::Export {
+            command:
+                ExportCommand::Households {
+                    db,
+                    unit,
+                    format,
+                    output,
+                },
+        } => {
             let xlsx = match format.as_str() {
                 "xlsx" => true,
                 "csv" => false,
                 other => bail!("định dạng «{other}» không có; dùng xlsx hoặc csv"),
             };
             let store = open(&db).await?;
-            let out = output.unwrap_or_else(|| PathBuf::from(format!("ho-gia-dinh-{unit}.{format}")));
-            let rows = store.export_households(&Actor::cli(), &Scope::all(), unit, &out, xlsx).await.map_err(|e| match e {
-                danvan_store::StoreError::NotFound => anyhow!("không có đơn vị {unit}"),
-                e => e.into(),
-            })?;
+            let out =
+                output.unwrap_or_else(|| PathBuf::from(format!("ho-gia-dinh-{unit}.{format}")));
+            let rows = store
+                .export_households(&Actor::cli(), &Scope::all(), unit, &out, xlsx)
+                .await
+                .map_err(|e| match e {
+                    danvan_store::StoreError::NotFound => anyhow!("không có đơn vị {unit}"),
+                    e => e.into(),
+                })?;
             println!("Đã xuất {rows} nhân khẩu vào {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-async fn serve(store: Store, listener: tokio::net::TcpListener, secure_cookies: bool) -> Result<ExitCode> {
+async fn serve(
+    store: Store,
+    listener: tokio::net::TcpListener,
+    secure_cookies: bool,
+) -> Result<ExitCode> {
     let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
     std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
-    let state = danvan_web::AppState { store, secure_cookies, upload_dir };
-    danvan_web::serve_on(state, listener).await.context("máy chủ dừng vì lỗi")?;
+    let state = danvan_web::AppState {
+        store,
+        secure_cookies,
+        upload_dir,
+    };
+    danvan_web::serve_on(state, listener)
+        .await
+        .context("máy chủ dừng vì lỗi")?;
     Ok(ExitCode::SUCCESS)
 }

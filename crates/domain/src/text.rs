@@ -83,7 +83,8 @@ pub(crate) fn choice_key(s: &str) -> String {
 // ("An" < "Anh") and lower levels only matter when the primaries are equal.
 
 const LEVEL_SEP: char = '!';
-const PART_SEP: char = '#';
+/// Between the parts of a person's key; below every code a part's key holds.
+const PART_SEP: char = ' ';
 
 /// The Vietnamese alphabet (plus f, j, w, z) in dictionary order.
 const LETTERS: [char; 33] = [
@@ -319,9 +320,9 @@ pub fn sort_key(s: &str) -> String {
 /// each other.
 pub fn person_sort_key(family: &str, middle: &str, given: &str) -> String {
     let mut key = sort_key(given);
-    key.push(' ');
+    key.push(PART_SEP);
     key.push_str(&sort_key(family));
-    key.push(' ');
+    key.push(PART_SEP);
     key.push_str(&sort_key(middle));
     key
 }

@@ -3,7 +3,9 @@
 //! Passwords are hashed with Argon2id; session and API tokens are random and
 //! only their SHA-256 is stored, so a copy of the database opens no session.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use danvan_domain::{text, Phone, Role};
 use rand::RngCore;
@@ -36,7 +38,10 @@ pub struct Principal {
 
 impl Principal {
     pub fn actor(&self) -> Actor {
-        Actor { account_id: Some(self.account_id), name: self.username.clone() }
+        Actor {
+            account_id: Some(self.account_id),
+            name: self.username.clone(),
+        }
     }
 }
 
@@ -106,7 +111,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A random token (hex) and the hash that is stored.
@@ -124,7 +133,9 @@ pub fn token_hash(token: &str) -> String {
 
 fn check_password_rules(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(StoreError::Rejected(format!("Mật khẩu phải có ít nhất {MIN_PASSWORD_CHARS} ký tự")));
+        return Err(StoreError::Rejected(format!(
+            "Mật khẩu phải có ít nhất {MIN_PASSWORD_CHARS} ký tự"
+        )));
     }
     if password.chars().count() > 200 {
         return Err(StoreError::Rejected("Mật khẩu dài quá 200 ký tự".into()));
@@ -134,18 +145,27 @@ fn check_password_rules(password: &str) -> Result<()> {
 
 impl Store {
     pub async fn create_account(&self, actor: &Actor, new: &NewAccount) -> Result<i64> {
-        let username = text::clean_required(&new.username, 60).map_err(|e| StoreError::invalid("username", e))?;
-        if !username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            return Err(StoreError::Rejected("Tên đăng nhập chỉ gồm chữ không dấu, số và . _ -".into()));
+        let username = text::clean_required(&new.username, 60)
+            .map_err(|e| StoreError::invalid("username", e))?;
+        if !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(StoreError::Rejected(
+                "Tên đăng nhập chỉ gồm chữ không dấu, số và . _ -".into(),
+            ));
         }
         let username = username.to_ascii_lowercase();
-        let display = text::clean_required(&new.display_name, 120).map_err(|e| StoreError::invalid("display_name", e))?;
+        let display = text::clean_required(&new.display_name, 120)
+            .map_err(|e| StoreError::invalid("display_name", e))?;
         check_password_rules(&new.password)?;
         match (new.role, new.unit_id, new.team_id) {
             (Role::Admin, _, None) => {}
             (r, _, Some(_)) if r.binds_to_team() => {}
             (r, Some(_), None) if !r.binds_to_team() && r != Role::Admin => {}
-            (r, _, _) if r.binds_to_team() => return Err(StoreError::Rejected("Vai trò này cần --team".into())),
+            (r, _, _) if r.binds_to_team() => {
+                return Err(StoreError::Rejected("Vai trò này cần --team".into()))
+            }
             _ => return Err(StoreError::Rejected("Vai trò này cần --unit".into())),
         }
         let hash = hash_password(&new.password)?;
@@ -176,34 +196,60 @@ impl Store {
                 let e = StoreError::from(e);
                 if e.is_unique_violation() { StoreError::Conflict("Tên đăng nhập hoặc số điện thoại đã được dùng".into()) } else { e }
             })?;
-            audit!(&mut *tx, self, actor, "create", "account", id, scope_path, serde_json::json!({"role": new.role.as_str()}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "account",
+                id,
+                scope_path,
+                serde_json::json!({"role": new.role.as_str()})
+            );
             Ok::<i64, StoreError>(id)
         })
     }
 
     async fn failures(&self, key: &str, since: i64) -> Result<i64> {
-        let (n,): (i64,) = on_db!(&self.db, |p| sqlx::query_as("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
-            .bind(key)
-            .bind(since)
-            .fetch_one(p)
-            .await?);
+        let (n,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2"
+        )
+        .bind(key)
+        .bind(since)
+        .fetch_one(p)
+        .await?);
         Ok(n)
     }
 
     /// Checks a login (username or phone) and password, counting failures per
     /// login and per client address.
-    pub async fn authenticate(&self, login: &str, password: &str, address: &str) -> Result<Result<Principal, AuthError>> {
+    pub async fn authenticate(
+        &self,
+        login: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<Result<Principal, AuthError>> {
         let login = text::fold(login);
         let now = self.now();
         let since = now - FAILURE_WINDOW_SECONDS;
         let user_key = format!("user:{login}");
         let addr_key = format!("addr:{address}");
-        if self.failures(&user_key, since).await? >= MAX_FAILURES || self.failures(&addr_key, since).await? >= MAX_FAILURES_PER_ADDRESS {
+        if self.failures(&user_key, since).await? >= MAX_FAILURES
+            || self.failures(&addr_key, since).await? >= MAX_FAILURES_PER_ADDRESS
+        {
             return Ok(Err(AuthError::TooManyAttempts));
         }
-        let phone = Phone::parse(&login).ok().map(|p| p.as_str().to_string()).unwrap_or_default();
-        let sql = format!("{ACCOUNT_SELECT} WHERE a.active = TRUE AND (a.username = $1 OR a.phone = $2)");
-        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(&login).bind(&phone).fetch_optional(p).await?);
+        let phone = Phone::parse(&login)
+            .ok()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        let sql =
+            format!("{ACCOUNT_SELECT} WHERE a.active = TRUE AND (a.username = $1 OR a.phone = $2)");
+        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&login)
+            .bind(&phone)
+            .fetch_optional(p)
+            .await?);
         // Verify against a fixed hash when the account is unknown, so timing
         // does not tell which usernames exist.
         let ok = match &row {
@@ -218,9 +264,16 @@ impl Store {
             None => {
                 on_db!(&self.db, |p| {
                     for key in [&user_key, &addr_key] {
-                        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)").bind(key).bind(now).execute(p).await?;
+                        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                            .bind(key)
+                            .bind(now)
+                            .execute(p)
+                            .await?;
                     }
-                    sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(since - FAILURE_WINDOW_SECONDS).execute(p).await?;
+                    sqlx::query("DELETE FROM login_failures WHERE at < $1")
+                        .bind(since - FAILURE_WINDOW_SECONDS)
+                        .execute(p)
+                        .await?;
                 });
                 Ok(Err(AuthError::BadCredentials))
             }
@@ -229,8 +282,12 @@ impl Store {
 
     pub async fn principal_by_username(&self, username: &str) -> Result<Principal> {
         let sql = format!("{ACCOUNT_SELECT} WHERE a.username = $1 AND a.active = TRUE");
-        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(username).fetch_optional(p).await?);
-        row.and_then(AccountRow::principal).ok_or(StoreError::NotFound)
+        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(username)
+            .fetch_optional(p)
+            .await?);
+        row.and_then(AccountRow::principal)
+            .ok_or(StoreError::NotFound)
     }
 
     /// Opens a session; returns (session token, CSRF token).
@@ -238,7 +295,8 @@ impl Store {
         let (token, hash) = new_token();
         let (csrf, _) = new_token();
         let now = self.now();
-        on_db!(&self.db, |p| sqlx::query("INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        on_db!(&self.db, |p| {
+            sqlx::query("INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&hash)
             .bind(account_id)
             .bind(&csrf)
@@ -246,38 +304,55 @@ impl Store {
             .bind(now + SESSION_SECONDS)
             .execute(p)
             .await
-            .map(|_| ())?);
+            .map(|_| ())?
+        });
         Ok((token, csrf))
     }
 
     /// The principal and CSRF token of a live session.
     pub async fn session(&self, token: &str) -> Result<Option<(Principal, String)>> {
-        let sql = format!(
-            "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, u.path AS unit_path, t.path AS team_path, s.csrf_token \
+        let sql = "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, u.path AS unit_path, t.path AS team_path, s.csrf_token \
              FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.active = TRUE"
-        );
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.active = TRUE";
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
             account: AccountRow,
             csrf_token: String,
         }
-        let row: Option<Row> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(token_hash(token)).bind(self.now()).fetch_optional(p).await?);
+        let row: Option<Row> = on_db!(&self.db, |p| sqlx::query_as(sql)
+            .bind(token_hash(token))
+            .bind(self.now())
+            .fetch_optional(p)
+            .await?);
         Ok(row.and_then(|r| r.account.principal().map(|p| (p, r.csrf_token))))
     }
 
     pub async fn delete_session(&self, token: &str) -> Result<()> {
-        on_db!(&self.db, |p| sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(p).await.map(|_| ())?);
+        on_db!(&self.db, |p| sqlx::query(
+            "DELETE FROM sessions WHERE token_hash = $1"
+        )
+        .bind(token_hash(token))
+        .execute(p)
+        .await
+        .map(|_| ())?);
         Ok(())
     }
 
     /// Changes a password after checking the current one; ends every other session.
-    pub async fn change_password(&self, principal: &Principal, current: &str, new: &str, keep_session: &str) -> Result<Result<(), AuthError>> {
-        let (hash,): (String,) = on_db!(&self.db, |p| sqlx::query_as("SELECT password_hash FROM accounts WHERE id = $1")
-            .bind(principal.account_id)
-            .fetch_one(p)
-            .await?);
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+        keep_session: &str,
+    ) -> Result<Result<(), AuthError>> {
+        let (hash,): (String,) = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT password_hash FROM accounts WHERE id = $1"
+        )
+        .bind(principal.account_id)
+        .fetch_one(p)
+        .await?);
         if !verify_password(current, &hash) {
             return Ok(Err(AuthError::BadCredentials));
         }
@@ -286,25 +361,41 @@ impl Store {
         let now = self.now();
         let actor = principal.actor();
         in_tx!(&self.db, |tx| {
-            sqlx::query("UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
-                .bind(&new_hash)
-                .bind(now)
-                .bind(principal.account_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+            )
+            .bind(&new_hash)
+            .bind(now)
+            .bind(principal.account_id)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
                 .bind(principal.account_id)
                 .bind(token_hash(keep_session))
                 .execute(&mut *tx)
                 .await?;
-            audit!(&mut *tx, self, actor, "change_password", "account", principal.account_id, principal.scope.path, serde_json::json!({}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "change_password",
+                "account",
+                principal.account_id,
+                principal.scope.path,
+                serde_json::json!({})
+            );
             Ok::<(), StoreError>(())
         })?;
         Ok(Ok(()))
     }
 
     /// Creates an API token for a user; the token is shown once.
-    pub async fn create_api_token(&self, actor: &Actor, username: &str, label: &str) -> Result<String> {
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        username: &str,
+        label: &str,
+    ) -> Result<String> {
         let principal = self.principal_by_username(username).await?;
         let (token, hash) = new_token();
         let now = self.now();
@@ -316,16 +407,30 @@ impl Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-            audit!(&mut *tx, self, actor, "create", "api_token", id, principal.scope.path, serde_json::json!({"account_id": principal.account_id}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "api_token",
+                id,
+                principal.scope.path,
+                serde_json::json!({"account_id": principal.account_id})
+            );
             Ok::<(), StoreError>(())
         })?;
         Ok(format!("dv_{token}"))
     }
 
     pub async fn principal_for_api_token(&self, token: &str) -> Result<Option<Principal>> {
-        let Some(raw) = token.strip_prefix("dv_") else { return Ok(None) };
+        let Some(raw) = token.strip_prefix("dv_") else {
+            return Ok(None);
+        };
         let sql = format!("{ACCOUNT_SELECT} JOIN api_tokens k ON k.account_id = a.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND a.active = TRUE");
-        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(token_hash(raw)).fetch_optional(p).await?);
+        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(token_hash(raw))
+            .fetch_optional(p)
+            .await?);
         Ok(row.and_then(AccountRow::principal))
     }
 }

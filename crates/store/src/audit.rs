@@ -15,14 +15,21 @@ pub struct Actor {
 
 impl Actor {
     pub fn cli() -> Actor {
-        Actor { account_id: None, name: "cli".into() }
+        Actor {
+            account_id: None,
+            name: "cli".into(),
+        }
     }
     pub fn system() -> Actor {
-        Actor { account_id: None, name: "system".into() }
+        Actor {
+            account_id: None,
+            name: "system".into(),
+        }
     }
 }
 
-pub const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) \
+pub const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// Appends one audit entry on the given executor (a transaction).
@@ -73,7 +80,12 @@ impl Store {
     }
 
     /// The newest entries whose scope lies inside `scope_path`, newest first.
-    pub async fn audit_entries(&self, scope_path: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_entries(
+        &self,
+        scope_path: &str,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
         let end = crate::prefix_end(scope_path);
         let before = before_id.unwrap_or(i64::MAX);
         let sql = "SELECT id, at, actor, action, entity, entity_id, scope_path, detail FROM audit_log \

@@ -42,7 +42,8 @@ impl Clock for FixedClock {
 
 /// Vietnam keeps UTC+07:00 all year.
 pub fn vn_offset() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
+    FixedOffset::east_opt(7 * 3600)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
 }
 
 pub fn vn_today(clock: &dyn Clock) -> NaiveDate {

@@ -9,7 +9,10 @@ pub enum StoreError {
     #[error("{0}")]
     Conflict(String),
     #[error("{field}: {error}")]
-    Invalid { field: &'static str, error: FieldError },
+    Invalid {
+        field: &'static str,
+        error: FieldError,
+    },
     #[error("{0}")]
     Rejected(String),
     #[error("{0}")]

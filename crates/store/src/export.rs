@@ -36,22 +36,46 @@ struct Row {
 impl Row {
     fn export(self) -> ExportRow {
         let birth = match (&self.birth_date, self.birth_year) {
-            (Some(d), _) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map(danvan_domain::date::format_vn_date).unwrap_or_default(),
+            (Some(d), _) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map(danvan_domain::date::format_vn_date)
+                .unwrap_or_default(),
             (None, Some(y)) => y.to_string(),
             _ => String::new(),
         };
         ExportRow {
             household_code: self.code,
-            full_name: PersonName { family: self.family, middle: self.middle, given: self.given }.full(),
+            full_name: PersonName {
+                family: self.family,
+                middle: self.middle,
+                given: self.given,
+            }
+            .full(),
             birth,
-            gender: self.gender.as_deref().and_then(|g| Gender::parse(g).ok()).map(|g| g.label_vi().to_string()).unwrap_or_default(),
+            gender: self
+                .gender
+                .as_deref()
+                .and_then(|g| Gender::parse(g).ok())
+                .map(|g| g.label_vi().to_string())
+                .unwrap_or_default(),
             relation: self.relation,
-            phone: self.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.national()).unwrap_or_default(),
-            citizen_id_masked: self.citizen_id.as_deref().and_then(|c| danvan_domain::CitizenId::parse(c).ok()).map(|c| c.masked()).unwrap_or_default(),
+            phone: self
+                .phone
+                .as_deref()
+                .and_then(|p| Phone::parse(p).ok())
+                .map(|p| p.national())
+                .unwrap_or_default(),
+            citizen_id_masked: self
+                .citizen_id
+                .as_deref()
+                .and_then(|c| danvan_domain::CitizenId::parse(c).ok())
+                .map(|c| c.masked())
+                .unwrap_or_default(),
             hamlet: self.hamlet,
             commune: self.commune.unwrap_or_default(),
             address: self.address,
-            reach: Reach::parse(&self.reach).map(|r| r.label_vi().to_string()).unwrap_or_default(),
+            reach: Reach::parse(&self.reach)
+                .map(|r| r.label_vi().to_string())
+                .unwrap_or_default(),
             team_code: self.team_code.unwrap_or_default(),
         }
     }
@@ -82,7 +106,14 @@ impl Store {
 
     /// Writes the households of `unit_id`'s subtree to `out` (CSV or XLSX)
     /// and records the export; returns the number of resident rows.
-    pub async fn export_households(&self, actor: &Actor, scope: &Scope, unit_id: i64, out: &Path, xlsx: bool) -> Result<usize> {
+    pub async fn export_households(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        unit_id: i64,
+        out: &Path,
+        xlsx: bool,
+    ) -> Result<usize> {
         let unit = self.unit(scope, unit_id).await?;
         let store = self.clone();
         let scope = scope.clone();
@@ -112,7 +143,9 @@ impl Store {
             let written = if xlsx {
                 danvan_sheet::write_xlsx(rows, &out)
             } else {
-                std::fs::File::create(&out).map_err(danvan_sheet::SheetError::Io).and_then(|f| danvan_sheet::write_csv(rows, std::io::BufWriter::new(f)))
+                std::fs::File::create(&out)
+                    .map_err(danvan_sheet::SheetError::Io)
+                    .and_then(|f| danvan_sheet::write_csv(rows, std::io::BufWriter::new(f)))
             };
             if let Some(e) = failure {
                 return Err(e);

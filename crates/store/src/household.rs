@@ -51,7 +51,12 @@ pub struct Resident {
 
 impl Resident {
     pub fn full_name(&self) -> String {
-        PersonName { family: self.family.clone(), middle: self.middle.clone(), given: self.given.clone() }.full()
+        PersonName {
+            family: self.family.clone(),
+            middle: self.middle.clone(),
+            given: self.given.clone(),
+        }
+        .full()
     }
     pub fn birth_display(&self) -> String {
         match (&self.birth_date, self.birth_year) {
@@ -113,15 +118,21 @@ pub(crate) const INSERT_RESIDENT: &str = "INSERT INTO residents (household_id, f
 pub fn check_point(lat: Option<f64>, lon: Option<f64>) -> Result<()> {
     match (lat, lon) {
         (None, None) => Ok(()),
-        (Some(la), Some(lo)) if (8.0..=23.5).contains(&la) && (102.0..=110.0).contains(&lo) => Ok(()),
-        (Some(_), Some(_)) => Err(StoreError::Rejected("Toạ độ nằm ngoài lãnh thổ Việt Nam".into())),
+        (Some(la), Some(lo)) if (8.0..=23.5).contains(&la) && (102.0..=110.0).contains(&lo) => {
+            Ok(())
+        }
+        (Some(_), Some(_)) => Err(StoreError::Rejected(
+            "Toạ độ nằm ngoài lãnh thổ Việt Nam".into(),
+        )),
         _ => Err(StoreError::Rejected("Cần cả vĩ độ và kinh độ".into())),
     }
 }
 
 fn mask(r: &mut Resident) {
     if let Some(id) = r.citizen_id.as_mut() {
-        *id = CitizenId::parse(id).map(|c| c.masked()).unwrap_or_else(|_| "********".into());
+        *id = CitizenId::parse(id)
+            .map(|c| c.masked())
+            .unwrap_or_else(|_| "********".into());
     }
 }
 
@@ -136,7 +147,11 @@ macro_rules! bind_resident {
             .bind($r.name.given_first_fold())
             .bind($r.name.sort_key())
             .bind($r.birth.map(|b| b.year))
-            .bind($r.birth.and_then(|b| b.date).map(|d| d.format("%Y-%m-%d").to_string()))
+            .bind(
+                $r.birth
+                    .and_then(|b| b.date)
+                    .map(|d| d.format("%Y-%m-%d").to_string()),
+            )
             .bind($r.gender.map(|g| g.as_str()))
             .bind(&$r.relation)
             .bind($r.is_head)
@@ -152,34 +167,46 @@ impl Store {
     /// Creates a household with its residents in one transaction.
     pub async fn create_household(&self, actor: &Actor, new: &NewHousehold) -> Result<i64> {
         check_point(new.lat, new.lon)?;
-        let address = text::clean_line(&new.address, 300).map_err(|e| StoreError::invalid("address", e))?;
+        let address =
+            text::clean_line(&new.address, 300).map_err(|e| StoreError::invalid("address", e))?;
         let heads: Vec<&NewResident> = new.residents.iter().filter(|r| r.is_head).collect();
         let head = match heads.as_slice() {
             [h] => *h,
-            _ => return Err(StoreError::Rejected("Mỗi hộ phải có đúng một chủ hộ".into())),
+            _ => {
+                return Err(StoreError::Rejected(
+                    "Mỗi hộ phải có đúng một chủ hộ".into(),
+                ))
+            }
         };
         for r in &new.residents {
-            text::clean_required(&r.relation, 50).map_err(|e| StoreError::invalid("relation", e))?;
+            text::clean_required(&r.relation, 50)
+                .map_err(|e| StoreError::invalid("relation", e))?;
         }
         let now = self.now();
         let placeholder = format!("~{}", rand::random::<u64>());
         in_tx!(&self.db, |tx| {
-            let (path, level): (String, String) = sqlx::query_as("SELECT path, level FROM units WHERE id = $1")
-                .bind(new.hamlet_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            if level != "hamlet" {
-                return Err(StoreError::Rejected("Hộ gia đình phải thuộc một thôn".into()));
-            }
-            if let Some(team) = new.team_id {
-                let ok: Option<(i64,)> = sqlx::query_as("SELECT id FROM teams WHERE id = $1 AND hamlet_id = $2")
-                    .bind(team)
+            let (path, level): (String, String) =
+                sqlx::query_as("SELECT path, level FROM units WHERE id = $1")
                     .bind(new.hamlet_id)
                     .fetch_optional(&mut *tx)
-                    .await?;
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+            if level != "hamlet" {
+                return Err(StoreError::Rejected(
+                    "Hộ gia đình phải thuộc một thôn".into(),
+                ));
+            }
+            if let Some(team) = new.team_id {
+                let ok: Option<(i64,)> =
+                    sqlx::query_as("SELECT id FROM teams WHERE id = $1 AND hamlet_id = $2")
+                        .bind(team)
+                        .bind(new.hamlet_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 if ok.is_none() {
-                    return Err(StoreError::Rejected("Tổ dân vận không thuộc thôn của hộ".into()));
+                    return Err(StoreError::Rejected(
+                        "Tổ dân vận không thuộc thôn của hộ".into(),
+                    ));
                 }
             }
             let code = new.code.clone().unwrap_or_else(|| placeholder.clone());
@@ -214,13 +241,29 @@ impl Store {
                     .await?;
             }
             for r in &new.residents {
-                bind_resident!(sqlx::query(INSERT_RESIDENT), id, r, now).execute(&mut *tx).await.map_err(|e| {
-                    let e = StoreError::from(e);
-                    if e.is_unique_violation() { StoreError::Conflict("Số CCCD đã có trong hệ thống".into()) } else { e }
-                })?;
+                bind_resident!(sqlx::query(INSERT_RESIDENT), id, r, now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        let e = StoreError::from(e);
+                        if e.is_unique_violation() {
+                            StoreError::Conflict("Số CCCD đã có trong hệ thống".into())
+                        } else {
+                            e
+                        }
+                    })?;
             }
             refresh_hamlet!(&mut *tx, new.hamlet_id);
-            audit!(&mut *tx, self, actor, "create", "household", id, path, serde_json::json!({"residents": new.residents.len()}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "household",
+                id,
+                path,
+                serde_json::json!({"residents": new.residents.len()})
+            );
             Ok::<i64, StoreError>(id)
         })
     }
@@ -244,23 +287,40 @@ impl Store {
         let sql = format!(
             "SELECT {RESIDENT_COLUMNS} FROM residents WHERE household_id = $1 ORDER BY is_head DESC, COALESCE(birth_year, 9999), sort_key, id"
         );
-        let mut rows: Vec<Resident> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(household_id).fetch_all(p).await?);
+        let mut rows: Vec<Resident> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(household_id)
+            .fetch_all(p)
+            .await?);
         rows.iter_mut().for_each(mask);
         Ok(rows)
     }
 
     /// One resident with the citizen id in full, for the resident's own edit form.
-    pub async fn resident_for_edit(&self, scope: &Scope, resident_id: i64) -> Result<(Household, Resident)> {
+    pub async fn resident_for_edit(
+        &self,
+        scope: &Scope,
+        resident_id: i64,
+    ) -> Result<(Household, Resident)> {
         let sql = format!("SELECT {RESIDENT_COLUMNS} FROM residents WHERE id = $1");
-        let r: Option<Resident> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(resident_id).fetch_optional(p).await?);
+        let r: Option<Resident> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(resident_id)
+            .fetch_optional(p)
+            .await?);
         let r = r.ok_or(StoreError::NotFound)?;
         let h = self.household(scope, r.household_id).await?;
         Ok((h, r))
     }
 
-    pub async fn update_resident(&self, actor: &Actor, scope: &Scope, resident_id: i64, e: &ResidentEdit) -> Result<()> {
+    pub async fn update_resident(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        resident_id: i64,
+        e: &ResidentEdit,
+    ) -> Result<()> {
         let (h, _) = self.resident_for_edit(scope, resident_id).await?;
-        let relation = text::clean_required(&e.relation, 50).map_err(|er| StoreError::invalid("relation", er))?;
+        let relation = text::clean_required(&e.relation, 50)
+            .map_err(|er| StoreError::invalid("relation", er))?;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             sqlx::query(
@@ -296,24 +356,42 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            audit!(&mut *tx, self, actor, "update", "resident", resident_id, h.path, serde_json::json!({"household_id": h.id}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "update",
+                "resident",
+                resident_id,
+                h.path,
+                serde_json::json!({"household_id": h.id})
+            );
             Ok::<(), StoreError>(())
         })
     }
 
     /// Gives a household to a team of its hamlet (or to none).
-    pub async fn assign_team(&self, actor: &Actor, scope: &Scope, household_id: i64, team_id: Option<i64>) -> Result<()> {
+    pub async fn assign_team(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        household_id: i64,
+        team_id: Option<i64>,
+    ) -> Result<()> {
         let h = self.household(scope, household_id).await?;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             if let Some(t) = team_id {
-                let ok: Option<(i64,)> = sqlx::query_as("SELECT id FROM teams WHERE id = $1 AND hamlet_id = $2")
-                    .bind(t)
-                    .bind(h.hamlet_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let ok: Option<(i64,)> =
+                    sqlx::query_as("SELECT id FROM teams WHERE id = $1 AND hamlet_id = $2")
+                        .bind(t)
+                        .bind(h.hamlet_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 if ok.is_none() {
-                    return Err(StoreError::Rejected("Tổ dân vận không thuộc thôn của hộ".into()));
+                    return Err(StoreError::Rejected(
+                        "Tổ dân vận không thuộc thôn của hộ".into(),
+                    ));
                 }
             }
             sqlx::query("UPDATE households SET team_id = $1, updated_at = $2 WHERE id = $3")
@@ -323,7 +401,16 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             refresh_hamlet!(&mut *tx, h.hamlet_id);
-            audit!(&mut *tx, self, actor, "assign_team", "household", household_id, h.path, serde_json::json!({"from": h.team_id, "to": team_id}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "assign_team",
+                "household",
+                household_id,
+                h.path,
+                serde_json::json!({"from": h.team_id, "to": team_id})
+            );
             Ok::<(), StoreError>(())
         })
     }
@@ -331,12 +418,23 @@ impl Store {
     /// Households a team looks after, in Vietnamese order of the head's name.
     pub async fn team_households(&self, team_id: i64) -> Result<Vec<Household>> {
         let sql = format!("{HOUSEHOLD_SELECT} WHERE h.team_id = $1 ORDER BY h.head_sort_key, h.id");
-        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql).bind(team_id).fetch_all(p).await?))
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(team_id)
+            .fetch_all(p)
+            .await?))
     }
 
     /// Households of a subtree with no team, a page at a time (keyset on id).
-    pub async fn unassigned_households(&self, scope: &Scope, path: &str, after_id: i64, limit: i64) -> Result<Vec<Household>> {
-        let Some(scope) = scope.narrow(path) else { return Ok(Vec::new()) };
+    pub async fn unassigned_households(
+        &self,
+        scope: &Scope,
+        path: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Household>> {
+        let Some(scope) = scope.narrow(path) else {
+            return Ok(Vec::new());
+        };
         if scope.team_id.is_some() {
             return Ok(Vec::new());
         }
@@ -366,16 +464,27 @@ impl Store {
         in_tx!(&self.db, |tx| {
             let mut n = 0u64;
             for (code, lat, lon) in points {
-                n += sqlx::query("UPDATE households SET lat = $1, lon = $2, updated_at = $3 WHERE code = $4")
-                    .bind(lat)
-                    .bind(lon)
-                    .bind(now)
-                    .bind(code)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                n += sqlx::query(
+                    "UPDATE households SET lat = $1, lon = $2, updated_at = $3 WHERE code = $4",
+                )
+                .bind(lat)
+                .bind(lon)
+                .bind(now)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             }
-            audit!(&mut *tx, self, actor, "set_points", "households", n, "/", serde_json::json!({"households": n}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "set_points",
+                "households",
+                n,
+                "/",
+                serde_json::json!({"households": n})
+            );
             Ok::<usize, StoreError>(usize::try_from(n).unwrap_or(usize::MAX))
         })
     }

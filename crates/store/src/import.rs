@@ -10,7 +10,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use danvan_sheet::{HamletIndex, ResidentRow, RowError, SheetError, SheetReader, ValidationReport, MAX_LISTED_ERRORS};
+use danvan_sheet::{
+    HamletIndex, ResidentRow, RowError, SheetError, SheetReader, ValidationReport,
+    MAX_LISTED_ERRORS,
+};
 use serde::Serialize;
 
 use crate::household::{bind_resident, NewResident, INSERT_RESIDENT};
@@ -21,7 +24,10 @@ use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 macro_rules! insert_residents {
     ($ex:expr, $chunk:expr, $now:expr) => {{
         let chunk = $chunk;
-        let head = INSERT_RESIDENT.split(" VALUES").next().unwrap_or(INSERT_RESIDENT);
+        let head = INSERT_RESIDENT
+            .split(" VALUES")
+            .next()
+            .unwrap_or(INSERT_RESIDENT);
         let mut sql = String::with_capacity(64 + chunk.len() * 90);
         sql.push_str(head);
         sql.push_str(" VALUES ");
@@ -86,7 +92,13 @@ struct PendingHousehold {
 }
 
 fn row_error(row: usize, column: &str, value: &str, vi: String, en: String) -> RowError {
-    RowError { row, column: column.to_string(), value: value.chars().take(60).collect(), message_vi: vi, message_en: en }
+    RowError {
+        row,
+        column: column.to_string(),
+        value: value.chars().take(60).collect(),
+        message_vi: vi,
+        message_en: en,
+    }
 }
 
 fn to_resident(r: &ResidentRow) -> NewResident {
@@ -103,7 +115,14 @@ fn to_resident(r: &ResidentRow) -> NewResident {
 
 impl Store {
     /// Imports households from `file` into the subtree of `unit_id`.
-    pub async fn import_households(&self, actor: &Actor, scope: &Scope, unit_id: i64, file: &Path, dry_run: bool) -> Result<ImportOutcome, ImportError> {
+    pub async fn import_households(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        unit_id: i64,
+        file: &Path,
+        dry_run: bool,
+    ) -> Result<ImportOutcome, ImportError> {
         let unit = self.unit(scope, unit_id).await?;
         if scope.team_id.is_some() {
             return Err(StoreError::NotFound.into());
@@ -121,7 +140,8 @@ impl Store {
         let teams = self.team_codes_under(&unit.path).await?;
 
         // Pass one: the file's own checks…
-        let mut report: ValidationReport = danvan_sheet::validate(SheetReader::open(file, today)?, &index);
+        let mut report: ValidationReport =
+            danvan_sheet::validate(SheetReader::open(file, today)?, &index);
         // …then what only the database knows.
         let mut extra = self.check_against_database(file, today, &teams).await?;
         if !extra.is_empty() {
@@ -169,13 +189,30 @@ impl Store {
                         }
                         sql.push_str(&format!(
                             "(${}, ${}, ${}, ${}, ${}, NULL, NULL, ${}, ${}, '', '', 0, ${}, ${})",
-                            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9
+                            b + 1,
+                            b + 2,
+                            b + 3,
+                            b + 4,
+                            b + 5,
+                            b + 6,
+                            b + 7,
+                            b + 8,
+                            b + 9
                         ));
                     }
                     sql.push_str(" RETURNING id, code");
                     let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
                     for h in &pending {
-                        q = q.bind(&h.code).bind(h.hamlet_id).bind(&h.path).bind(h.team_id).bind(&h.address).bind(&h.reach).bind(&h.phone).bind(now).bind(now);
+                        q = q
+                            .bind(&h.code)
+                            .bind(h.hamlet_id)
+                            .bind(&h.path)
+                            .bind(h.team_id)
+                            .bind(&h.address)
+                            .bind(&h.reach)
+                            .bind(&h.phone)
+                            .bind(now)
+                            .bind(now);
                     }
                     for (id, code) in q.fetch_all(&mut *tx).await? {
                         first_id = Some(first_id.map_or(id, |f| f.min(id)));
@@ -184,7 +221,10 @@ impl Store {
                     // …then their residents, many per statement.
                     let mut batch: Vec<(i64, &NewResident)> = Vec::new();
                     for h in &pending {
-                        let id = ids.get(&h.code).copied().ok_or(StoreError::Rejected("mất mã hộ khi ghi".into()))?;
+                        let id = ids
+                            .get(&h.code)
+                            .copied()
+                            .ok_or(StoreError::Rejected("mất mã hộ khi ghi".into()))?;
                         batch.extend(h.residents.iter().map(|r| (id, r)));
                     }
                     for chunk in batch.chunks(100) {
@@ -195,14 +235,18 @@ impl Store {
                     pending_index.clear();
                 }
                 if !late.is_empty() && (row.is_none() || late.len() >= 100) {
-                    let chunk: Vec<(i64, &NewResident)> = late.iter().map(|(id, r)| (*id, r)).collect();
+                    let chunk: Vec<(i64, &NewResident)> =
+                        late.iter().map(|(id, r)| (*id, r)).collect();
                     insert_residents!(&mut *tx, &chunk, now);
                     residents += chunk.len();
                     late.clear();
                 }
                 let Some(row) = row else { break };
-                let row = row.map_err(|_| StoreError::Rejected("tệp đã thay đổi giữa hai lần đọc".into()))?;
-                let hamlet_id = index.resolve(row.commune.as_deref(), &row.hamlet).map_err(StoreError::Rejected)?;
+                let row = row
+                    .map_err(|_| StoreError::Rejected("tệp đã thay đổi giữa hai lần đọc".into()))?;
+                let hamlet_id = index
+                    .resolve(row.commune.as_deref(), &row.hamlet)
+                    .map_err(StoreError::Rejected)?;
                 let code = row.household_code.trim().to_uppercase();
                 if let Some(&id) = ids.get(&code) {
                     // A household whose rows are not contiguous in the file.
@@ -229,7 +273,10 @@ impl Store {
                     code,
                     hamlet_id,
                     path: paths.get(&hamlet_id).cloned().unwrap_or_default(),
-                    team_id: row.team_code.as_ref().and_then(|c| teams.get(&c.to_uppercase()).map(|(id, _)| *id)),
+                    team_id: row
+                        .team_code
+                        .as_ref()
+                        .and_then(|c| teams.get(&c.to_uppercase()).map(|(id, _)| *id)),
                     address: row.address.clone(),
                     reach: row.reach.map_or("no_phone", |r| r.as_str()).to_string(),
                     phone: row.phone.as_ref().map(|p| p.as_str().to_string()),
@@ -254,7 +301,16 @@ impl Store {
                 refresh_hamlet!(&mut *tx, *h);
             }
             let detail = serde_json::json!({"households": ids.len(), "residents": residents, "unit_id": unit_id});
-            audit!(&mut *tx, self, actor, "import", "households", unit_id, unit.path, detail);
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "import",
+                "households",
+                unit_id,
+                unit.path,
+                detail
+            );
             Ok::<(usize, usize), ImportError>((ids.len(), residents))
         });
         let (households, rows) = written?;
@@ -266,12 +322,17 @@ impl Store {
 
     /// Team codes (upper case) of a subtree → (team id, hamlet id).
     pub async fn team_codes_under(&self, path: &str) -> Result<HashMap<String, (i64, i64)>> {
-        let rows: Vec<(String, i64, i64)> = on_db!(&self.db, |p| sqlx::query_as("SELECT code, id, hamlet_id FROM teams WHERE path >= $1 AND path < $2")
-            .bind(path)
-            .bind(crate::prefix_end(path))
-            .fetch_all(p)
-            .await?);
-        Ok(rows.into_iter().map(|(c, id, h)| (c.to_uppercase(), (id, h))).collect())
+        let rows: Vec<(String, i64, i64)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT code, id, hamlet_id FROM teams WHERE path >= $1 AND path < $2"
+        )
+        .bind(path)
+        .bind(crate::prefix_end(path))
+        .fetch_all(p)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(c, id, h)| (c.to_uppercase(), (id, h)))
+            .collect())
     }
 
     /// Checks a file's household codes, citizen ids and team codes against
@@ -307,23 +368,36 @@ impl Store {
                 }
             }
             if codes.len() >= LOOKUP_BATCH {
-                self.existing("households", "code", &mut codes, &mut errors).await?;
+                self.existing("households", "code", &mut codes, &mut errors)
+                    .await?;
             }
             if cids.len() >= LOOKUP_BATCH {
-                self.existing("residents", "citizen_id", &mut cids, &mut errors).await?;
+                self.existing("residents", "citizen_id", &mut cids, &mut errors)
+                    .await?;
             }
         }
-        self.existing("households", "code", &mut codes, &mut errors).await?;
-        self.existing("residents", "citizen_id", &mut cids, &mut errors).await?;
+        self.existing("households", "code", &mut codes, &mut errors)
+            .await?;
+        self.existing("residents", "citizen_id", &mut cids, &mut errors)
+            .await?;
         Ok(errors)
     }
 
-    async fn existing(&self, table: &str, column: &str, batch: &mut Vec<(usize, String)>, errors: &mut Vec<RowError>) -> Result<()> {
+    async fn existing(
+        &self,
+        table: &str,
+        column: &str,
+        batch: &mut Vec<(usize, String)>,
+        errors: &mut Vec<RowError>,
+    ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT {column} FROM {table} WHERE {column} IN ({})", placeholders.join(","));
+        let sql = format!(
+            "SELECT {column} FROM {table} WHERE {column} IN ({})",
+            placeholders.join(",")
+        );
         let found: Vec<(String,)> = on_db!(&self.db, |p| {
             let mut q = sqlx::query_as(&sql);
             for (_, v) in batch.iter() {
@@ -334,14 +408,27 @@ impl Store {
         let found: HashSet<String> = found.into_iter().map(|(v,)| v).collect();
         for (row, v) in batch.iter().filter(|(_, v)| found.contains(v)) {
             errors.push(if column == "code" {
-                row_error(*row, "Mã hộ", v, format!("Mã hộ «{v}» đã có trong hệ thống"), format!("Household code «{v}» already exists"))
+                row_error(
+                    *row,
+                    "Mã hộ",
+                    v,
+                    format!("Mã hộ «{v}» đã có trong hệ thống"),
+                    format!("Household code «{v}» already exists"),
+                )
             } else {
-                let masked = danvan_domain::CitizenId::parse(v).map(|c| c.masked()).unwrap_or_default();
-                row_error(*row, "Số CCCD", &masked, "Số CCCD này đã có trong hệ thống".into(), "This citizen id is already recorded".into())
+                let masked = danvan_domain::CitizenId::parse(v)
+                    .map(|c| c.masked())
+                    .unwrap_or_default();
+                row_error(
+                    *row,
+                    "Số CCCD",
+                    &masked,
+                    "Số CCCD này đã có trong hệ thống".into(),
+                    "This citizen id is already recorded".into(),
+                )
             });
         }
         batch.clear();
         Ok(())
     }
 }
-

@@ -14,15 +14,24 @@ pub struct Scope {
 
 impl Scope {
     pub fn all() -> Scope {
-        Scope { path: "/".into(), team_id: None }
+        Scope {
+            path: "/".into(),
+            team_id: None,
+        }
     }
 
     pub fn unit(path: &str) -> Scope {
-        Scope { path: path.to_string(), team_id: None }
+        Scope {
+            path: path.to_string(),
+            team_id: None,
+        }
     }
 
     pub fn team(hamlet_path: &str, team_id: i64) -> Scope {
-        Scope { path: hamlet_path.to_string(), team_id: Some(team_id) }
+        Scope {
+            path: hamlet_path.to_string(),
+            team_id: Some(team_id),
+        }
     }
 
     /// Upper bound of the path range.
@@ -37,7 +46,10 @@ impl Scope {
     /// Narrows to the subtree at `path` if it lies inside this scope.
     pub fn narrow(&self, path: &str) -> Option<Scope> {
         if self.contains_path(path) {
-            Some(Scope { path: path.to_string(), team_id: self.team_id })
+            Some(Scope {
+                path: path.to_string(),
+                team_id: self.team_id,
+            })
         } else if path.len() < self.path.len() && self.path.starts_with(path) {
             // Asking for an ancestor: the answer is what the scope already allows.
             Some(self.clone())

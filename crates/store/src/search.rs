@@ -29,7 +29,12 @@ pub struct ResidentHit {
 
 impl ResidentHit {
     pub fn full_name(&self) -> String {
-        danvan_domain::PersonName { family: self.family.clone(), middle: self.middle.clone(), given: self.given.clone() }.full()
+        danvan_domain::PersonName {
+            family: self.family.clone(),
+            middle: self.middle.clone(),
+            given: self.given.clone(),
+        }
+        .full()
     }
 }
 
@@ -52,7 +57,11 @@ fn phone_digits(q: &str) -> Option<String> {
         return Some(p.digits());
     }
     // A partial number: compare in national form ("09…").
-    let national = if let Some(rest) = digits.strip_prefix("84") { format!("0{rest}") } else { digits };
+    let national = if let Some(rest) = digits.strip_prefix("84") {
+        format!("0{rest}")
+    } else {
+        digits
+    };
     Some(national)
 }
 
@@ -114,7 +123,11 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?);
-        let head_ids: Vec<i64> = hits.iter().filter(|h| h.is_head).map(|h| h.household_id).collect();
+        let head_ids: Vec<i64> = hits
+            .iter()
+            .filter(|h| h.is_head)
+            .map(|h| h.household_id)
+            .collect();
         for id in head_ids {
             if households.iter().any(|h| h.id == id) {
                 continue;
@@ -123,6 +136,9 @@ impl Store {
                 households.push(h);
             }
         }
-        Ok(SearchResults { households, residents: hits })
+        Ok(SearchResults {
+            households,
+            residents: hits,
+        })
     }
 }

@@ -18,7 +18,10 @@ pub const REFRESH_HAMLET: &str = "INSERT INTO hamlet_stats (hamlet_id, household
 /// Recomputes one hamlet's counts on the given executor.
 macro_rules! refresh_hamlet {
     ($ex:expr, $hamlet:expr) => {
-        sqlx::query($crate::stats::REFRESH_HAMLET).bind($hamlet).execute($ex).await?
+        sqlx::query($crate::stats::REFRESH_HAMLET)
+            .bind($hamlet)
+            .execute($ex)
+            .await?
     };
 }
 pub(crate) use refresh_hamlet;
@@ -67,12 +70,18 @@ impl Store {
                           CAST(COALESCE(SUM(s.groups_), 0) AS BIGINT) AS groups, \
                           CAST(COALESCE(SUM(s.unassigned), 0) AS BIGINT) AS unassigned_households \
                    FROM hamlet_stats s JOIN units u ON u.id = s.hamlet_id WHERE u.path >= $1 AND u.path < $2";
-        Ok(on_db!(&self.db, |p| sqlx::query_as(sql).bind(path).bind(crate::prefix_end(path)).fetch_one(p).await?))
+        Ok(on_db!(&self.db, |p| sqlx::query_as(sql)
+            .bind(path)
+            .bind(crate::prefix_end(path))
+            .fetch_one(p)
+            .await?))
     }
 
     /// Every team and group of the subtree with how many households it looks after.
     pub async fn team_loads(&self, scope: &Scope, path: &str) -> Result<Vec<TeamLoad>> {
-        let Some(scope) = scope.narrow(path) else { return Ok(Vec::new()) };
+        let Some(scope) = scope.narrow(path) else {
+            return Ok(Vec::new());
+        };
         let sql = "SELECT t.id, t.code, t.name, t.kind, u.name AS hamlet_name, t.target_size, \
                           (SELECT COUNT(*) FROM households h WHERE h.team_id = t.id) AS households \
                    FROM teams t JOIN units u ON u.id = t.hamlet_id \

@@ -35,7 +35,12 @@ pub struct Member {
 
 impl Member {
     pub fn full_name(&self) -> String {
-        PersonName { family: self.family.clone(), middle: self.middle.clone(), given: self.given.clone() }.full()
+        PersonName {
+            family: self.family.clone(),
+            middle: self.middle.clone(),
+            given: self.given.clone(),
+        }
+        .full()
     }
 }
 
@@ -65,21 +70,26 @@ const TEAM_SELECT: &str = "SELECT t.id, t.hamlet_id, u.name AS hamlet_name, t.pa
 
 impl Store {
     pub async fn create_team(&self, actor: &Actor, new: &NewTeam) -> Result<i64> {
-        let name = text::clean_required(&new.name, 200).map_err(|e| StoreError::invalid("name", e))?;
-        let code = text::clean_required(&new.code, 40).map_err(|e| StoreError::invalid("code", e))?;
+        let name =
+            text::clean_required(&new.name, 200).map_err(|e| StoreError::invalid("name", e))?;
+        let code =
+            text::clean_required(&new.code, 40).map_err(|e| StoreError::invalid("code", e))?;
         let target = new.target_size.unwrap_or(match new.kind {
             TeamKind::Team => 40,
             TeamKind::Group => 15,
         });
         let now = self.now();
         in_tx!(&self.db, |tx| {
-            let (path, level): (String, String) = sqlx::query_as("SELECT path, level FROM units WHERE id = $1")
-                .bind(new.hamlet_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+            let (path, level): (String, String) =
+                sqlx::query_as("SELECT path, level FROM units WHERE id = $1")
+                    .bind(new.hamlet_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
             if level != "hamlet" {
-                return Err(StoreError::Rejected("Tổ dân vận phải thuộc một thôn".into()));
+                return Err(StoreError::Rejected(
+                    "Tổ dân vận phải thuộc một thôn".into(),
+                ));
             }
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO teams (hamlet_id, path, kind, parent_team_id, code, name, sort_key, target_size, created_at) \
@@ -105,7 +115,16 @@ impl Store {
                 }
             })?;
             refresh_hamlet!(&mut *tx, new.hamlet_id);
-            audit!(&mut *tx, self, actor, "create", "team", id, path, serde_json::json!({"kind": new.kind.as_str()}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "team",
+                id,
+                path,
+                serde_json::json!({"kind": new.kind.as_str()})
+            );
             Ok::<i64, StoreError>(id)
         })
     }
@@ -136,7 +155,16 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            audit!(&mut *tx, self, actor, "create", "team_member", id, path, serde_json::json!({"team_id": team_id}));
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "team_member",
+                id,
+                path,
+                serde_json::json!({"team_id": team_id})
+            );
             Ok::<i64, StoreError>(id)
         })
     }
@@ -144,16 +172,29 @@ impl Store {
     /// A team inside the scope (team roles: only their own), or NotFound.
     pub async fn team(&self, scope: &Scope, id: i64) -> Result<Team> {
         let sql = format!("{TEAM_SELECT} WHERE t.id = $1");
-        let team: Option<Team> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(id).fetch_optional(p).await?);
+        let team: Option<Team> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
         match team {
-            Some(t) if scope.contains_path(&t.path) && scope.team_id.is_none_or(|own| own == t.id || t.parent_team_id == Some(own)) => Ok(t),
+            Some(t)
+                if scope.contains_path(&t.path)
+                    && scope
+                        .team_id
+                        .is_none_or(|own| own == t.id || t.parent_team_id == Some(own)) =>
+            {
+                Ok(t)
+            }
             _ => Err(StoreError::NotFound),
         }
     }
 
     pub async fn team_by_code(&self, code: &str) -> Result<Team> {
         let sql = format!("{TEAM_SELECT} WHERE t.code = $1");
-        let team: Option<Team> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(code).fetch_optional(p).await?);
+        let team: Option<Team> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(code)
+            .fetch_optional(p)
+            .await?);
         team.ok_or(StoreError::NotFound)
     }
 
@@ -161,7 +202,10 @@ impl Store {
     pub async fn members(&self, team_id: i64) -> Result<Vec<Member>> {
         let sql = "SELECT id, family, middle, given, role, represents, phone, term_from, term_to FROM team_members WHERE team_id = $1 \
                    ORDER BY CASE role WHEN 'leader' THEN 0 WHEN 'deputy' THEN 1 ELSE 2 END, sort_key, id";
-        Ok(on_db!(&self.db, |p| sqlx::query_as(sql).bind(team_id).fetch_all(p).await?))
+        Ok(on_db!(&self.db, |p| sqlx::query_as(sql)
+            .bind(team_id)
+            .fetch_all(p)
+            .await?))
     }
 
     /// Teams and groups of one hamlet, inside the scope.

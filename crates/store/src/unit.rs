@@ -31,11 +31,13 @@ impl Unit {
     /// Still in force on `day` (validity dates are inclusive).
     pub fn valid_on(&self, day: NaiveDate) -> bool {
         let d = day.format("%Y-%m-%d").to_string();
-        self.valid_from.as_deref().is_none_or(|f| f <= d.as_str()) && self.valid_to.as_deref().is_none_or(|t| t >= d.as_str())
+        self.valid_from.as_deref().is_none_or(|f| f <= d.as_str())
+            && self.valid_to.as_deref().is_none_or(|t| t >= d.as_str())
     }
 }
 
-pub(crate) const UNIT_COLUMNS: &str = "id, parent_id, level, name, code, code_kind, path, depth, valid_from, valid_to";
+pub(crate) const UNIT_COLUMNS: &str =
+    "id, parent_id, level, name, code, code_kind, path, depth, valid_from, valid_to";
 
 #[derive(Debug, Clone)]
 pub struct NewUnit {
@@ -50,14 +52,28 @@ pub struct NewUnit {
 /// A change to the tree, recorded as an event with its date and legal basis.
 #[derive(Debug, Clone)]
 pub enum UnitChange {
-    Rename { unit_id: i64, new_name: String },
+    Rename {
+        unit_id: i64,
+        new_name: String,
+    },
     /// Several units into one (the target exists already, new or continuing).
     /// Sources other than the target end the day before; with
     /// `move_children` their children move under the target.
-    Merge { sources: Vec<i64>, target: i64, move_children: bool },
+    Merge {
+        sources: Vec<i64>,
+        target: i64,
+        move_children: bool,
+    },
     /// One hamlet into several: each household is reassigned explicitly.
-    Split { source: i64, targets: Vec<i64>, households: Vec<(i64, i64)> },
-    Move { unit_id: i64, new_parent_id: i64 },
+    Split {
+        source: i64,
+        targets: Vec<i64>,
+        households: Vec<(i64, i64)>,
+    },
+    Move {
+        unit_id: i64,
+        new_parent_id: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +134,9 @@ fn ymd(d: NaiveDate) -> String {
 fn validate_code(code: &Option<String>) -> Result<Option<String>> {
     match code.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(c) if c.len() <= 10 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') => Ok(Some(c.to_string())),
+        Some(c) if c.len() <= 10 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') => {
+            Ok(Some(c.to_string()))
+        }
         Some(_) => Err(StoreError::invalid("code", FieldError::InvalidLevel)),
     }
 }
@@ -127,11 +145,14 @@ impl Store {
     /// Creates a unit under `parent_id` (or a root). Hamlets have no national
     /// code, so one is issued (`TH000123`, kind `local`).
     pub async fn create_unit(&self, actor: &Actor, new: &NewUnit) -> Result<i64> {
-        let name = text::clean_required(&new.name, 200).map_err(|e| StoreError::invalid("name", e))?;
+        let name =
+            text::clean_required(&new.name, 200).map_err(|e| StoreError::invalid("name", e))?;
         let code = validate_code(&new.code)?;
         if let (Some(f), Some(t)) = (new.valid_from, new.valid_to) {
             if t < f {
-                return Err(StoreError::Rejected("Ngày hết hiệu lực trước ngày bắt đầu".into()));
+                return Err(StoreError::Rejected(
+                    "Ngày hết hiệu lực trước ngày bắt đầu".into(),
+                ));
             }
         }
         let now = self.now();
@@ -147,7 +168,8 @@ impl Store {
                             .fetch_optional(&mut *tx)
                             .await?;
                     let (path, depth, level) = parent.ok_or(StoreError::NotFound)?;
-                    let plevel = UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
+                    let plevel =
+                        UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
                     if plevel.rank() >= new.level.rank() {
                         return Err(StoreError::Rejected(format!(
                             "Không thể đặt {} dưới {}",
@@ -178,7 +200,11 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let path = format!("{parent_path}{id}/");
-            let issued = if code.is_none() && new.level == UnitLevel::Hamlet { Some(format!("TH{id:06}")) } else { code.clone() };
+            let issued = if code.is_none() && new.level == UnitLevel::Hamlet {
+                Some(format!("TH{id:06}"))
+            } else {
+                code.clone()
+            };
             sqlx::query("UPDATE units SET path = $1, code = $2 WHERE id = $3")
                 .bind(&path)
                 .bind(&issued)
@@ -191,7 +217,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let detail = serde_json::json!({"level": new.level.as_str(), "parent_id": new.parent_id});
+            let detail =
+                serde_json::json!({"level": new.level.as_str(), "parent_id": new.parent_id});
             audit!(&mut *tx, self, actor, "create", "unit", id, path, detail);
             Ok::<i64, StoreError>(id)
         })
@@ -200,7 +227,10 @@ impl Store {
     /// A unit inside `scope`, or NotFound.
     pub async fn unit(&self, scope: &Scope, id: i64) -> Result<Unit> {
         let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1");
-        let unit: Option<Unit> = on_db!(&self.db, |p| sqlx::query_as(&sql).bind(id).fetch_optional(p).await?);
+        let unit: Option<Unit> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
         match unit {
             Some(u) if scope.contains_path(&u.path) => Ok(u),
             _ => Err(StoreError::NotFound),
@@ -235,7 +265,11 @@ impl Store {
         } else {
             format!("SELECT {UNIT_COLUMNS} FROM units WHERE path = $2 AND $1 = $1")
         };
-        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql).bind(&today).bind(&scope.path).fetch_all(p).await?))
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&today)
+            .bind(&scope.path)
+            .fetch_all(p)
+            .await?))
     }
 
     /// The chain from the root down to the unit (for breadcrumbs).
@@ -257,7 +291,7 @@ impl Store {
     /// Units whose folded name contains the folded query, inside the scope.
     pub async fn search_units(&self, scope: &Scope, q: &str, limit: i64) -> Result<Vec<Unit>> {
         let folded = text::fold(q);
-        let pattern = format!("%{}%", folded.replace('%', "").replace('_', ""));
+        let pattern = format!("%{}%", folded.replace(['%', '_'], ""));
         let sql = format!(
             "SELECT {UNIT_COLUMNS} FROM units WHERE path >= $1 AND path < $2 AND name_fold LIKE $3 ORDER BY depth, sort_key, id LIMIT $4"
         );
@@ -275,12 +309,18 @@ impl Store {
         let today = ymd(self.today());
         let sql = "SELECT h.id, COALESCE(c.name, ''), h.name FROM units h LEFT JOIN units c ON c.id = h.parent_id \
                    WHERE h.path >= $1 AND h.path < $2 AND h.level = 'hamlet' AND (h.valid_to IS NULL OR h.valid_to >= $3)";
-        Ok(on_db!(&self.db, |p| sqlx::query_as(sql).bind(path).bind(prefix_end(path)).bind(&today).fetch_all(p).await?))
+        Ok(on_db!(&self.db, |p| sqlx::query_as(sql)
+            .bind(path)
+            .bind(prefix_end(path))
+            .bind(&today)
+            .fetch_all(p)
+            .await?))
     }
 
     /// Records a change to the tree and applies it, in one transaction.
     pub async fn record_event(&self, actor: &Actor, ev: &NewEvent) -> Result<i64> {
-        let legal = text::clean_required(&ev.legal_basis, 500).map_err(|e| StoreError::invalid("legal_basis", e))?;
+        let legal = text::clean_required(&ev.legal_basis, 500)
+            .map_err(|e| StoreError::invalid("legal_basis", e))?;
         let note = text::clean_text(&ev.note, 2000).map_err(|e| StoreError::invalid("note", e))?;
         let now = self.now();
         let day = ymd(ev.date);
@@ -309,19 +349,23 @@ impl Store {
             let mut touched_path = String::from("/");
             match &ev.change {
                 UnitChange::Rename { unit_id, new_name } => {
-                    let new_name = text::clean_required(new_name, 200).map_err(|e| StoreError::invalid("name", e))?;
-                    let (old, path): (String, String) = sqlx::query_as("SELECT name, path FROM units WHERE id = $1")
-                        .bind(unit_id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    sqlx::query("UPDATE units SET name = $1, name_fold = $2, sort_key = $3 WHERE id = $4")
-                        .bind(&new_name)
-                        .bind(text::fold(&new_name))
-                        .bind(text::sort_key(&new_name))
-                        .bind(unit_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    let new_name = text::clean_required(new_name, 200)
+                        .map_err(|e| StoreError::invalid("name", e))?;
+                    let (old, path): (String, String) =
+                        sqlx::query_as("SELECT name, path FROM units WHERE id = $1")
+                            .bind(unit_id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                    sqlx::query(
+                        "UPDATE units SET name = $1, name_fold = $2, sort_key = $3 WHERE id = $4",
+                    )
+                    .bind(&new_name)
+                    .bind(text::fold(&new_name))
+                    .bind(text::sort_key(&new_name))
+                    .bind(unit_id)
+                    .execute(&mut *tx)
+                    .await?;
                     sqlx::query(PART)
                         .bind(event_id)
                         .bind(unit_id)
@@ -334,21 +378,29 @@ impl Store {
                         .await?;
                     touched_path = path;
                 }
-                UnitChange::Merge { sources, target, move_children } => {
+                UnitChange::Merge {
+                    sources,
+                    target,
+                    move_children,
+                } => {
                     if sources.is_empty() {
-                        return Err(StoreError::Rejected("Cần ít nhất một đơn vị được sáp nhập".into()));
+                        return Err(StoreError::Rejected(
+                            "Cần ít nhất một đơn vị được sáp nhập".into(),
+                        ));
                     }
-                    let (tpath,): (String,) = sqlx::query_as("SELECT path FROM units WHERE id = $1")
-                        .bind(target)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    for s in sources {
-                        let (sname,): (String,) = sqlx::query_as("SELECT name FROM units WHERE id = $1")
-                            .bind(s)
+                    let (tpath,): (String,) =
+                        sqlx::query_as("SELECT path FROM units WHERE id = $1")
+                            .bind(target)
                             .fetch_optional(&mut *tx)
                             .await?
                             .ok_or(StoreError::NotFound)?;
+                    for s in sources {
+                        let (sname,): (String,) =
+                            sqlx::query_as("SELECT name FROM units WHERE id = $1")
+                                .bind(s)
+                                .fetch_optional(&mut *tx)
+                                .await?
+                                .ok_or(StoreError::NotFound)?;
                         sqlx::query(PART)
                             .bind(event_id)
                             .bind(s)
@@ -385,19 +437,26 @@ impl Store {
                         .bind(None::<i64>)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query("UPDATE units SET valid_from = $1 WHERE id = $2 AND valid_from IS NULL")
-                        .bind(&day)
-                        .bind(target)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE units SET valid_from = $1 WHERE id = $2 AND valid_from IS NULL",
+                    )
+                    .bind(&day)
+                    .bind(target)
+                    .execute(&mut *tx)
+                    .await?;
                     touched_path = tpath;
                 }
-                UnitChange::Split { source, targets, households } => {
-                    let (spath,): (String,) = sqlx::query_as("SELECT path FROM units WHERE id = $1 AND level = 'hamlet'")
-                        .bind(source)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::Rejected("Chỉ tách được thôn".into()))?;
+                UnitChange::Split {
+                    source,
+                    targets,
+                    households,
+                } => {
+                    let (spath,): (String,) =
+                        sqlx::query_as("SELECT path FROM units WHERE id = $1 AND level = 'hamlet'")
+                            .bind(source)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or(StoreError::Rejected("Chỉ tách được thôn".into()))?;
                     sqlx::query(PART)
                         .bind(event_id)
                         .bind(source)
@@ -410,11 +469,13 @@ impl Store {
                         .await?;
                     let mut target_paths = Vec::new();
                     for t in targets {
-                        let (tpath,): (String,) = sqlx::query_as("SELECT path FROM units WHERE id = $1 AND level = 'hamlet'")
-                            .bind(t)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or(StoreError::NotFound)?;
+                        let (tpath,): (String,) = sqlx::query_as(
+                            "SELECT path FROM units WHERE id = $1 AND level = 'hamlet'",
+                        )
+                        .bind(t)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
                         target_paths.push((*t, tpath));
                         sqlx::query(PART)
                             .bind(event_id)
@@ -432,7 +493,9 @@ impl Store {
                             .iter()
                             .find(|(t, _)| t == to)
                             .map(|(_, p)| p.clone())
-                            .ok_or(StoreError::Rejected("Hộ được chuyển tới thôn không nằm trong danh sách tách".into()))?;
+                            .ok_or(StoreError::Rejected(
+                                "Hộ được chuyển tới thôn không nằm trong danh sách tách".into(),
+                            ))?;
                         let moved = sqlx::query("UPDATE households SET hamlet_id = $1, path = $2, team_id = NULL, updated_at = $3 WHERE id = $4 AND hamlet_id = $5")
                             .bind(to)
                             .bind(&tpath)
@@ -442,7 +505,9 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                         if moved.rows_affected() != 1 {
-                            return Err(StoreError::Rejected(format!("Hộ {hh} không thuộc thôn được tách")));
+                            return Err(StoreError::Rejected(format!(
+                                "Hộ {hh} không thuộc thôn được tách"
+                            )));
                         }
                         sqlx::query("INSERT INTO unit_event_households (event_id, household_id, from_hamlet_id, to_hamlet_id) VALUES ($1, $2, $3, $4)")
                             .bind(event_id)
@@ -452,12 +517,15 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM households WHERE hamlet_id = $1")
-                        .bind(source)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let (left,): (i64,) =
+                        sqlx::query_as("SELECT COUNT(*) FROM households WHERE hamlet_id = $1")
+                            .bind(source)
+                            .fetch_one(&mut *tx)
+                            .await?;
                     if left > 0 {
-                        return Err(StoreError::Rejected(format!("Còn {left} hộ chưa được chuyển sang thôn mới")));
+                        return Err(StoreError::Rejected(format!(
+                            "Còn {left} hộ chưa được chuyển sang thôn mới"
+                        )));
                     }
                     sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2")
                         .bind(&day_before)
@@ -471,7 +539,10 @@ impl Store {
                     }
                     touched_path = spath;
                 }
-                UnitChange::Move { unit_id, new_parent_id } => moves.push((*unit_id, *new_parent_id)),
+                UnitChange::Move {
+                    unit_id,
+                    new_parent_id,
+                } => moves.push((*unit_id, *new_parent_id)),
             }
             for (unit_id, new_parent) in moves {
                 let (old_path, old_parent, old_depth, level): (String, Option<i64>, i32, String) =
@@ -487,12 +558,18 @@ impl Store {
                         .await?
                         .ok_or(StoreError::NotFound)?;
                 if ppath.starts_with(&old_path) {
-                    return Err(StoreError::Rejected("Không thể chuyển một đơn vị vào bên trong chính nó".into()));
+                    return Err(StoreError::Rejected(
+                        "Không thể chuyển một đơn vị vào bên trong chính nó".into(),
+                    ));
                 }
                 let lv = UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
                 let plv = UnitLevel::parse(&plevel).map_err(|e| StoreError::invalid("level", e))?;
                 if plv.rank() >= lv.rank() {
-                    return Err(StoreError::Rejected(format!("Không thể đặt {} dưới {}", lv.label_vi(), plv.label_vi())));
+                    return Err(StoreError::Rejected(format!(
+                        "Không thể đặt {} dưới {}",
+                        lv.label_vi(),
+                        plv.label_vi()
+                    )));
                 }
                 let new_path = format!("{ppath}{unit_id}/");
                 let depth_delta = pdepth + 1 - old_depth;
@@ -533,7 +610,16 @@ impl Store {
                 }
             }
             let detail = serde_json::json!({"event_id": event_id, "kind": kind});
-            audit!(&mut *tx, self, actor, "record_event", "unit_event", event_id, touched_path, detail);
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "record_event",
+                "unit_event",
+                event_id,
+                touched_path,
+                detail
+            );
             Ok::<i64, StoreError>(event_id)
         })
     }
@@ -541,7 +627,8 @@ impl Store {
     /// Every event a unit took part in, oldest first, with all participants.
     pub async fn unit_history(&self, scope: &Scope, id: i64) -> Result<Vec<UnitEvent>> {
         self.unit(scope, id).await?;
-        let events: Vec<EventRow> = on_db!(&self.db, |p| sqlx::query_as(
+        let events: Vec<EventRow> = on_db!(&self.db, |p| {
+            sqlx::query_as(
             "SELECT e.id, e.kind, e.effective_date, e.legal_basis, e.note FROM unit_events e \
              WHERE e.id IN (SELECT event_id FROM unit_event_units WHERE unit_id = $1) \
                 OR e.id IN (SELECT x.event_id FROM unit_event_units x WHERE x.old_parent_id = $1 OR x.new_parent_id = $1) \
@@ -549,10 +636,12 @@ impl Store {
         )
         .bind(id)
         .fetch_all(p)
-        .await?);
+        .await?
+        });
         let mut out = Vec::with_capacity(events.len());
         for e in events {
-            let parts: Vec<PartRow> = on_db!(&self.db, |p| sqlx::query_as(
+            let parts: Vec<PartRow> = on_db!(&self.db, |p| {
+                sqlx::query_as(
                 "SELECT x.event_id, x.unit_id, u.name AS unit_name, x.part, x.old_name, x.new_name, \
                         op.name AS old_parent_name, np.name AS new_parent_name \
                  FROM unit_event_units x JOIN units u ON u.id = x.unit_id \
@@ -561,11 +650,14 @@ impl Store {
             )
             .bind(e.id)
             .fetch_all(p)
+            .await?
+            });
+            let (moved,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(
+                "SELECT COUNT(*) FROM unit_event_households WHERE event_id = $1"
+            )
+            .bind(e.id)
+            .fetch_one(p)
             .await?);
-            let (moved,): (i64,) = on_db!(&self.db, |p| sqlx::query_as("SELECT COUNT(*) FROM unit_event_households WHERE event_id = $1")
-                .bind(e.id)
-                .fetch_one(p)
-                .await?);
             out.push(UnitEvent {
                 id: e.id,
                 kind: e.kind,
@@ -596,13 +688,23 @@ impl Store {
     /// Ends a unit's validity on `last_day` (inclusive) when nothing has yet.
     pub async fn end_unit(&self, actor: &Actor, id: i64, last_day: NaiveDate) -> Result<()> {
         in_tx!(&self.db, |tx| {
-            let done = sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2 AND valid_to IS NULL")
-                .bind(ymd(last_day))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let done =
+                sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2 AND valid_to IS NULL")
+                    .bind(ymd(last_day))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             if done.rows_affected() > 0 {
-                audit!(&mut *tx, self, actor, "end", "unit", id, "/", serde_json::json!({"valid_to": ymd(last_day)}));
+                audit!(
+                    &mut *tx,
+                    self,
+                    actor,
+                    "end",
+                    "unit",
+                    id,
+                    "/",
+                    serde_json::json!({"valid_to": ymd(last_day)})
+                );
             }
             Ok::<(), StoreError>(())
         })

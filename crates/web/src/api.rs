@@ -27,7 +27,9 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{id}", get(team))
         .route("/households/{id}", get(household))
         .route("/search", get(search))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy") })
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
+        })
 }
 
 pub struct ApiError {
@@ -38,26 +40,46 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: &str) -> Self {
-        ApiError { status, code, message: message.to_string() }
+        ApiError {
+            status,
+            code,
+            message: message.to_string(),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+        (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy"),
+            StoreError::NotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
+            }
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", &m),
-            StoreError::Rejected(m) | StoreError::Config(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m),
-            StoreError::Invalid { field, error } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &format!("{field}: {}", error.message_vi())),
+            StoreError::Rejected(m) | StoreError::Config(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m)
+            }
+            StoreError::Invalid { field, error } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                &format!("{field}: {}", error.message_vi()),
+            ),
             other => {
                 tracing::error!(error = %other, "api request failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Lỗi hệ thống")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Lỗi hệ thống",
+                )
             }
         }
     }
@@ -70,10 +92,25 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Cần đăng nhập hoặc mã truy cập (Authorization: Bearer)");
-        if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Cần đăng nhập hoặc mã truy cập (Authorization: Bearer)",
+            )
+        };
+        if let Some(auth) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
             let token = auth.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
-            return st.store.principal_for_api_token(token.trim()).await?.map(ApiUser).ok_or_else(unauthorized);
+            return st
+                .store
+                .principal_for_api_token(token.trim())
+                .await?
+                .map(ApiUser)
+                .ok_or_else(unauthorized);
         }
         if parts.method == Method::GET {
             if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
@@ -104,17 +141,26 @@ pub struct Q {
     q: String,
 }
 
-async fn units(State(st): State<AppState>, ApiUser(p): ApiUser, Query(q): Query<Q>) -> Result<Json<Value>, ApiError> {
+async fn units(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<Q>,
+) -> Result<Json<Value>, ApiError> {
     let q: String = q.q.chars().take(100).collect();
     let units = st.store.search_units(&p.scope, &q, 100).await?;
     Ok(Json(Value::Array(units.iter().map(unit_json).collect())))
 }
 
 fn parse_id(id: &str) -> Result<i64, ApiError> {
-    id.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy"))
+    id.parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy"))
 }
 
-async fn unit(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn unit(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let u = st.store.unit(&p.scope, parse_id(&id)?).await?;
     let counts = st.store.counts(&u.path).await?;
     let mut v = unit_json(&u);
@@ -128,12 +174,20 @@ async fn unit(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<St
     Ok(Json(v))
 }
 
-async fn children(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn children(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let kids = st.store.children(&p.scope, parse_id(&id)?, false).await?;
     Ok(Json(Value::Array(kids.iter().map(unit_json).collect())))
 }
 
-async fn history(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn history(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let events = st.store.unit_history(&p.scope, parse_id(&id)?).await?;
     let v: Vec<Value> = events
         .into_iter()
@@ -172,7 +226,11 @@ fn household_json(h: &danvan_store::household::Household) -> Value {
     })
 }
 
-async fn team(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn team(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let t = st.store.team(&p.scope, parse_id(&id)?).await?;
     let members = st.store.members(t.id).await?;
     let households = st.store.team_households(t.id).await?;
@@ -192,11 +250,19 @@ async fn team(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<St
     })))
 }
 
-async fn household(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn household(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let h = st.store.household(&p.scope, parse_id(&id)?).await?;
     let residents = st.store.residents(h.id).await?;
     let mut v = household_json(&h);
-    v["phone"] = json!(h.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.as_str().to_string()));
+    v["phone"] = json!(h
+        .phone
+        .as_deref()
+        .and_then(|p| Phone::parse(p).ok())
+        .map(|p| p.as_str().to_string()));
     v["reach_label"] = json!(Reach::parse(&h.reach).map(|r| r.label_vi()).unwrap_or(""));
     v["residents"] = Value::Array(
         residents
@@ -219,7 +285,11 @@ async fn household(State(st): State<AppState>, ApiUser(p): ApiUser, Path(id): Pa
     Ok(Json(v))
 }
 
-async fn search(State(st): State<AppState>, ApiUser(p): ApiUser, Query(q): Query<Q>) -> Result<Json<Value>, ApiError> {
+async fn search(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<Q>,
+) -> Result<Json<Value>, ApiError> {
     let q: String = q.q.chars().take(100).collect();
     let r = st.store.search(&p.scope, &q, 50).await?;
     Ok(Json(json!({

@@ -29,7 +29,9 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 pub fn lang_of(headers: &HeaderMap) -> Lang {
-    cookie(headers, LANG_COOKIE).map(Lang::from_code).unwrap_or(Lang::Vi)
+    cookie(headers, LANG_COOKIE)
+        .map(Lang::from_code)
+        .unwrap_or(Lang::Vi)
 }
 
 pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String {
@@ -44,7 +46,10 @@ pub fn same_token(a: &str, b: &str) -> bool {
     if a.len() != b.len() || a.is_empty() {
         return false;
     }
-    a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 /// A logged-in person on a page.
@@ -68,14 +73,26 @@ impl User {
 impl FromRequestParts<AppState> for User {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
-        let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(WebError::Login(next));
         };
         match state.store.session(token).await? {
-            Some((p, csrf)) => Ok(User { p, csrf, token: token.to_string(), lang }),
+            Some((p, csrf)) => Ok(User {
+                p,
+                csrf,
+                token: token.to_string(),
+                lang,
+            }),
             None => Err(WebError::Login(next)),
         }
     }
@@ -96,7 +113,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "local".into());
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "local".into());
         Ok(ClientAddr(addr))
     }
 }

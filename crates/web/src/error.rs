@@ -25,8 +25,12 @@ impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => WebError::NotFound,
-            StoreError::Conflict(m) | StoreError::Rejected(m) | StoreError::Config(m) => WebError::BadRequest(m),
-            StoreError::Invalid { field, error } => WebError::BadRequest(format!("{field}: {}", error.message_vi())),
+            StoreError::Conflict(m) | StoreError::Rejected(m) | StoreError::Config(m) => {
+                WebError::BadRequest(m)
+            }
+            StoreError::Invalid { field, error } => {
+                WebError::BadRequest(format!("{field}: {}", error.message_vi()))
+            }
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -62,7 +66,12 @@ impl WebError {
     pub fn message(&self, lang: Lang) -> String {
         let vi = lang == Lang::Vi;
         match self {
-            WebError::Login(_) => (if vi { "Hãy đăng nhập." } else { "Please log in." }).into(),
+            WebError::Login(_) => (if vi {
+                "Hãy đăng nhập."
+            } else {
+                "Please log in."
+            })
+            .into(),
             WebError::NotFound => lang.t().not_found.into(),
             WebError::Csrf => (if vi {
                 "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và gửi lại."
@@ -71,7 +80,12 @@ impl WebError {
             })
             .into(),
             WebError::BadRequest(m) => m.clone(),
-            WebError::TooLarge => (if vi { "Tệp quá lớn (tối đa 100 MB)." } else { "The file is too large (100 MB at most)." }).into(),
+            WebError::TooLarge => (if vi {
+                "Tệp quá lớn (tối đa 100 MB)."
+            } else {
+                "The file is too large (100 MB at most)."
+            })
+            .into(),
             WebError::Internal(_) => (if vi {
                 "Hệ thống gặp lỗi. Dữ liệu của bạn chưa bị thay đổi; hãy thử lại sau."
             } else {
@@ -90,7 +104,12 @@ impl WebError {
         if let WebError::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let page = ErrorPage { t: lang.t(), lang: lang.code(), title: format!("{}", self.status().as_u16()), message: self.message(lang) };
+        let page = ErrorPage {
+            t: lang.t(),
+            lang: lang.code(),
+            title: format!("{}", self.status().as_u16()),
+            message: self.message(lang),
+        };
         let body = page.render().unwrap_or_else(|_| "error".into());
         (self.status(), Html(body)).into_response()
     }
@@ -126,7 +145,9 @@ pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -9,7 +9,11 @@ pub enum Lang {
 
 impl Lang {
     pub fn from_code(code: &str) -> Lang {
-        if code.eq_ignore_ascii_case("en") { Lang::En } else { Lang::Vi }
+        if code.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Vi
+        }
     }
     pub fn code(self) -> &'static str {
         match self {

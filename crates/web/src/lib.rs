@@ -35,7 +35,10 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let import = Router::new()
-        .route("/import", get(pages::import_form).post(pages::import_upload))
+        .route(
+            "/import",
+            get(pages::import_form).post(pages::import_upload),
+        )
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 64 * 1024));
     let app = Router::new()
         .route("/", get(pages::home))
@@ -47,10 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/units/{id}/history", get(pages::unit_history))
         .route("/teams/{id}", get(pages::team))
         .route("/households/{id}", get(pages::household))
-        .route("/residents/{id}/edit", get(pages::resident_edit).post(pages::resident_save))
+        .route(
+            "/residents/{id}/edit",
+            get(pages::resident_edit).post(pages::resident_save),
+        )
         .route("/search", get(pages::search))
         .route("/export", get(pages::export))
-        .route("/account/password", get(pages::password_form).post(pages::password_change))
+        .route(
+            "/account/password",
+            get(pages::password_form).post(pages::password_change),
+        )
         .route("/audit", get(pages::audit))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(|| async { "ok" }))
@@ -64,7 +73,9 @@ pub fn router(state: AppState) -> Router {
 
 /// Security headers on every response; and error pages in the reader's language.
 fn with_security_headers(router: Router) -> Router {
-    let h = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    let h = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
     router
         .layer(axum::middleware::from_fn(error::localize))
         .layer(h(

@@ -9,7 +9,10 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use danvan_domain::{date, Birth, CitizenId, Gender, MemberRole, PersonName, Phone, Reach, Represents, Role, UnitLevel};
+use danvan_domain::{
+    date, Birth, CitizenId, Gender, MemberRole, PersonName, Phone, Reach, Represents, Role,
+    UnitLevel,
+};
 use danvan_store::household::ResidentEdit;
 use danvan_store::import::{ImportError, ImportOutcome};
 use danvan_store::stats::{Counts, TeamLoad};
@@ -18,7 +21,9 @@ use danvan_store::Scope;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use crate::auth::{cookie, same_token, set_cookie, ClientAddr, User, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{
+    cookie, same_token, set_cookie, ClientAddr, User, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE,
+};
 use crate::error::{urlencode, WebError};
 use crate::i18n::{Lang, Tr};
 use crate::{AppState, MAX_UPLOAD_BYTES};
@@ -41,10 +46,16 @@ pub struct Chrome {
 }
 
 pub fn can_import(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::ProvinceOfficer | Role::CommuneOfficer | Role::HamletHead)
+    matches!(
+        role,
+        Role::Admin | Role::ProvinceOfficer | Role::CommuneOfficer | Role::HamletHead
+    )
 }
 pub fn can_audit(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer)
+    matches!(
+        role,
+        Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer
+    )
 }
 pub fn can_edit(role: Role) -> bool {
     role != Role::Supervisor
@@ -54,7 +65,11 @@ fn chrome(user: &User, here: &str) -> Chrome {
     Chrome {
         t: user.lang.t(),
         lang: user.lang.code(),
-        user: Some(NavUser { username: user.p.username.clone(), can_import: can_import(user.p.role), can_audit: can_audit(user.p.role) }),
+        user: Some(NavUser {
+            username: user.p.username.clone(),
+            can_import: can_import(user.p.role),
+            can_audit: can_audit(user.p.role),
+        }),
         csrf: user.csrf.clone(),
         here: urlencode(here),
     }
@@ -65,7 +80,9 @@ fn html<T: Template>(page: T) -> Page {
 }
 
 fn ymd_vn(s: &Option<String>) -> Option<String> {
-    s.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map(date::format_vn_date)
+    s.as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map(date::format_vn_date)
 }
 
 fn level_label(lang: Lang, u: &Unit) -> &'static str {
@@ -101,7 +118,13 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn anon_chrome(lang: Lang) -> Chrome {
-    Chrome { t: lang.t(), lang: lang.code(), user: None, csrf: String::new(), here: "/login".into() }
+    Chrome {
+        t: lang.t(),
+        lang: lang.code(),
+        user: None,
+        csrf: String::new(),
+        here: "/login".into(),
+    }
 }
 
 pub async fn login_form(lang: Lang, headers: HeaderMap, Query(q): Query<NextQuery>) -> Page {
@@ -109,7 +132,13 @@ pub async fn login_form(lang: Lang, headers: HeaderMap, Query(q): Query<NextQuer
         Some(t) if t.len() == 64 => (t.to_string(), false),
         _ => (danvan_store::account::new_token().0, true),
     };
-    let page = LoginPage { c: anon_chrome(lang), csrf: token.clone(), next: safe_next(q.next.as_deref()), login: String::new(), error: None };
+    let page = LoginPage {
+        c: anon_chrome(lang),
+        csrf: token.clone(),
+        next: safe_next(q.next.as_deref()),
+        login: String::new(),
+        error: None,
+    };
     let mut res = html(page)?;
     if fresh {
         if let Ok(v) = set_cookie(PRE_CSRF_COOKIE, &token, 86400, false).parse() {
@@ -130,7 +159,13 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login(State(st): State<AppState>, lang: Lang, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Page {
+pub async fn login(
+    State(st): State<AppState>,
+    lang: Lang,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Page {
     let expected = cookie(&headers, PRE_CSRF_COOKIE).unwrap_or("");
     if !same_token(expected, &f.csrf) {
         return Err(WebError::Csrf);
@@ -140,7 +175,14 @@ pub async fn login(State(st): State<AppState>, lang: Lang, ClientAddr(addr): Cli
         Ok(p) => {
             let (token, _) = st.store.create_session(p.account_id).await?;
             let mut res = Redirect::to(&next).into_response();
-            if let Ok(v) = set_cookie(SESSION_COOKIE, &token, danvan_store::account::SESSION_SECONDS, st.secure_cookies).parse() {
+            if let Ok(v) = set_cookie(
+                SESSION_COOKIE,
+                &token,
+                danvan_store::account::SESSION_SECONDS,
+                st.secure_cookies,
+            )
+            .parse()
+            {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
             Ok(res)
@@ -148,15 +190,25 @@ pub async fn login(State(st): State<AppState>, lang: Lang, ClientAddr(addr): Cli
         Err(e) => {
             let msg = match (lang, &e) {
                 (Lang::Vi, _) => e.to_string(),
-                (Lang::En, danvan_store::account::AuthError::BadCredentials) => "Wrong username or password".into(),
-                (Lang::En, danvan_store::account::AuthError::TooManyAttempts) => "Too many failed attempts. Try again in 15 minutes.".into(),
+                (Lang::En, danvan_store::account::AuthError::BadCredentials) => {
+                    "Wrong username or password".into()
+                }
+                (Lang::En, danvan_store::account::AuthError::TooManyAttempts) => {
+                    "Too many failed attempts. Try again in 15 minutes.".into()
+                }
             };
             let status = match e {
                 danvan_store::account::AuthError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
             let login: String = f.login.chars().take(100).collect();
-            let page = LoginPage { c: anon_chrome(lang), csrf: expected.to_string(), next, login, error: Some(msg) };
+            let page = LoginPage {
+                c: anon_chrome(lang),
+                csrf: expected.to_string(),
+                next,
+                login,
+                error: Some(msg),
+            };
             Ok((status, Html(page.render()?)).into_response())
         }
     }
@@ -228,7 +280,14 @@ pub async fn home(State(st): State<AppState>, user: User) -> Page {
         Lang::Vi => p.role.label_vi(),
         Lang::En => p.role.label_en(),
     };
-    html(HomePage { c: chrome(&user, "/"), display_name: p.display_name.clone(), role_label, unit, team, counts })
+    html(HomePage {
+        c: chrome(&user, "/"),
+        display_name: p.display_name.clone(),
+        role_label,
+        unit,
+        team,
+        counts,
+    })
 }
 
 #[derive(Template)]
@@ -240,7 +299,10 @@ struct UnitsPage {
 
 pub async fn units(State(st): State<AppState>, user: User) -> Page {
     let units = st.store.top_units(&user.p.scope).await?;
-    html(UnitsPage { c: chrome(&user, "/units"), units })
+    html(UnitsPage {
+        c: chrome(&user, "/units"),
+        units,
+    })
 }
 
 #[derive(Template)]
@@ -262,7 +324,13 @@ struct UnitPage {
 pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
     let scope = &user.p.scope;
     let unit = st.store.unit(scope, id).await?;
-    let ancestors = st.store.ancestors(&unit).await?.into_iter().filter(|a| scope.contains_path(&a.path)).collect();
+    let ancestors = st
+        .store
+        .ancestors(&unit)
+        .await?
+        .into_iter()
+        .filter(|a| scope.contains_path(&a.path))
+        .collect();
     let counts = st.store.counts(&unit.path).await?;
     let mut children = Vec::new();
     for ch in st.store.children(scope, id, false).await? {
@@ -270,8 +338,18 @@ pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         children.push((ch, n));
     }
     let local = matches!(unit.level(), UnitLevel::Hamlet | UnitLevel::Commune);
-    let teams = if local { st.store.team_loads(scope, &unit.path).await? } else { Vec::new() };
-    let unassigned = if local { st.store.unassigned_households(scope, &unit.path, 0, 100).await? } else { Vec::new() };
+    let teams = if local {
+        st.store.team_loads(scope, &unit.path).await?
+    } else {
+        Vec::new()
+    };
+    let unassigned = if local {
+        st.store
+            .unassigned_households(scope, &unit.path, 0, 100)
+            .await?
+    } else {
+        Vec::new()
+    };
     let page = UnitPage {
         c: chrome(&user, &format!("/units/{id}")),
         level_label: level_label(user.lang, &unit),
@@ -322,7 +400,14 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
                 "move" => t.event_move,
                 _ => t.event_create,
             };
-            let names = |part: &str| e.parts.iter().filter(|p| p.part == part).map(|p| p.unit_name.clone()).collect::<Vec<_>>().join(", ");
+            let names = |part: &str| {
+                e.parts
+                    .iter()
+                    .filter(|p| p.part == part)
+                    .map(|p| p.unit_name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let mut lines = Vec::new();
             match e.kind.as_str() {
                 "rename" => {
@@ -337,9 +422,19 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
                 "move" => {
                     for p in &e.parts {
                         lines.push(if en {
-                            format!("{}: from {} to {}", p.unit_name, p.old_parent_name.clone().unwrap_or_default(), p.new_parent_name.clone().unwrap_or_default())
+                            format!(
+                                "{}: from {} to {}",
+                                p.unit_name,
+                                p.old_parent_name.clone().unwrap_or_default(),
+                                p.new_parent_name.clone().unwrap_or_default()
+                            )
                         } else {
-                            format!("{}: từ {} sang {}", p.unit_name, p.old_parent_name.clone().unwrap_or_default(), p.new_parent_name.clone().unwrap_or_default())
+                            format!(
+                                "{}: từ {} sang {}",
+                                p.unit_name,
+                                p.old_parent_name.clone().unwrap_or_default(),
+                                p.new_parent_name.clone().unwrap_or_default()
+                            )
                         });
                     }
                 }
@@ -351,11 +446,24 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
                     }
                 }
             }
-            let date = chrono::NaiveDate::parse_from_str(&e.effective_date, "%Y-%m-%d").map(date::format_vn_date).unwrap_or(e.effective_date);
-            EventView { kind: e.kind, label, date, legal_basis: e.legal_basis, note: e.note, lines }
+            let date = chrono::NaiveDate::parse_from_str(&e.effective_date, "%Y-%m-%d")
+                .map(date::format_vn_date)
+                .unwrap_or(e.effective_date);
+            EventView {
+                kind: e.kind,
+                label,
+                date,
+                legal_basis: e.legal_basis,
+                note: e.note,
+                lines,
+            }
         })
         .collect();
-    html(HistoryPage { c: chrome(&user, &format!("/units/{id}/history")), unit, events })
+    html(HistoryPage {
+        c: chrome(&user, &format!("/units/{id}/history")),
+        unit,
+        events,
+    })
 }
 
 // ---------------------------------------------------------------- team, household
@@ -404,9 +512,29 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         .into_iter()
         .map(|m| MemberView {
             name: m.full_name(),
-            role: MemberRole::parse(&m.role).map(|r| if lang == Lang::Vi { r.label_vi() } else { r.label_en() }).unwrap_or(""),
-            represents: Represents::parse(&m.represents).map(|r| if lang == Lang::Vi { r.label_vi() } else { r.label_en() }).unwrap_or(""),
-            phone: m.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.display()),
+            role: MemberRole::parse(&m.role)
+                .map(|r| {
+                    if lang == Lang::Vi {
+                        r.label_vi()
+                    } else {
+                        r.label_en()
+                    }
+                })
+                .unwrap_or(""),
+            represents: Represents::parse(&m.represents)
+                .map(|r| {
+                    if lang == Lang::Vi {
+                        r.label_vi()
+                    } else {
+                        r.label_en()
+                    }
+                })
+                .unwrap_or(""),
+            phone: m
+                .phone
+                .as_deref()
+                .and_then(|p| Phone::parse(p).ok())
+                .map(|p| p.display()),
         })
         .collect();
     let households = st
@@ -416,11 +544,29 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         .into_iter()
         .map(|h| {
             let r = h.reach();
-            HouseholdRow { id: h.id, code: h.code, head_name: h.head_name, address: h.address, resident_count: h.resident_count, icon: r.icon(), reach_label: reach_label(lang, r) }
+            HouseholdRow {
+                id: h.id,
+                code: h.code,
+                head_name: h.head_name,
+                address: h.address,
+                resident_count: h.resident_count,
+                icon: r.icon(),
+                reach_label: reach_label(lang, r),
+            }
         })
         .collect();
-    let reach_labels = (reach_label(lang, Reach::Smartphone), reach_label(lang, Reach::BasicPhone), reach_label(lang, Reach::NoPhone));
-    html(TeamPage { c: chrome(&user, &format!("/teams/{id}")), team, members, households, reach_labels })
+    let reach_labels = (
+        reach_label(lang, Reach::Smartphone),
+        reach_label(lang, Reach::BasicPhone),
+        reach_label(lang, Reach::NoPhone),
+    );
+    html(TeamPage {
+        c: chrome(&user, &format!("/teams/{id}")),
+        team,
+        members,
+        households,
+        reach_labels,
+    })
 }
 
 pub struct ResidentRow {
@@ -447,7 +593,13 @@ struct HouseholdPage {
 fn gender_label(lang: Lang, g: &Option<String>) -> &'static str {
     g.as_deref()
         .and_then(|g| Gender::parse(g).ok())
-        .map(|g| if lang == Lang::Vi { g.label_vi() } else { g.label_en() })
+        .map(|g| {
+            if lang == Lang::Vi {
+                g.label_vi()
+            } else {
+                g.label_en()
+            }
+        })
         .unwrap_or("")
 }
 
@@ -465,7 +617,12 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
             birth: r.birth_display(),
             gender: gender_label(lang, &r.gender),
             relation: r.relation.clone(),
-            phone: r.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.display()).unwrap_or_default(),
+            phone: r
+                .phone
+                .as_deref()
+                .and_then(|p| Phone::parse(p).ok())
+                .map(|p| p.display())
+                .unwrap_or_default(),
             citizen_id: r.citizen_id.clone().unwrap_or_default(),
         })
         .collect();
@@ -508,9 +665,19 @@ pub async fn resident_edit(State(st): State<AppState>, user: User, Path(id): Pat
         household_code: h.code.clone(),
         name: r.full_name(),
         birth: r.birth_display(),
-        gender: r.gender.as_deref().and_then(|g| Gender::parse(g).ok()).map(|g| g.label_vi().to_string()).unwrap_or_default(),
+        gender: r
+            .gender
+            .as_deref()
+            .and_then(|g| Gender::parse(g).ok())
+            .map(|g| g.label_vi().to_string())
+            .unwrap_or_default(),
         relation: r.relation.clone(),
-        phone: r.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.display()).unwrap_or_default(),
+        phone: r
+            .phone
+            .as_deref()
+            .and_then(|p| Phone::parse(p).ok())
+            .map(|p| p.display())
+            .unwrap_or_default(),
         citizen_id: r.citizen_id.clone().unwrap_or_default(),
         error: None,
     })
@@ -534,7 +701,10 @@ pub struct ResidentForm {
     citizen_id: String,
 }
 
-fn optional<T>(s: &str, parse: impl Fn(&str) -> Result<T, danvan_domain::FieldError>) -> Result<Option<T>, danvan_domain::FieldError> {
+fn optional<T>(
+    s: &str,
+    parse: impl Fn(&str) -> Result<T, danvan_domain::FieldError>,
+) -> Result<Option<T>, danvan_domain::FieldError> {
     if s.trim().is_empty() {
         Ok(None)
     } else {
@@ -542,8 +712,22 @@ fn optional<T>(s: &str, parse: impl Fn(&str) -> Result<T, danvan_domain::FieldEr
     }
 }
 
-fn parse_resident_form(f: &ResidentForm, today: chrono::NaiveDate, t: &Tr, lang: Lang) -> Result<ResidentEdit, String> {
-    let msg = |label: &str, e: danvan_domain::FieldError| format!("{label}: {}", if lang == Lang::Vi { e.message_vi() } else { e.message_en() });
+fn parse_resident_form(
+    f: &ResidentForm,
+    today: chrono::NaiveDate,
+    t: &Tr,
+    lang: Lang,
+) -> Result<ResidentEdit, String> {
+    let msg = |label: &str, e: danvan_domain::FieldError| {
+        format!(
+            "{label}: {}",
+            if lang == Lang::Vi {
+                e.message_vi()
+            } else {
+                e.message_en()
+            }
+        )
+    };
     Ok(ResidentEdit {
         name: PersonName::parse(&f.full_name).map_err(|e| msg(t.name, e))?,
         birth: optional(&f.birth, |s| Birth::parse(s, today)).map_err(|e| msg(t.birth, e))?,
@@ -554,7 +738,12 @@ fn parse_resident_form(f: &ResidentForm, today: chrono::NaiveDate, t: &Tr, lang:
     })
 }
 
-pub async fn resident_save(State(st): State<AppState>, user: User, Path(id): Path<i64>, Form(f): Form<ResidentForm>) -> Page {
+pub async fn resident_save(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<ResidentForm>,
+) -> Page {
     user.check_csrf(&f.csrf)?;
     if !can_edit(user.p.role) {
         return Err(WebError::NotFound);
@@ -562,7 +751,11 @@ pub async fn resident_save(State(st): State<AppState>, user: User, Path(id): Pat
     let (h, _) = st.store.resident_for_edit(&user.p.scope, id).await?;
     let parsed = parse_resident_form(&f, st.store.today(), user.lang.t(), user.lang);
     let result = match parsed {
-        Ok(edit) => st.store.update_resident(&user.p.actor(), &user.p.scope, id, &edit).await.map_err(|e| WebError::from(e).message(user.lang)),
+        Ok(edit) => st
+            .store
+            .update_resident(&user.p.actor(), &user.p.scope, id, &edit)
+            .await
+            .map_err(|e| WebError::from(e).message(user.lang)),
         Err(m) => Err(m),
     };
     match result {
@@ -613,7 +806,11 @@ pub struct SearchQuery {
 
 pub async fn search(State(st): State<AppState>, user: User, Query(sq): Query<SearchQuery>) -> Page {
     let q: String = sq.q.chars().take(100).collect();
-    let results = if q.trim().is_empty() { Default::default() } else { st.store.search(&user.p.scope, &q, 50).await? };
+    let results = if q.trim().is_empty() {
+        Default::default()
+    } else {
+        st.store.search(&user.p.scope, &q, 50).await?
+    };
     let residents = results
         .residents
         .iter()
@@ -625,7 +822,12 @@ pub async fn search(State(st): State<AppState>, user: User, Query(sq): Query<Sea
             hamlet_name: r.hamlet_name.clone(),
         })
         .collect();
-    html(SearchPage { c: chrome(&user, &format!("/search?q={}", urlencode(&q))), q, households: results.households, residents })
+    html(SearchPage {
+        c: chrome(&user, &format!("/search?q={}", urlencode(&q))),
+        q,
+        households: results.households,
+        residents,
+    })
 }
 
 // ---------------------------------------------------------------- import, export
@@ -642,7 +844,20 @@ struct ImportPage {
 
 async fn import_units(st: &AppState, scope: &Scope) -> Result<Vec<(i64, String)>, WebError> {
     let units = st.store.search_units(scope, "", 500).await?;
-    Ok(units.into_iter().filter(|u| u.valid_to.is_none()).map(|u| (u.id, format!("{}{}", "— ".repeat(usize::try_from(u.depth).unwrap_or(0)), u.name))).collect())
+    Ok(units
+        .into_iter()
+        .filter(|u| u.valid_to.is_none())
+        .map(|u| {
+            (
+                u.id,
+                format!(
+                    "{}{}",
+                    "— ".repeat(usize::try_from(u.depth).unwrap_or(0)),
+                    u.name
+                ),
+            )
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -650,13 +865,23 @@ pub struct UnitQuery {
     unit: Option<i64>,
 }
 
-pub async fn import_form(State(st): State<AppState>, user: User, Query(q): Query<UnitQuery>) -> Page {
+pub async fn import_form(
+    State(st): State<AppState>,
+    user: User,
+    Query(q): Query<UnitQuery>,
+) -> Page {
     if !can_import(user.p.role) {
         return Err(WebError::NotFound);
     }
     let units = import_units(&st, &user.p.scope).await?;
     let selected = q.unit.or(user.p.unit_id).unwrap_or(0);
-    html(ImportPage { c: chrome(&user, "/import"), units, selected, report: None, error: None })
+    html(ImportPage {
+        c: chrome(&user, "/import"),
+        units,
+        selected,
+        report: None,
+        error: None,
+    })
 }
 
 pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multipart) -> Page {
@@ -664,18 +889,29 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
         return Err(WebError::NotFound);
     }
     let mut fields: HashMap<String, String> = HashMap::new();
-    let tmp = tempfile::Builder::new().prefix("upload-").tempfile_in(&st.upload_dir).map_err(|e| WebError::Internal(e.to_string()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("upload-")
+        .tempfile_in(&st.upload_dir)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     let path = tmp.path().to_path_buf();
     let mut got_file = false;
     {
-        let mut out = tokio::fs::File::create(&path).await.map_err(|e| WebError::Internal(e.to_string()))?;
+        let mut out = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?;
         let mut written = 0usize;
         loop {
             let field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(WebError::TooLarge),
-                Err(_) => return Err(WebError::BadRequest("Dữ liệu gửi lên không đọc được".into())),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(WebError::TooLarge)
+                }
+                Err(_) => {
+                    return Err(WebError::BadRequest(
+                        "Dữ liệu gửi lên không đọc được".into(),
+                    ))
+                }
             };
             let name = field.name().unwrap_or("").to_string();
             if name == "file" {
@@ -688,33 +924,73 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
                             if written > MAX_UPLOAD_BYTES {
                                 return Err(WebError::TooLarge);
                             }
-                            out.write_all(&bytes).await.map_err(|e| WebError::Internal(e.to_string()))?;
+                            out.write_all(&bytes)
+                                .await
+                                .map_err(|e| WebError::Internal(e.to_string()))?;
                         }
                         Ok(None) => break,
-                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(WebError::TooLarge),
-                        Err(_) => return Err(WebError::BadRequest("Tệp gửi lên bị gián đoạn".into())),
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                            return Err(WebError::TooLarge)
+                        }
+                        Err(_) => {
+                            return Err(WebError::BadRequest("Tệp gửi lên bị gián đoạn".into()))
+                        }
                     }
                 }
             } else if matches!(name.as_str(), "csrf" | "unit" | "dry_run") {
-                let v = field.text().await.map_err(|_| WebError::BadRequest("Dữ liệu gửi lên không đọc được".into()))?;
+                let v = field
+                    .text()
+                    .await
+                    .map_err(|_| WebError::BadRequest("Dữ liệu gửi lên không đọc được".into()))?;
                 fields.insert(name, v.chars().take(200).collect());
             }
         }
-        out.flush().await.map_err(|e| WebError::Internal(e.to_string()))?;
+        out.flush()
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?;
     }
     user.check_csrf(fields.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let unit_id: i64 = fields.get("unit").and_then(|u| u.trim().parse().ok()).ok_or(WebError::BadRequest("Hãy chọn đơn vị".into()))?;
+    let unit_id: i64 = fields
+        .get("unit")
+        .and_then(|u| u.trim().parse().ok())
+        .ok_or(WebError::BadRequest("Hãy chọn đơn vị".into()))?;
     let dry_run = fields.get("dry_run").is_some_and(|v| v == "1" || v == "on");
     let units = import_units(&st, &user.p.scope).await?;
     let c = chrome(&user, "/import");
     let page = if !got_file {
-        ImportPage { c, units, selected: unit_id, report: None, error: Some("Hãy chọn tệp để nhập".into()) }
+        ImportPage {
+            c,
+            units,
+            selected: unit_id,
+            report: None,
+            error: Some("Hãy chọn tệp để nhập".into()),
+        }
     } else {
-        match st.store.import_households(&user.p.actor(), &user.p.scope, unit_id, &path, dry_run).await {
-            Ok(report) => ImportPage { c, units, selected: unit_id, report: Some(report), error: None },
+        match st
+            .store
+            .import_households(&user.p.actor(), &user.p.scope, unit_id, &path, dry_run)
+            .await
+        {
+            Ok(report) => ImportPage {
+                c,
+                units,
+                selected: unit_id,
+                report: Some(report),
+                error: None,
+            },
             Err(ImportError::Sheet(e)) => {
-                let msg = if user.lang == Lang::Vi { e.message_vi() } else { e.message_en() };
-                ImportPage { c, units, selected: unit_id, report: None, error: Some(msg) }
+                let msg = if user.lang == Lang::Vi {
+                    e.message_vi()
+                } else {
+                    e.message_en()
+                };
+                ImportPage {
+                    c,
+                    units,
+                    selected: unit_id,
+                    report: None,
+                    error: Some(msg),
+                }
             }
             Err(ImportError::Store(e)) => return Err(e.into()),
         }
@@ -741,17 +1017,35 @@ pub async fn export(State(st): State<AppState>, user: User, Query(q): Query<Expo
     }
     let unit = st.store.unit(&user.p.scope, q.unit).await?;
     let xlsx = q.format == "xlsx";
-    let tmp = tempfile::Builder::new().prefix("export-").tempfile_in(&st.upload_dir).map_err(|e| WebError::Internal(e.to_string()))?;
-    let rows = st.store.export_households(&user.p.actor(), &user.p.scope, unit.id, tmp.path(), xlsx).await?;
-    let bytes = tokio::fs::read(tmp.path()).await.map_err(|e| WebError::Internal(e.to_string()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("export-")
+        .tempfile_in(&st.upload_dir)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let rows = st
+        .store
+        .export_households(&user.p.actor(), &user.p.scope, unit.id, tmp.path(), xlsx)
+        .await?;
+    let bytes = tokio::fs::read(tmp.path())
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     tracing::info!(unit = unit.id, rows, "export");
     let (mime, ext) = if xlsx {
-        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        )
     } else {
         ("text/csv; charset=utf-8", "csv")
     };
     let disposition = format!("attachment; filename=\"ho-gia-dinh-{}.{ext}\"", unit.id);
-    Ok(([(header::CONTENT_TYPE, mime.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- account, audit
@@ -765,7 +1059,11 @@ struct PasswordPage {
 }
 
 pub async fn password_form(user: User) -> Page {
-    html(PasswordPage { c: chrome(&user, "/account/password"), error: None, done: false })
+    html(PasswordPage {
+        c: chrome(&user, "/account/password"),
+        error: None,
+        done: false,
+    })
 }
 
 #[derive(Deserialize)]
@@ -778,16 +1076,45 @@ pub struct PasswordForm {
     new: String,
 }
 
-pub async fn password_change(State(st): State<AppState>, user: User, Form(f): Form<PasswordForm>) -> Page {
+pub async fn password_change(
+    State(st): State<AppState>,
+    user: User,
+    Form(f): Form<PasswordForm>,
+) -> Page {
     user.check_csrf(&f.csrf)?;
-    let result = st.store.change_password(&user.p, &f.current, &f.new, &user.token).await;
+    let result = st
+        .store
+        .change_password(&user.p, &f.current, &f.new, &user.token)
+        .await;
     let (error, done) = match result {
         Ok(Ok(())) => (None, true),
-        Ok(Err(_)) => (Some(if user.lang == Lang::Vi { "Mật khẩu hiện tại không đúng".to_string() } else { "The current password is wrong".into() }), false),
+        Ok(Err(_)) => (
+            Some(if user.lang == Lang::Vi {
+                "Mật khẩu hiện tại không đúng".to_string()
+            } else {
+                "The current password is wrong".into()
+            }),
+            false,
+        ),
         Err(e) => (Some(WebError::from(e).message(user.lang)), false),
     };
-    let status = if done { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    Ok((status, Html(PasswordPage { c: chrome(&user, "/account/password"), error, done }.render()?)).into_response())
+    let status = if done {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((
+        status,
+        Html(
+            PasswordPage {
+                c: chrome(&user, "/account/password"),
+                error,
+                done,
+            }
+            .render()?,
+        ),
+    )
+        .into_response())
 }
 
 pub struct AuditView {
@@ -816,13 +1143,26 @@ pub async fn audit(State(st): State<AppState>, user: User, Query(q): Query<Audit
     if !can_audit(user.p.role) {
         return Err(WebError::NotFound);
     }
-    let entries = st.store.audit_entries(&user.p.scope.path, q.before, 100).await?;
-    let older = if entries.len() == 100 { entries.last().map(|e| e.id) } else { None };
+    let entries = st
+        .store
+        .audit_entries(&user.p.scope.path, q.before, 100)
+        .await?;
+    let older = if entries.len() == 100 {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
     let offset = danvan_store::clock::vn_offset();
     let entries = entries
         .into_iter()
         .map(|e| AuditView {
-            when: chrono::DateTime::from_timestamp(e.at, 0).map(|d| d.with_timezone(&offset).format("%d/%m/%Y %H:%M:%S").to_string()).unwrap_or_default(),
+            when: chrono::DateTime::from_timestamp(e.at, 0)
+                .map(|d| {
+                    d.with_timezone(&offset)
+                        .format("%d/%m/%Y %H:%M:%S")
+                        .to_string()
+                })
+                .unwrap_or_default(),
             actor: e.actor,
             action: e.action,
             entity: e.entity,
@@ -830,5 +1170,9 @@ pub async fn audit(State(st): State<AppState>, user: User, Query(q): Query<Audit
             detail: e.detail,
         })
         .collect();
-    html(AuditPage { c: chrome(&user, "/audit"), entries, older })
+    html(AuditPage {
+        c: chrome(&user, "/audit"),
+        entries,
+        older,
+    })
 }

@@ -10,11 +10,25 @@ async fn households(s: &Store) -> (i64, i64, i64) {
     let own = s.team_households(p.team_id.unwrap()).await.unwrap()[0].id;
     let mai_hoang = unit_id(s, "mai hoang").await;
     let teams = s.teams_of_hamlet(&Scope::all(), mai_hoang).await.unwrap();
-    let member_team = s.principal_by_username("thanhvien.maihoang2").await.unwrap().team_id;
-    let other_team = teams.iter().find(|t| Some(t.id) != p.team_id && Some(t.id) != member_team).unwrap();
+    let member_team = s
+        .principal_by_username("thanhvien.maihoang2")
+        .await
+        .unwrap()
+        .team_id;
+    let other_team = teams
+        .iter()
+        .find(|t| Some(t.id) != p.team_id && Some(t.id) != member_team)
+        .unwrap();
     let other = s.team_households(other_team.id).await.unwrap()[0].id;
-    let yen_the = s.search_units(&Scope::all(), "hong lac", 1).await.unwrap()[0].path.clone();
-    let far = s.search(&Scope::unit(&yen_the), "tran", 5).await.unwrap().residents[0].household_id;
+    let yen_the = s.search_units(&Scope::all(), "hong lac", 1).await.unwrap()[0]
+        .path
+        .clone();
+    let far = s
+        .search(&Scope::unit(&yen_the), "tran", 5)
+        .await
+        .unwrap()
+        .residents[0]
+        .household_id;
     (own, other, far)
 }
 
@@ -26,34 +40,96 @@ async fn another_teams_household_is_404(b: Backend) {
     // In the store…
     let leader = s.principal_by_username("totruong.maihoang1").await.unwrap();
     assert!(s.household(&leader.scope, own).await.is_ok());
-    assert!(matches!(s.household(&leader.scope, other).await, Err(danvan_store::StoreError::NotFound)));
+    assert!(matches!(
+        s.household(&leader.scope, other).await,
+        Err(danvan_store::StoreError::NotFound)
+    ));
     let officer = s.principal_by_username("xa.phucson").await.unwrap();
     assert!(s.household(&officer.scope, other).await.is_ok());
-    assert!(s.household(&officer.scope, far).await.is_err(), "Phúc Sơn's officer cannot read Yên Thế");
+    assert!(
+        s.household(&officer.scope, far).await.is_err(),
+        "Phúc Sơn's officer cannot read Yên Thế"
+    );
     // Search is scoped too.
     let hits = s.search(&leader.scope, "nguyen", 200).await.unwrap();
     assert!(!hits.residents.is_empty());
     for h in &hits.residents {
-        assert!(s.household(&leader.scope, h.household_id).await.is_ok(), "a search hit outside the team");
+        assert!(
+            s.household(&leader.scope, h.household_id).await.is_ok(),
+            "a search hit outside the team"
+        );
     }
 
     // …and over HTTP, pages and API alike, exactly like a missing id.
     let server = Server::start(s).await;
     let (c, _) = login(&server, "totruong.maihoang1", PW).await;
-    assert_eq!(c.get(server.url(&format!("/households/{own}"))).send().await.unwrap().status(), 200);
-    let res = c.get(server.url(&format!("/households/{other}"))).send().await.unwrap();
+    assert_eq!(
+        c.get(server.url(&format!("/households/{own}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let res = c
+        .get(server.url(&format!("/households/{other}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Không tìm thấy"));
-    assert_eq!(c.get(server.url("/households/999999999")).send().await.unwrap().status(), 404);
-    assert_eq!(c.get(server.url(&format!("/api/v1/households/{other}"))).send().await.unwrap().status(), 404);
-    assert_eq!(c.get(server.url(&format!("/api/v1/households/{own}"))).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(server.url("/households/999999999"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(server.url(&format!("/api/v1/households/{other}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(server.url(&format!("/api/v1/households/{own}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let (c2, _) = login(&server, "xa.phucson", PW).await;
-    assert_eq!(c2.get(server.url(&format!("/households/{far}"))).send().await.unwrap().status(), 404);
-    assert_eq!(c2.get(server.url(&format!("/households/{other}"))).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c2.get(server.url(&format!("/households/{far}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c2.get(server.url(&format!("/households/{other}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // Not logged in: to the login page.
-    let res = client().get(server.url(&format!("/households/{own}"))).send().await.unwrap();
+    let res = client()
+        .get(server.url(&format!("/households/{own}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
-    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?next="));
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?next="));
     server.stop();
     db.finish().await;
 }
@@ -68,29 +144,74 @@ async fn forms_need_their_csrf_token(b: Backend) {
 
     // Login without the token (or with another one) is refused.
     let c = client();
-    let res = c.post(server.url("/login")).form(&[("login", "admin"), ("password", PW)]).send().await.unwrap();
+    let res = c
+        .post(server.url("/login"))
+        .form(&[("login", "admin"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
-    let res = c.post(server.url("/login")).form(&[("csrf", "0".repeat(64).as_str()), ("login", "admin"), ("password", PW)]).send().await.unwrap();
+    let res = c
+        .post(server.url("/login"))
+        .form(&[
+            ("csrf", "0".repeat(64).as_str()),
+            ("login", "admin"),
+            ("password", PW),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
 
     let (c, csrf) = login(&server, "totruong.maihoang1", PW).await;
     let url = server.url(&format!("/residents/{}/edit", resident.id));
-    let form = |token: &str| vec![("csrf", token.to_string()), ("full_name", "Tên Đã Đổi".to_string()), ("relation", "Chủ hộ".to_string())];
+    let form = |token: &str| {
+        vec![
+            ("csrf", token.to_string()),
+            ("full_name", "Tên Đã Đổi".to_string()),
+            ("relation", "Chủ hộ".to_string()),
+        ]
+    };
     let res = c.post(&url).form(&form("")).send().await.unwrap();
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("Biểu mẫu đã hết hạn"));
-    let res = c.post(&url).form(&form(&"f".repeat(64))).send().await.unwrap();
+    let res = c
+        .post(&url)
+        .form(&form(&"f".repeat(64)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(s.residents(own).await.unwrap()[0].full_name(), resident.full_name(), "nothing changed");
+    assert_eq!(
+        s.residents(own).await.unwrap()[0].full_name(),
+        resident.full_name(),
+        "nothing changed"
+    );
     // Another session's token does not do either.
     let (_, other_csrf) = login(&server, "totruong.maihoang1", PW).await;
-    assert_eq!(c.post(&url).form(&form(&other_csrf)).send().await.unwrap().status(), 403);
+    assert_eq!(
+        c.post(&url)
+            .form(&form(&other_csrf))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // With its own token it saves.
     let res = c.post(&url).form(&form(&csrf)).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(s.residents(own).await.unwrap()[0].full_name(), "Tên Đã Đổi");
     // Logout is a form too.
-    assert_eq!(c.post(server.url("/logout")).form(&[("csrf", "x")]).send().await.unwrap().status(), 403);
+    assert_eq!(
+        c.post(server.url("/logout"))
+            .form(&[("csrf", "x")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     server.stop();
     db.finish().await;
 }
@@ -102,16 +223,53 @@ async fn sessions_logins_and_passwords(b: Backend) {
     let server = Server::start(s).await;
     // Wrong password: a clear message, no session.
     let c = client();
-    let page = c.get(server.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = input_value(&page, "csrf").unwrap();
-    let res = c.post(server.url("/login")).form(&[("csrf", csrf.as_str()), ("login", "xa.phucson"), ("password", "sai-mat-khau")]).send().await.unwrap();
+    let res = c
+        .post(server.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", "xa.phucson"),
+            ("password", "sai-mat-khau"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
-    assert!(res.text().await.unwrap().contains("Tên đăng nhập hoặc mật khẩu không đúng"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Tên đăng nhập hoặc mật khẩu không đúng"));
     // Five failures lock the username for a while, even with the right password.
     for _ in 0..4 {
-        c.post(server.url("/login")).form(&[("csrf", csrf.as_str()), ("login", "xa.phucson"), ("password", "sai")]).send().await.unwrap();
+        c.post(server.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("login", "xa.phucson"),
+                ("password", "sai"),
+            ])
+            .send()
+            .await
+            .unwrap();
     }
-    let res = c.post(server.url("/login")).form(&[("csrf", csrf.as_str()), ("login", "xa.phucson"), ("password", PW)]).send().await.unwrap();
+    let res = c
+        .post(server.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", "xa.phucson"),
+            ("password", PW),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429);
 
     // A session survives a restart of the server (it lives in the database).
@@ -122,15 +280,42 @@ async fn sessions_logins_and_passwords(b: Backend) {
     assert_eq!(c.get(server.url("/")).send().await.unwrap().status(), 200);
 
     // Password change: wrong current password refused; then the new one works.
-    let res = c.post(server.url("/account/password")).form(&[("csrf", csrf.as_str()), ("current", "sai"), ("new", "mat-khau-moi-123")]).send().await.unwrap();
+    let res = c
+        .post(server.url("/account/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current", "sai"),
+            ("new", "mat-khau-moi-123"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
-    let res = c.post(server.url("/account/password")).form(&[("csrf", csrf.as_str()), ("current", PW), ("new", "ngan")]).send().await.unwrap();
+    let res = c
+        .post(server.url("/account/password"))
+        .form(&[("csrf", csrf.as_str()), ("current", PW), ("new", "ngan")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400, "too short");
-    let res = c.post(server.url("/account/password")).form(&[("csrf", csrf.as_str()), ("current", PW), ("new", "mat-khau-moi-123")]).send().await.unwrap();
+    let res = c
+        .post(server.url("/account/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current", PW),
+            ("new", "mat-khau-moi-123"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let (_, _) = login(&server, "truongthon.maihoang", "mat-khau-moi-123").await;
     // Logout ends the session.
-    c.post(server.url("/logout")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    c.post(server.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(c.get(server.url("/")).send().await.unwrap().status(), 303);
     server.stop();
     reopened.close().await;
@@ -147,13 +332,23 @@ async fn audit_log_records_changes_and_exports(b: Backend) {
     let (c, csrf) = login(&server, "xa.phucson", PW).await;
     let res = c
         .post(server.url(&format!("/residents/{}/edit", resident.id)))
-        .form(&[("csrf", csrf.as_str()), ("full_name", "Nguyễn Văn Sửa"), ("relation", "Chủ hộ"), ("citizen_id", "024085009876"), ("phone", "0912 000 111")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", "Nguyễn Văn Sửa"),
+            ("relation", "Chủ hộ"),
+            ("citizen_id", "024085009876"),
+            ("phone", "0912 000 111"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
     let phuc_son = unit_id(s, "xa phuc son").await;
-    let res = c.get(server.url(&format!("/export?unit={phuc_son}&format=csv"))).send().await.unwrap();
+    let res = c
+        .get(server.url(&format!("/export?unit={phuc_son}&format=csv")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
     assert!(body.contains("Mã hộ"));
@@ -161,19 +356,45 @@ async fn audit_log_records_changes_and_exports(b: Backend) {
     assert!(body.contains("********9876"));
 
     let entries = s.audit_entries("/", None, 1000).await.unwrap();
-    let update = entries.iter().find(|e| e.action == "update" && e.entity == "resident").expect("the edit is audited");
+    let update = entries
+        .iter()
+        .find(|e| e.action == "update" && e.entity == "resident")
+        .expect("the edit is audited");
     assert_eq!(update.entity_id, resident.id.to_string());
     assert_eq!(update.actor, "xa.phucson");
-    let export = entries.iter().find(|e| e.action == "export").expect("the export is audited");
+    let export = entries
+        .iter()
+        .find(|e| e.action == "export")
+        .expect("the export is audited");
     assert_eq!(export.entity_id, phuc_son.to_string());
     for e in &entries {
-        assert!(!e.detail.contains("024085009876") && !e.detail.contains("Sửa") && !e.detail.contains("912000111"), "no personal data in the audit log");
+        assert!(
+            !e.detail.contains("024085009876")
+                && !e.detail.contains("Sửa")
+                && !e.detail.contains("912000111"),
+            "no personal data in the audit log"
+        );
     }
     // The officer sees it on the audit page; a team leader may not open it.
-    let page = c.get(server.url("/audit")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(server.url("/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("export") && page.contains("xa.phucson"));
     let (leader, _) = login(&server, "totruong.maihoang1", PW).await;
-    assert_eq!(leader.get(server.url("/audit")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        leader
+            .get(server.url("/audit"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     server.stop();
     db.finish().await;
 }

@@ -1,6 +1,5 @@
 //! Test databases, a running server, and an HTTP client with cookies.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -31,7 +30,8 @@ macro_rules! both {
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("DANVAN_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DANVAN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A database of its own for one test, dropped by `finish`.
@@ -49,22 +49,39 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let url = format!("sqlite://{}", dir.path().join("t.db").display());
-                let store = Store::connect_with_clock(&url, Arc::new(SystemClock)).await.expect("sqlite");
+                let store = Store::connect_with_clock(&url, Arc::new(SystemClock))
+                    .await
+                    .expect("sqlite");
                 store.migrate().await.expect("migrate");
-                TestDb { store, url, pg_name: None, _dir: Some(dir) }
+                TestDb {
+                    store,
+                    url,
+                    pg_name: None,
+                    _dir: Some(dir),
+                }
             }
             Backend::Postgres => {
                 let name = format!("dv_test_{}_{}_{}", std::process::id(), n, rand_u32());
                 let admin = postgres_admin_url();
-                let admin_store = Store::connect(&admin).await.expect("PostgreSQL at DANVAN_TEST_POSTGRES");
+                let admin_store = Store::connect(&admin)
+                    .await
+                    .expect("PostgreSQL at DANVAN_TEST_POSTGRES");
                 if let danvan_store::Db::Postgres(p) = &admin_store.db {
-                    sqlx::query(&format!("CREATE DATABASE {name}")).execute(p).await.expect("create database");
+                    sqlx::query(&format!("CREATE DATABASE {name}"))
+                        .execute(p)
+                        .await
+                        .expect("create database");
                 }
                 admin_store.close().await;
                 let url = replace_db(&admin, &name);
                 let store = Store::connect(&url).await.expect("connect test db");
                 store.migrate().await.expect("migrate");
-                TestDb { store, url, pg_name: Some(name), _dir: None }
+                TestDb {
+                    store,
+                    url,
+                    pg_name: Some(name),
+                    _dir: None,
+                }
             }
         }
     }
@@ -72,7 +89,9 @@ impl TestDb {
     /// With the pilot's demo data loaded.
     pub async fn demo(backend: Backend) -> TestDb {
         let db = TestDb::new(backend).await;
-        danvan::demo::load(&db.store, &danvan_demo::pilot()).await.expect("demo loads");
+        danvan::demo::load(&db.store, &danvan_demo::pilot())
+            .await
+            .expect("demo loads");
         db
     }
 
@@ -81,7 +100,9 @@ impl TestDb {
         if let Some(name) = self.pg_name {
             let admin = Store::connect(&postgres_admin_url()).await.expect("admin");
             if let danvan_store::Db::Postgres(p) = &admin.db {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(p).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(p)
+                    .await;
             }
             admin.close().await;
         }
@@ -90,7 +111,10 @@ impl TestDb {
 
 fn replace_db(url: &str, name: &str) -> String {
     match url.rfind('/') {
-        Some(i) if url[..i].contains("://") && url[..i].len() > url.find("://").map_or(0, |j| j + 2) => {
+        Some(i)
+            if url[..i].contains("://")
+                && url[..i].len() > url.find("://").map_or(0, |j| j + 2) =>
+        {
             let (base, rest) = url.split_at(i);
             let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
             format!("{base}/{name}{query}")
@@ -100,13 +124,15 @@ fn replace_db(url: &str, name: &str) -> String {
 }
 
 fn rand_u32() -> u32 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     t ^ (std::process::id() << 8)
 }
 
 /// A server on a free loopback port, serving the test database.
 pub struct Server {
-    pub addr: SocketAddr,
     pub base: String,
     handle: tokio::task::JoinHandle<()>,
     _uploads: tempfile::TempDir,
@@ -115,13 +141,23 @@ pub struct Server {
 impl Server {
     pub async fn start(store: &Store) -> Server {
         let uploads = tempfile::tempdir().expect("uploads");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let state = danvan_web::AppState { store: store.clone(), secure_cookies: false, upload_dir: uploads.path().to_path_buf() };
+        let state = danvan_web::AppState {
+            store: store.clone(),
+            secure_cookies: false,
+            upload_dir: uploads.path().to_path_buf(),
+        };
         let handle = tokio::spawn(async move {
             let _ = danvan_web::serve_on(state, listener).await;
         });
-        Server { addr, base: format!("http://{addr}"), handle, _uploads: uploads }
+        Server {
+            base: format!("http://{addr}"),
+            handle,
+            _uploads: uploads,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -135,7 +171,11 @@ impl Server {
 
 /// A browser-like client: keeps cookies, does not follow redirects.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 /// The value of `<input … name="NAME" … value="…">` in a page.
@@ -154,16 +194,35 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
 /// and the CSRF token of the session.
 pub async fn login(server: &Server, username: &str, password: &str) -> (reqwest::Client, String) {
     let c = client();
-    let page = c.get(server.url("/login")).send().await.expect("login page").text().await.expect("body");
+    let page = c
+        .get(server.url("/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
     let csrf = input_value(&page, "csrf").expect("csrf on login form");
     let res = c
         .post(server.url("/login"))
-        .form(&[("csrf", csrf.as_str()), ("login", username), ("password", password), ("next", "/")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", username),
+            ("password", password),
+            ("next", "/"),
+        ])
         .send()
         .await
         .expect("login");
     assert_eq!(res.status(), 303, "login of {username} should redirect");
-    let home = c.get(server.url("/account/password")).send().await.expect("page").text().await.expect("body");
+    let home = c
+        .get(server.url("/account/password"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
     let token = input_value(&home, "csrf").expect("session csrf");
     (c, token)
 }
@@ -172,5 +231,11 @@ pub const PW: &str = danvan::demo::DEMO_PASSWORD;
 
 /// The id of the first unit whose name matches `q` (without diacritics).
 pub async fn unit_id(store: &Store, q: &str) -> i64 {
-    store.search_units(&Scope::all(), q, 10).await.expect("search units").first().unwrap_or_else(|| panic!("no unit {q}")).id
+    store
+        .search_units(&Scope::all(), q, 10)
+        .await
+        .expect("search units")
+        .first()
+        .unwrap_or_else(|| panic!("no unit {q}"))
+        .id
 }

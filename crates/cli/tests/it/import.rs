@@ -16,7 +16,11 @@ pub fn file(n: usize, bad: &[(usize, String)]) -> tempfile::NamedTempFile {
     writeln!(f, "{HEADER}").unwrap();
     let mut i = 0usize;
     for h in 0..n {
-        for (rel, name, g, year) in [("Chủ hộ", "Lương Văn Nhập", "Nam", "1970"), ("Vợ", "Đinh Thị Mới", "Nữ", "12/05/1975"), ("Con", "Lương Thu Hà", "Nữ", "2005")] {
+        for (rel, name, g, year) in [
+            ("Chủ hộ", "Lương Văn Nhập", "Nam", "1970"),
+            ("Vợ", "Đinh Thị Mới", "Nữ", "12/05/1975"),
+            ("Con", "Lương Thu Hà", "Nữ", "2005"),
+        ] {
             let line = bad.iter().find(|(k, _)| *k == i).map(|(_, l)| l.clone()).unwrap_or_else(|| {
                 format!("NK{h:05},{name} {h},{year},{g},{rel},09{:08},,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm Nhập số {h},Điện thoại thường,", 10_000_000 + i)
             });
@@ -45,38 +49,72 @@ async fn import_is_all_or_nothing(b: Backend) {
         (1148, "NK00382,,1970,Nam,Chủ hộ,,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Điện thoại thường,".to_string()),
     ];
     let f = file(400, &bad);
-    let out = s.import_households(&a, &all, phuc_son, f.path(), false).await.unwrap();
+    let out = s
+        .import_households(&a, &all, phuc_son, f.path(), false)
+        .await
+        .unwrap();
     assert!(!out.committed);
-    let rows: Vec<(usize, &str)> = out.errors.iter().map(|e| (e.row, e.column.as_str())).collect();
+    let rows: Vec<(usize, &str)> = out
+        .errors
+        .iter()
+        .map(|e| (e.row, e.column.as_str()))
+        .collect();
     assert!(rows.contains(&(1000, "Số điện thoại")), "{rows:?}");
     assert!(rows.contains(&(1101, "Thôn")), "{rows:?}");
     assert!(rows.contains(&(1150, "Họ và tên")), "{rows:?}");
     assert!(out.errors.iter().all(|e| !e.message_vi.is_empty()));
-    assert_eq!(s.counts(&path).await.unwrap(), before, "nothing was written");
+    assert_eq!(
+        s.counts(&path).await.unwrap(),
+        before,
+        "nothing was written"
+    );
 
     // Dry run of a clean file: a report, still nothing written.
     let good = file(400, &[]);
-    let out = s.import_households(&a, &all, phuc_son, good.path(), true).await.unwrap();
-    assert_eq!((out.error_count, out.households, out.rows, out.committed), (0, 400, 1200, false));
+    let out = s
+        .import_households(&a, &all, phuc_son, good.path(), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.error_count, out.households, out.rows, out.committed),
+        (0, 400, 1200, false)
+    );
     assert_eq!(s.counts(&path).await.unwrap(), before);
 
     // The clean file imports whole, in one go.
-    let out = s.import_households(&a, &all, phuc_son, good.path(), false).await.unwrap();
+    let out = s
+        .import_households(&a, &all, phuc_son, good.path(), false)
+        .await
+        .unwrap();
     assert!(out.committed);
     let after = s.counts(&path).await.unwrap();
     assert_eq!(after.households, before.households + 400);
     assert_eq!(after.residents, before.residents + 1200);
-    assert_eq!(after.unassigned_households, before.unassigned_households + 400);
+    assert_eq!(
+        after.unassigned_households,
+        before.unassigned_households + 400
+    );
     let hit = s.search(&all, "luong van nhap 17", 5).await.unwrap();
-    let h = s.household(&all, hit.residents[0].household_id).await.unwrap();
+    let h = s
+        .household(&all, hit.residents[0].household_id)
+        .await
+        .unwrap();
     assert_eq!(h.head_name, "Lương Văn Nhập 17");
     assert_eq!(h.resident_count, 3);
     // Importing it again: every household code already exists, nothing changes.
-    let out = s.import_households(&a, &all, phuc_son, good.path(), false).await.unwrap();
+    let out = s
+        .import_households(&a, &all, phuc_son, good.path(), false)
+        .await
+        .unwrap();
     assert!(!out.committed);
     assert!(out.errors.iter().any(|e| e.column == "Mã hộ"));
     assert_eq!(s.counts(&path).await.unwrap(), after);
-    assert!(s.audit_entries("/", None, 1000).await.unwrap().iter().any(|e| e.action == "import"));
+    assert!(s
+        .audit_entries("/", None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "import"));
     db.finish().await;
 }
 both!(import_is_all_or_nothing);
@@ -90,12 +128,22 @@ async fn export_reimports(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     for (xlsx, name) in [(false, "x.csv"), (true, "x.xlsx")] {
         let out = dir.path().join(name);
-        let rows = s.export_households(&a, &all, mai_hoang, &out, xlsx).await.unwrap();
+        let rows = s
+            .export_households(&a, &all, mai_hoang, &out, xlsx)
+            .await
+            .unwrap();
         let path = s.unit(&all, mai_hoang).await.unwrap().path;
         assert_eq!(rows as i64, s.counts(&path).await.unwrap().residents);
         // Re-importing the export is refused only because the households exist.
-        let report = s.import_households(&a, &all, mai_hoang, &out, true).await.unwrap();
-        assert!(report.errors.iter().all(|e| e.column == "Mã hộ"), "{:?}", report.errors.first());
+        let report = s
+            .import_households(&a, &all, mai_hoang, &out, true)
+            .await
+            .unwrap();
+        assert!(
+            report.errors.iter().all(|e| e.column == "Mã hộ"),
+            "{:?}",
+            report.errors.first()
+        );
         assert_eq!(report.households, 245);
     }
     db.finish().await;

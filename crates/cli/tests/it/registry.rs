@@ -23,19 +23,34 @@ async fn demo_shows_the_pilot(b: Backend) {
     let teams = s.teams_of_hamlet(&all, mai_hoang.id).await.unwrap();
     assert_eq!(teams.len(), 6);
     for t in &teams {
-        assert_eq!(s.members(t.id).await.unwrap().len(), 5, "team {} has 5 members", t.name);
-        assert!(s.team_households(t.id).await.unwrap().len() >= 40, "team {} looks after 40 or more", t.name);
+        assert_eq!(
+            s.members(t.id).await.unwrap().len(),
+            5,
+            "team {} has 5 members",
+            t.name
+        );
+        assert!(
+            s.team_households(t.id).await.unwrap().len() >= 40,
+            "team {} looks after 40 or more",
+            t.name
+        );
     }
 
     let phuc_son = s.unit(&all, unit_id(s, "xa phuc son").await).await.unwrap();
     let ps = s.counts(&phuc_son.path).await.unwrap();
     assert_eq!(ps.teams, 37);
-    assert!(ps.unassigned_households > 0, "the demo leaves a coverage gap to show");
+    assert!(
+        ps.unassigned_households > 0,
+        "the demo leaves a coverage gap to show"
+    );
     assert!(ps.residents > ps.households);
 
     // Đồng Tâm's hamlets now belong to Yên Thế, with their 6 teams and 22 groups.
     let yen_the = s.search_units(&all, "xa yen the", 10).await.unwrap();
-    let yen_the = yen_the.iter().find(|u| u.level() == UnitLevel::Commune).expect("Xã Yên Thế");
+    let yen_the = yen_the
+        .iter()
+        .find(|u| u.level() == UnitLevel::Commune)
+        .expect("Xã Yên Thế");
     assert_eq!(yen_the.code.as_deref(), Some("07288"));
     let yt = s.counts(&yen_the.path).await.unwrap();
     assert_eq!((yt.teams, yt.groups), (6, 22));
@@ -55,11 +70,17 @@ async fn demo_shows_the_pilot(b: Backend) {
     let h = s.unit_history(&all, dong_tam.id).await.unwrap();
     let merge = h.iter().find(|e| e.kind == "merge").expect("merge event");
     assert_eq!(merge.effective_date, "2025-07-01");
-    assert!(merge.parts.iter().any(|p| p.part == "target" && p.unit_id == yen_the.id));
+    assert!(merge
+        .parts
+        .iter()
+        .any(|p| p.part == "target" && p.unit_id == yen_the.id));
     assert_eq!(merge.parts.iter().filter(|p| p.part == "source").count(), 5);
     let h = s.unit_history(&all, yen_the.id).await.unwrap();
     assert!(h.iter().any(|e| e.kind == "merge"));
-    assert!(h.iter().any(|e| e.kind == "move"), "hamlets moved into Yên Thế");
+    assert!(
+        h.iter().any(|e| e.kind == "move"),
+        "hamlets moved into Yên Thế"
+    );
     db.finish().await;
 }
 both!(demo_shows_the_pilot);
@@ -75,10 +96,25 @@ pub async fn small_tree(s: &danvan_store::Store) -> (i64, i64, i64, i64) {
         valid_from: None,
         valid_to: None,
     };
-    let p = s.create_unit(&a, &unit(None, UnitLevel::Province, "Tỉnh Thử", Some("99"))).await.unwrap();
-    let c = s.create_unit(&a, &unit(Some(p), UnitLevel::Commune, "Xã Phúc Sơn", Some("09999"))).await.unwrap();
-    let h1 = s.create_unit(&a, &unit(Some(c), UnitLevel::Hamlet, "Thôn Đông", None)).await.unwrap();
-    let h2 = s.create_unit(&a, &unit(Some(c), UnitLevel::Hamlet, "Thôn Đoài", None)).await.unwrap();
+    let p = s
+        .create_unit(&a, &unit(None, UnitLevel::Province, "Tỉnh Thử", Some("99")))
+        .await
+        .unwrap();
+    let c = s
+        .create_unit(
+            &a,
+            &unit(Some(p), UnitLevel::Commune, "Xã Phúc Sơn", Some("09999")),
+        )
+        .await
+        .unwrap();
+    let h1 = s
+        .create_unit(&a, &unit(Some(c), UnitLevel::Hamlet, "Thôn Đông", None))
+        .await
+        .unwrap();
+    let h2 = s
+        .create_unit(&a, &unit(Some(c), UnitLevel::Hamlet, "Thôn Đoài", None))
+        .await
+        .unwrap();
     (p, c, h1, h2)
 }
 
@@ -87,7 +123,11 @@ pub fn resident(name: &str, head: bool) -> NewResident {
         name: PersonName::parse(name).unwrap(),
         birth: None,
         gender: Some(Gender::Male),
-        relation: if head { "Chủ hộ".into() } else { "Con".into() },
+        relation: if head {
+            "Chủ hộ".into()
+        } else {
+            "Con".into()
+        },
         is_head: head,
         phone: None,
         citizen_id: None,
@@ -114,46 +154,172 @@ async fn tree_history_never_rewrites_the_past(b: Backend) {
     let a = Actor::cli();
     let (p, c, h1, h2) = small_tree(s).await;
     // Hamlets get a code of our own.
-    assert!(s.unit_unscoped(h1).await.unwrap().code.unwrap().starts_with("TH"));
+    assert!(s
+        .unit_unscoped(h1)
+        .await
+        .unwrap()
+        .code
+        .unwrap()
+        .starts_with("TH"));
     // A hamlet cannot sit above a commune.
-    let bad = NewUnit { parent_id: Some(h1), level: UnitLevel::Commune, name: "Xã Sai".into(), code: None, valid_from: None, valid_to: None };
-    assert!(matches!(s.create_unit(&a, &bad).await, Err(StoreError::Rejected(_))));
+    let bad = NewUnit {
+        parent_id: Some(h1),
+        level: UnitLevel::Commune,
+        name: "Xã Sai".into(),
+        code: None,
+        valid_from: None,
+        valid_to: None,
+    };
+    assert!(matches!(
+        s.create_unit(&a, &bad).await,
+        Err(StoreError::Rejected(_))
+    ));
 
-    let hh1 = s.create_household(&a, &household(h1, None, "Nguyễn Văn Một")).await.unwrap();
-    let hh2 = s.create_household(&a, &household(h1, None, "Trần Thị Hai")).await.unwrap();
+    let hh1 = s
+        .create_household(&a, &household(h1, None, "Nguyễn Văn Một"))
+        .await
+        .unwrap();
+    let hh2 = s
+        .create_household(&a, &household(h1, None, "Trần Thị Hai"))
+        .await
+        .unwrap();
     let date = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
-    let ev = |change| NewEvent { change, date, legal_basis: "Nghị quyết thử".into(), note: String::new() };
+    let ev = |change| NewEvent {
+        change,
+        date,
+        legal_basis: "Nghị quyết thử".into(),
+        note: String::new(),
+    };
 
     // Rename keeps the old name in the event.
-    s.record_event(&a, &ev(UnitChange::Rename { unit_id: h2, new_name: "Thôn Tây".into() })).await.unwrap();
+    s.record_event(
+        &a,
+        &ev(UnitChange::Rename {
+            unit_id: h2,
+            new_name: "Thôn Tây".into(),
+        }),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.unit_unscoped(h2).await.unwrap().name, "Thôn Tây");
     let hist = s.unit_history(&Scope::all(), h2).await.unwrap();
     assert_eq!(hist[0].parts[0].old_name.as_deref(), Some("Thôn Đoài"));
 
     // Split: households are reassigned one by one, and all of them must be.
-    let n1 = s.create_unit(&a, &NewUnit { parent_id: Some(c), level: UnitLevel::Hamlet, name: "Thôn Đông Một".into(), code: None, valid_from: Some(date), valid_to: None }).await.unwrap();
-    let n2 = s.create_unit(&a, &NewUnit { parent_id: Some(c), level: UnitLevel::Hamlet, name: "Thôn Đông Hai".into(), code: None, valid_from: Some(date), valid_to: None }).await.unwrap();
-    let partial = ev(UnitChange::Split { source: h1, targets: vec![n1, n2], households: vec![(hh1, n1)] });
-    assert!(s.record_event(&a, &partial).await.is_err(), "a split that leaves households behind is refused");
-    assert_eq!(s.household(&Scope::all(), hh1).await.unwrap().hamlet_id, h1, "and changes nothing");
-    let split = ev(UnitChange::Split { source: h1, targets: vec![n1, n2], households: vec![(hh1, n1), (hh2, n2)] });
+    let n1 = s
+        .create_unit(
+            &a,
+            &NewUnit {
+                parent_id: Some(c),
+                level: UnitLevel::Hamlet,
+                name: "Thôn Đông Một".into(),
+                code: None,
+                valid_from: Some(date),
+                valid_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    let n2 = s
+        .create_unit(
+            &a,
+            &NewUnit {
+                parent_id: Some(c),
+                level: UnitLevel::Hamlet,
+                name: "Thôn Đông Hai".into(),
+                code: None,
+                valid_from: Some(date),
+                valid_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    let partial = ev(UnitChange::Split {
+        source: h1,
+        targets: vec![n1, n2],
+        households: vec![(hh1, n1)],
+    });
+    assert!(
+        s.record_event(&a, &partial).await.is_err(),
+        "a split that leaves households behind is refused"
+    );
+    assert_eq!(
+        s.household(&Scope::all(), hh1).await.unwrap().hamlet_id,
+        h1,
+        "and changes nothing"
+    );
+    let split = ev(UnitChange::Split {
+        source: h1,
+        targets: vec![n1, n2],
+        households: vec![(hh1, n1), (hh2, n2)],
+    });
     s.record_event(&a, &split).await.unwrap();
     assert_eq!(s.household(&Scope::all(), hh1).await.unwrap().hamlet_id, n1);
     assert_eq!(s.household(&Scope::all(), hh2).await.unwrap().hamlet_id, n2);
-    assert_eq!(s.unit_unscoped(h1).await.unwrap().valid_to.as_deref(), Some("2025-06-30"));
-    assert_eq!(s.counts(&s.unit_unscoped(n1).await.unwrap().path).await.unwrap().households, 1);
+    assert_eq!(
+        s.unit_unscoped(h1).await.unwrap().valid_to.as_deref(),
+        Some("2025-06-30")
+    );
+    assert_eq!(
+        s.counts(&s.unit_unscoped(n1).await.unwrap().path)
+            .await
+            .unwrap()
+            .households,
+        1
+    );
     let hist = s.unit_history(&Scope::all(), h1).await.unwrap();
     assert_eq!(hist.last().unwrap().households_moved, 2);
 
     // Move: a commune under a new province takes its subtree (and households) along.
-    let p2 = s.create_unit(&a, &NewUnit { parent_id: None, level: UnitLevel::Province, name: "Tỉnh Mới".into(), code: Some("98".into()), valid_from: Some(date), valid_to: None }).await.unwrap();
-    s.record_event(&a, &ev(UnitChange::Move { unit_id: c, new_parent_id: p2 })).await.unwrap();
+    let p2 = s
+        .create_unit(
+            &a,
+            &NewUnit {
+                parent_id: None,
+                level: UnitLevel::Province,
+                name: "Tỉnh Mới".into(),
+                code: Some("98".into()),
+                valid_from: Some(date),
+                valid_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    s.record_event(
+        &a,
+        &ev(UnitChange::Move {
+            unit_id: c,
+            new_parent_id: p2,
+        }),
+    )
+    .await
+    .unwrap();
     let p2_path = s.unit_unscoped(p2).await.unwrap().path;
     assert_eq!(s.counts(&p2_path).await.unwrap().households, 2);
-    assert_eq!(s.counts(&s.unit_unscoped(p).await.unwrap().path).await.unwrap().households, 0);
-    assert!(s.household(&Scope::all(), hh1).await.unwrap().path.starts_with(&p2_path));
+    assert_eq!(
+        s.counts(&s.unit_unscoped(p).await.unwrap().path)
+            .await
+            .unwrap()
+            .households,
+        0
+    );
+    assert!(s
+        .household(&Scope::all(), hh1)
+        .await
+        .unwrap()
+        .path
+        .starts_with(&p2_path));
     // A unit cannot move inside itself.
-    assert!(s.record_event(&a, &ev(UnitChange::Move { unit_id: c, new_parent_id: n1 })).await.is_err());
+    assert!(s
+        .record_event(
+            &a,
+            &ev(UnitChange::Move {
+                unit_id: c,
+                new_parent_id: n1
+            })
+        )
+        .await
+        .is_err());
     db.finish().await;
 }
 both!(tree_history_never_rewrites_the_past);
@@ -164,21 +330,61 @@ async fn people_sort_in_vietnamese_order(b: Backend) {
     let a = Actor::cli();
     let (_, _, h1, _) = small_tree(s).await;
     let team = s
-        .create_team(&a, &NewTeam { hamlet_id: h1, kind: TeamKind::Team, parent_team_id: None, code: "T-SORT".into(), name: "Tổ dân vận số 1".into(), target_size: None })
+        .create_team(
+            &a,
+            &NewTeam {
+                hamlet_id: h1,
+                kind: TeamKind::Team,
+                parent_team_id: None,
+                code: "T-SORT".into(),
+                name: "Tổ dân vận số 1".into(),
+                target_size: None,
+            },
+        )
         .await
         .unwrap();
-    let names = ["Hoàng Văn Đức", "Trần Văn Ân", "Vũ Văn Dũng", "Lê Thị Ánh", "Nguyễn Văn An", "Đỗ Thị Bình", "Phạm Đức Anh", "Bùi Thị Ấn"];
+    let names = [
+        "Hoàng Văn Đức",
+        "Trần Văn Ân",
+        "Vũ Văn Dũng",
+        "Lê Thị Ánh",
+        "Nguyễn Văn An",
+        "Đỗ Thị Bình",
+        "Phạm Đức Anh",
+        "Bùi Thị Ấn",
+    ];
     for n in names {
-        s.create_household(&a, &household(h1, Some(team), n)).await.unwrap();
+        s.create_household(&a, &household(h1, Some(team), n))
+            .await
+            .unwrap();
     }
-    let order: Vec<String> = s.team_households(team).await.unwrap().into_iter().map(|h| h.head_name).collect();
+    let order: Vec<String> = s
+        .team_households(team)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.head_name)
+        .collect();
     // Given name first, whole (a < ă < â; tones ngang < huyền < hỏi < ngã < sắc < nặng; d < đ), then family name.
     assert_eq!(
         order,
-        ["Nguyễn Văn An", "Phạm Đức Anh", "Lê Thị Ánh", "Trần Văn Ân", "Bùi Thị Ấn", "Đỗ Thị Bình", "Vũ Văn Dũng", "Hoàng Văn Đức"]
+        [
+            "Nguyễn Văn An",
+            "Phạm Đức Anh",
+            "Lê Thị Ánh",
+            "Trần Văn Ân",
+            "Bùi Thị Ấn",
+            "Đỗ Thị Bình",
+            "Vũ Văn Dũng",
+            "Hoàng Văn Đức"
+        ]
     );
     // Members too: leader first, then by name.
-    for (n, role) in [("Trần Văn Bảo", MemberRole::Member), ("Lê Văn An", MemberRole::Member), ("Vũ Thị Yến", MemberRole::Leader)] {
+    for (n, role) in [
+        ("Trần Văn Bảo", MemberRole::Member),
+        ("Lê Văn An", MemberRole::Member),
+        ("Vũ Thị Yến", MemberRole::Leader),
+    ] {
         let m = NewMember {
             name: PersonName::parse(n).unwrap(),
             gender: None,
@@ -190,7 +396,13 @@ async fn people_sort_in_vietnamese_order(b: Backend) {
         };
         s.add_member(&a, team, &m).await.unwrap();
     }
-    let members: Vec<String> = s.members(team).await.unwrap().iter().map(|m| m.full_name()).collect();
+    let members: Vec<String> = s
+        .members(team)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.full_name())
+        .collect();
     assert_eq!(members, ["Vũ Thị Yến", "Lê Văn An", "Trần Văn Bảo"]);
     db.finish().await;
 }
@@ -212,15 +424,24 @@ async fn bad_records_change_nothing(b: Backend) {
     let mut half = household(h1, None, "Nguyễn Văn Một");
     half.lat = Some(21.4);
     assert!(s.create_household(&a, &half).await.is_err());
-    assert!(s.create_household(&a, &household(c, None, "Nguyễn Văn Một")).await.is_err());
+    assert!(s
+        .create_household(&a, &household(c, None, "Nguyễn Văn Một"))
+        .await
+        .is_err());
     // A duplicate citizen id is refused whole: the second household is not half-written.
     let cid = danvan_domain::CitizenId::parse("024085001234").unwrap();
     let mut first = household(h1, None, "Nguyễn Văn Một");
     first.residents[0].citizen_id = Some(cid.clone());
     s.create_household(&a, &first).await.unwrap();
     let mut second = household(h1, None, "Trần Văn Hai");
-    second.residents.push(NewResident { citizen_id: Some(cid), ..resident("Trần Văn Ba", false) });
-    assert!(matches!(s.create_household(&a, &second).await, Err(StoreError::Conflict(_))));
+    second.residents.push(NewResident {
+        citizen_id: Some(cid),
+        ..resident("Trần Văn Ba", false)
+    });
+    assert!(matches!(
+        s.create_household(&a, &second).await,
+        Err(StoreError::Conflict(_))
+    ));
     let path = s.unit_unscoped(h1).await.unwrap().path;
     let n = s.counts(&path).await.unwrap();
     assert_eq!((n.households, n.residents), (1, 1));
