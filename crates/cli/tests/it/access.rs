@@ -399,3 +399,42 @@ async fn audit_log_records_changes_and_exports(b: Backend) {
     db.finish().await;
 }
 both!(audit_log_records_changes_and_exports);
+
+async fn expired_sessions_end(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let start = chrono::Utc::now();
+    let clock = std::sync::Arc::new(danvan_store::FixedClock::new(start));
+    let s = Store::connect_with_clock(&db.url, clock.clone())
+        .await
+        .unwrap();
+    let p = s.principal_by_username("xa.phucson").await.unwrap();
+    let (token, _) = s.create_session(p.account_id).await.unwrap();
+    assert!(s.session(&token).await.unwrap().is_some());
+    clock.advance(chrono::Duration::days(13));
+    assert!(
+        s.session(&token).await.unwrap().is_some(),
+        "still valid within two weeks"
+    );
+    clock.advance(chrono::Duration::days(2));
+    assert!(
+        s.session(&token).await.unwrap().is_none(),
+        "expired after two weeks"
+    );
+    // An expired session on a page sends the person to log in again.
+    let server = Server::start(&s).await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = c
+        .get(server.url("/"))
+        .header("cookie", format!("dv_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    server.stop();
+    s.close().await;
+    db.finish().await;
+}
+both!(expired_sessions_end);
