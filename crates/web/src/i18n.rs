@@ -128,6 +128,7 @@ pub struct Tr {
     pub not_found: &'static str,
     pub back_home: &'static str,
     pub total: &'static str,
+    pub assign_team: &'static str,
 }
 
 pub static VI: Tr = Tr {
@@ -229,6 +230,7 @@ pub static VI: Tr = Tr {
     not_found: "Không tìm thấy trang hoặc bản ghi này.",
     back_home: "Về trang chủ",
     total: "Tổng",
+    assign_team: "Tổ dân vận phụ trách hộ này",
 };
 
 pub static EN: Tr = Tr {
@@ -330,4 +332,5 @@ pub static EN: Tr = Tr {
     not_found: "This page or record was not found.",
     back_home: "Back to home",
     total: "Total",
+    assign_team: "Team looking after this household",
 };

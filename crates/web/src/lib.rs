@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/units/{id}/history", get(pages::unit_history))
         .route("/teams/{id}", get(pages::team))
         .route("/households/{id}", get(pages::household))
+        .route("/households/{id}/team", post(pages::household_team))
         .route(
             "/residents/{id}/edit",
             get(pages::resident_edit).post(pages::resident_save),

@@ -57,6 +57,13 @@ pub fn can_audit(role: Role) -> bool {
         Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer
     )
 }
+/// Who may give a household to a team: the officials above the teams.
+pub fn can_assign(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin | Role::ProvinceOfficer | Role::CommuneOfficer | Role::HamletHead
+    )
+}
 pub fn can_edit(role: Role) -> bool {
     role != Role::Supervisor
 }
@@ -469,6 +476,7 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
 // ---------------------------------------------------------------- team, household
 
 pub struct MemberView {
+    pub term: String,
     pub name: String,
     pub role: &'static str,
     pub represents: &'static str,
@@ -511,6 +519,11 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         .await?
         .into_iter()
         .map(|m| MemberView {
+            term: format!(
+                "{} – {}",
+                ymd_vn(&Some(m.term_from.clone())).unwrap_or_default(),
+                ymd_vn(&m.term_to).unwrap_or_default()
+            ),
             name: m.full_name(),
             role: MemberRole::parse(&m.role)
                 .map(|r| {
@@ -588,6 +601,8 @@ struct HouseholdPage {
     reach_label: &'static str,
     residents: Vec<ResidentRow>,
     can_edit: bool,
+    /// The hamlet's teams and groups, when the user may reassign.
+    teams: Vec<(i64, String)>,
 }
 
 fn gender_label(lang: Lang, g: &Option<String>) -> &'static str {
@@ -627,6 +642,16 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
         })
         .collect();
     let reach = h.reach();
+    let teams = if can_assign(user.p.role) {
+        st.store
+            .teams_of_hamlet(&user.p.scope, h.hamlet_id)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     html(HouseholdPage {
         c: chrome(&user, &format!("/households/{id}")),
         icon: reach.icon(),
@@ -634,7 +659,40 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
         h,
         residents,
         can_edit: can_edit(user.p.role),
+        teams,
     })
+}
+
+#[derive(Deserialize)]
+pub struct TeamForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    team: String,
+}
+
+/// Gives a household to a team of its hamlet, or to none.
+pub async fn household_team(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<TeamForm>,
+) -> Page {
+    user.check_csrf(&f.csrf)?;
+    if !can_assign(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let team = match f.team.trim() {
+        "" => None,
+        t => Some(
+            t.parse::<i64>()
+                .map_err(|_| WebError::BadRequest("Tổ dân vận không hợp lệ".into()))?,
+        ),
+    };
+    st.store
+        .assign_team(&user.p.actor(), &user.p.scope, id, team)
+        .await?;
+    Ok(Redirect::to(&format!("/households/{id}")).into_response())
 }
 
 #[derive(Template)]

@@ -438,3 +438,111 @@ async fn expired_sessions_end(b: Backend) {
     db.finish().await;
 }
 both!(expired_sessions_end);
+
+async fn officials_close_coverage_gaps(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let phuc_son = s
+        .unit(&Scope::all(), unit_id(s, "xa phuc son").await)
+        .await
+        .unwrap();
+    let gap = s
+        .unassigned_households(&Scope::all(), &phuc_son.path, 0, 10)
+        .await
+        .unwrap();
+    assert!(!gap.is_empty());
+    let h = &gap[0];
+    let teams = s.teams_of_hamlet(&Scope::all(), h.hamlet_id).await.unwrap();
+    let mai_hoang_team = s
+        .principal_by_username("totruong.maihoang1")
+        .await
+        .unwrap()
+        .team_id
+        .unwrap();
+    let before = s
+        .counts(&phuc_son.path)
+        .await
+        .unwrap()
+        .unassigned_households;
+    let server = Server::start(s).await;
+    let (c, csrf) = login(&server, "xa.phucson", PW).await;
+    let url = server.url(&format!("/households/{}/team", h.id));
+    let page = c
+        .get(server.url(&format!("/households/{}", h.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"team\""),
+        "the officer sees the team form"
+    );
+    // Without the token, or with a team of another hamlet: refused, nothing changes.
+    assert_eq!(
+        c.post(&url)
+            .form(&[("team", teams[0].id.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let res = c
+        .post(&url)
+        .form(&[("csrf", csrf.clone()), ("team", mai_hoang_team.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        s.counts(&phuc_son.path)
+            .await
+            .unwrap()
+            .unassigned_households,
+        before
+    );
+    // With a team of its own hamlet: done, counted, audited.
+    let res = c
+        .post(&url)
+        .form(&[("csrf", csrf.clone()), ("team", teams[0].id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        s.household(&Scope::all(), h.id).await.unwrap().team_id,
+        Some(teams[0].id)
+    );
+    assert_eq!(
+        s.counts(&phuc_son.path)
+            .await
+            .unwrap()
+            .unassigned_households,
+        before - 1
+    );
+    assert!(s
+        .audit_entries("/", None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "assign_team" && e.entity_id == h.id.to_string()));
+    // A team leader may not reassign.
+    let (leader, lcsrf) = login(&server, "totruong.maihoang1", PW).await;
+    let own = s.team_households(mai_hoang_team).await.unwrap()[0].id;
+    let res = leader
+        .post(server.url(&format!("/households/{own}/team")))
+        .form(&[("csrf", lcsrf), ("team", String::new())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        s.household(&Scope::all(), own).await.unwrap().team_id,
+        Some(mai_hoang_team)
+    );
+    server.stop();
+    db.finish().await;
+}
+both!(officials_close_coverage_gaps);
