@@ -1,4 +1,6 @@
 //! The `danvan` binary's library half: what the subcommands share with the
 //! integration tests (the demo loader, the benchmark).
 
+pub mod admin;
+pub mod bench;
 pub mod demo;

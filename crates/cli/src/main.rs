@@ -67,11 +67,23 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Add units and record their history (rename, merge, split, move).
+    Unit {
+        #[command(subcommand)]
+        command: danvan::admin::UnitCommand,
+    },
+    /// Add teams, groups and their members.
+    Team {
+        #[command(subcommand)]
+        command: danvan::admin::TeamCommand,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Benchmark a synthetic province (import, search, team page) on a fresh database.
+    Bench(danvan::bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -239,6 +251,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 store.backend()
             );
             serve(store, listener, secure_cookies).await
+        }
+        Command::Bench(args) => {
+            danvan::bench::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Unit { command } => {
+            danvan::admin::unit(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Team { command } => {
+            danvan::admin::team(command).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { db } => {
             open(&db).await?;

@@ -489,3 +489,16 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// A household's id by its code (command line; no scope).
+    pub async fn household_by_code(&self, code: &str) -> Result<i64> {
+        let row: Option<(i64,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT id FROM households WHERE code = $1"
+        )
+        .bind(code.trim().to_uppercase())
+        .fetch_optional(p)
+        .await?);
+        row.map(|(id,)| id).ok_or(StoreError::NotFound)
+    }
+}

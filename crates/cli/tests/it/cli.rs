@@ -5,6 +5,11 @@ use std::process::{Command, Stdio};
 
 use crate::common::{unit_id, Backend, TestDb};
 
+/// `head` followed by `tail`, as one argument list.
+fn with<'a>(head: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
+    [head, tail].concat()
+}
+
 fn danvan() -> Command {
     Command::new(env!("CARGO_BIN_EXE_danvan"))
 }
@@ -181,3 +186,219 @@ async fn commands_work_end_to_end(b: Backend) {
     db.finish().await;
 }
 both!(commands_work_end_to_end);
+
+async fn registry_commands_record_history(b: Backend) {
+    let db = TestDb::new(b).await;
+    let url = db.url.clone();
+    let run = |args: &[&str]| {
+        let out = danvan()
+            .args(args)
+            .env("DANVAN_DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string()
+    };
+    let basis = ["--date", "01/07/2025", "--basis", "Nghị quyết thử nghiệm"];
+    let p = run(&[
+        "unit",
+        "add",
+        "--name",
+        "Tỉnh Thử",
+        "--level",
+        "tỉnh",
+        "--code",
+        "97",
+    ]);
+    let c = run(&[
+        "unit", "add", "--name", "Xã Cũ", "--level", "xa", "--parent", &p,
+    ]);
+    let c2 = run(&[
+        "unit",
+        "add",
+        "--name",
+        "Xã Mới",
+        "--level",
+        "commune",
+        "--parent",
+        &p,
+        "--valid-from",
+        "01/07/2025",
+    ]);
+    let h = run(&[
+        "unit",
+        "add",
+        "--name",
+        "Thôn Một",
+        "--level",
+        "hamlet",
+        "--parent",
+        &c,
+    ]);
+    let h2 = run(&[
+        "unit",
+        "add",
+        "--name",
+        "Thôn Hai",
+        "--level",
+        "hamlet",
+        "--parent",
+        &c,
+    ]);
+    let t = run(&[
+        "team",
+        "add",
+        "--hamlet",
+        &h,
+        "--code",
+        "TM-1",
+        "--name",
+        "Tổ dân vận số 1 thôn Một",
+    ]);
+    run(&[
+        "team",
+        "add",
+        "--hamlet",
+        &h,
+        "--code",
+        "TM-1-N1",
+        "--name",
+        "Nhóm 1",
+        "--group",
+        "--parent-team",
+        &t,
+    ]);
+    run(&[
+        "team",
+        "member",
+        "--team",
+        &t,
+        "--name",
+        "Nguyễn Thị Lan",
+        "--role",
+        "tổ trưởng",
+        "--represents",
+        "womens_union",
+        "--phone",
+        "0912 345 001",
+    ]);
+    let listing = run(&["unit", "list", "--q", "thon mot"]);
+    assert!(listing.contains("Thôn Một"), "{listing}");
+    // A household to carry through the split.
+    let file = crate::import::file(1, &[]);
+    let csv = std::fs::read_to_string(file.path())
+        .unwrap()
+        .replace("Thôn Mai Hoàng", "Thôn Hai")
+        .replace("Xã Phúc Sơn", "Xã Cũ");
+    let f2 = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(f2.path(), csv).unwrap();
+    run(&[
+        "import",
+        "households",
+        f2.path().to_str().unwrap(),
+        "--unit",
+        &c,
+    ]);
+    let n1 = run(&[
+        "unit",
+        "add",
+        "--name",
+        "Thôn Hai A",
+        "--level",
+        "hamlet",
+        "--parent",
+        &c,
+    ]);
+    let n2 = run(&[
+        "unit",
+        "add",
+        "--name",
+        "Thôn Hai B",
+        "--level",
+        "hamlet",
+        "--parent",
+        &c,
+    ]);
+    let moves = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(moves.path(), format!("Mã hộ,Thôn mới\nNK00000,{n2}\n")).unwrap();
+    run(&with(
+        &[
+            "unit",
+            "split",
+            "--unit",
+            &h2,
+            "--into",
+            &format!("{n1},{n2}"),
+            "--households",
+            moves.path().to_str().unwrap(),
+        ],
+        &basis,
+    ));
+    run(&with(
+        &["unit", "rename", "--unit", &h, "--name", "Thôn Nhất"],
+        &basis,
+    ));
+    run(&with(
+        &[
+            "unit",
+            "merge",
+            "--sources",
+            &c,
+            "--into",
+            &c2,
+            "--move-children",
+        ],
+        &basis,
+    ));
+    // A bad date is one clear line, and nothing is recorded.
+    let out = danvan()
+        .args([
+            "unit",
+            "move",
+            "--unit",
+            &c2,
+            "--parent",
+            &p,
+            "--date",
+            "31/02/2025",
+            "--basis",
+            "x",
+        ])
+        .env("DANVAN_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("lỗi: --date"));
+
+    let s = &db.store;
+    let all = danvan_store::Scope::all();
+    let id = |v: &str| v.parse::<i64>().unwrap();
+    let hamlet = s.unit(&all, id(&h)).await.unwrap();
+    assert_eq!(hamlet.name, "Thôn Nhất");
+    assert_eq!(hamlet.parent_id, Some(id(&c2)), "moved with the merge");
+    assert_eq!(
+        s.unit(&all, id(&c)).await.unwrap().valid_to.as_deref(),
+        Some("2025-06-30")
+    );
+    let hist = s.unit_history(&all, id(&h2)).await.unwrap();
+    assert_eq!(hist[0].kind, "split");
+    assert_eq!(hist[0].households_moved, 1);
+    let c2_path = s.unit(&all, id(&c2)).await.unwrap().path;
+    let counts = s.counts(&c2_path).await.unwrap();
+    assert_eq!((counts.teams, counts.groups, counts.households), (1, 1, 1));
+    assert_eq!(
+        s.members(id(&t)).await.unwrap()[0].full_name(),
+        "Nguyễn Thị Lan"
+    );
+    db.finish().await;
+}
+both!(registry_commands_record_history);
