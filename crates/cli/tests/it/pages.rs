@@ -243,3 +243,45 @@ async fn uploads_with_bad_files_change_nothing(b: Backend) {
     db.finish().await;
 }
 both!(uploads_with_bad_files_change_nothing);
+
+async fn every_role_has_a_home(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let server = Server::start(s).await;
+    for (username, role, place) in danvan::demo::account_list() {
+        let (c, _) = login(&server, username, PW).await;
+        let res = c.get(server.url("/")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{username}");
+        let page = res.text().await.unwrap();
+        let label = danvan_domain::Role::parse(role).unwrap().label_vi();
+        assert!(page.contains(label), "{username}: role shown");
+        assert!(
+            page.contains(place) || role == "admin",
+            "{username}: {place} shown"
+        );
+        assert_eq!(
+            c.get(server.url("/units")).send().await.unwrap().status(),
+            200,
+            "{username}: unit tree"
+        );
+    }
+    // Login by phone number, in any usual spelling.
+    let hamlet = unit_id(s, "mai hoang").await;
+    let account = danvan_store::account::NewAccount {
+        username: "truongthon.phone".into(),
+        display_name: "Trưởng thôn".into(),
+        phone: Some(danvan_domain::Phone::parse("0912 345 678").unwrap()),
+        password: "mat-khau-dien-thoai".into(),
+        role: danvan_domain::Role::HamletHead,
+        unit_id: Some(hamlet),
+        team_id: None,
+    };
+    s.create_account(&danvan_store::Actor::cli(), &account)
+        .await
+        .unwrap();
+    login(&server, "+84912345678", "mat-khau-dien-thoai").await;
+    login(&server, "0912.345.678", "mat-khau-dien-thoai").await;
+    server.stop();
+    db.finish().await;
+}
+both!(every_role_has_a_home);
