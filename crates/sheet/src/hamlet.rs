@@ -17,7 +17,29 @@ pub struct HamletIndex {
 struct Entry {
     id: i64,
     commune: String,
+    /// Lowercase names with their diacritics, to tell apart names that fold
+    /// alike ("Xã Đức Đông", "Xã Đức Đồng") when the file spells them out.
+    exact_commune: String,
+    exact_hamlet: String,
 }
+
+/// Lowercase, NFC, whitespace collapsed, the kind word ("xã", "thôn") dropped.
+fn exact(name: &str, kinds: &[&str]) -> String {
+    let s = danvan_domain::text::nfc(name)
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    kinds
+        .iter()
+        .find_map(|k| s.strip_prefix(k).filter(|rest| !rest.trim().is_empty()))
+        .unwrap_or(&s)
+        .trim()
+        .to_string()
+}
+
+const EXACT_COMMUNE_KINDS: [&str; 4] = ["thị trấn ", "đặc khu ", "phường ", "xã "];
+const EXACT_HAMLET_KINDS: [&str; 4] = ["tổ dân phố ", "thôn ", "xóm ", "ấp "];
 
 pub(crate) enum Resolved {
     Found(i64),
@@ -61,6 +83,8 @@ impl HamletIndex {
             let entry = Entry {
                 id,
                 commune: commune_key(&commune),
+                exact_commune: exact(&commune, &EXACT_COMMUNE_KINDS),
+                exact_hamlet: exact(&hamlet, &EXACT_HAMLET_KINDS),
             };
             index
                 .by_bare
@@ -82,14 +106,42 @@ impl HamletIndex {
     }
 
     pub(crate) fn lookup(&self, commune: Option<&str>, hamlet: &str) -> Resolved {
+        let exact_commune = commune
+            .map(|c| exact(c, &EXACT_COMMUNE_KINDS))
+            .filter(|c| !c.is_empty());
         let commune = commune.map(commune_key).filter(|c| !c.is_empty());
         let key = fold(hamlet);
-        match pick(self.by_name.get(&key), commune.as_deref()) {
+        let found = match pick(self.by_name.get(&key), commune.as_deref()) {
             Resolved::NotFound => pick(
                 self.by_bare.get(&strip_kind(&key, &HAMLET_KINDS)),
                 commune.as_deref(),
             ),
             found => found,
+        };
+        if !matches!(found, Resolved::Ambiguous) {
+            return found;
+        }
+        // Names that fold alike: the spelling with diacritics decides, if it can.
+        let exact_hamlet = exact(hamlet, &EXACT_HAMLET_KINDS);
+        let mut ids: Vec<i64> = self
+            .by_name
+            .get(&key)
+            .into_iter()
+            .chain(self.by_bare.get(&strip_kind(&key, &HAMLET_KINDS)))
+            .flatten()
+            .filter(|e| e.exact_hamlet == exact_hamlet)
+            .filter(|e| {
+                exact_commune
+                    .as_deref()
+                    .is_none_or(|c| e.exact_commune == c)
+            })
+            .map(|e| e.id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match ids.as_slice() {
+            [id] => Resolved::Found(*id),
+            _ => Resolved::Ambiguous,
         }
     }
 }

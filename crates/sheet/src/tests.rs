@@ -681,3 +681,20 @@ fn large_xlsx_streams() {
     );
     assert_eq!(report.error_count, 0, "{:?}", report.errors.first());
 }
+
+#[test]
+fn names_that_fold_alike_are_told_apart_by_their_diacritics() {
+    let index = HamletIndex::new([
+        (1, "Xã Đức Đông".to_string(), "Thôn Hòa".to_string()),
+        (2, "Xã Đức Đồng".to_string(), "Thôn Hòa".to_string()),
+        (3, "Xã Đức Đồng".to_string(), "Thôn Hóa".to_string()),
+    ]);
+    assert_eq!(index.resolve(Some("Xã Đức Đông"), "Thôn Hòa"), Ok(1));
+    assert_eq!(index.resolve(Some("Đức Đồng"), "thôn hòa"), Ok(2));
+    assert_eq!(index.resolve(Some("Xã Đức Đồng"), "Thôn Hóa"), Ok(3));
+    // Typed without diacritics it stays ambiguous, and says so.
+    assert!(index
+        .resolve(Some("xa duc dong"), "thon hoa")
+        .unwrap_err()
+        .contains("nhiều thôn"));
+}
