@@ -113,6 +113,13 @@ fn proc_status_kb(field: &str) -> Option<u64> {
         .ok()
 }
 
+/// Search times of one scope: all, and by kind of query.
+type ScopeTimes = (
+    &'static str,
+    Vec<Duration>,
+    HashMap<&'static str, Vec<Duration>>,
+);
+
 /// One query of the search benchmark.
 struct Query {
     kind: &'static str,
@@ -376,7 +383,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     for q in queries.iter().take(20) {
         store.search(&all, &q.text, 50).await?;
     }
-    let mut by_scope: Vec<(&str, Vec<Duration>, HashMap<&str, Vec<Duration>>)> = Vec::new();
+    let mut by_scope: Vec<ScopeTimes> = Vec::new();
     for commune in [true, false] {
         let mut times = Vec::with_capacity(queries.len());
         let mut kinds: HashMap<&str, Vec<Duration>> = HashMap::new();
@@ -540,7 +547,7 @@ fn sample_queries(csv: &Path, residents: u64, n: usize) -> Result<Vec<Query>> {
         if out.len() >= n {
             break;
         }
-        if i as u64 % step != 0 && !want_phone {
+        if !(i as u64).is_multiple_of(step) && !want_phone {
             continue;
         }
         // Name and phone come before the only quoted column (the address).

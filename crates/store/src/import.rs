@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use danvan_sheet::{
     HamletIndex, ResidentRow, RowError, SheetError, SheetReader, ValidationReport,
@@ -51,10 +52,65 @@ macro_rules! insert_residents {
     }};
 }
 
-/// Households written per multi-row insert.
+/// Households read ahead before they are written.
 const BATCH: usize = 200;
+// SQLite (through sqlx) finds each `$N` parameter by its name with a linear
+// scan, so binding a statement costs the square of its parameters: keep each
+// statement to a few hundred of them.
+/// Households per multi-row insert (9 parameters each).
+const HOUSEHOLD_CHUNK: usize = 25;
+/// Residents per multi-row insert (16 parameters each).
+const RESIDENT_CHUNK: usize = 16;
+/// Page cache of the SQLite connection that writes an import (256 MB).
+const IMPORT_CACHE: &str = "PRAGMA cache_size = -262144";
+/// Rows parsed ahead of the writer, per message.
+const PREFETCH_ROWS: usize = 512;
+
+type SheetItem = std::result::Result<ResidentRow, Vec<RowError>>;
+
+/// Parses the file on a blocking thread, a few batches ahead of the writer,
+/// so reading and writing overlap; dropping it stops the reader.
+struct Prefetch {
+    rx: tokio::sync::mpsc::Receiver<Vec<SheetItem>>,
+    batch: std::vec::IntoIter<SheetItem>,
+}
+
+impl Prefetch {
+    fn start(reader: SheetReader) -> Prefetch {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<SheetItem>>(8);
+        tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::with_capacity(PREFETCH_ROWS);
+            for item in reader {
+                batch.push(item);
+                if batch.len() >= PREFETCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(PREFETCH_ROWS));
+                    if tx.blocking_send(full).is_err() {
+                        return;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(batch);
+            }
+        });
+        Prefetch {
+            rx,
+            batch: Vec::new().into_iter(),
+        }
+    }
+
+    async fn next(&mut self) -> Option<SheetItem> {
+        loop {
+            if let Some(item) = self.batch.next() {
+                return Some(item);
+            }
+            self.batch = self.rx.recv().await?.into_iter();
+        }
+    }
+}
+
 /// Rows per lookup of existing codes / citizen ids.
-const LOOKUP_BATCH: usize = 500;
+const LOOKUP_BATCH: usize = 100;
 
 #[derive(Debug, Serialize)]
 pub struct ImportOutcome {
@@ -136,14 +192,23 @@ impl Store {
             }
             m
         };
-        let index = HamletIndex::new(hamlets);
+        let index = Arc::new(HamletIndex::new(hamlets));
         let teams = self.team_codes_under(&unit.path).await?;
 
         // Pass one: the file's own checks…
-        let mut report: ValidationReport =
-            danvan_sheet::validate(SheetReader::open(file, today)?, &index);
+        // (on a blocking thread, while the database checks read the file
+        // again on this one: both passes are mostly parsing)
+        let validation = {
+            let reader = SheetReader::open(file, today)?;
+            let index = Arc::clone(&index);
+            tokio::task::spawn_blocking(move || danvan_sheet::validate(reader, &index))
+        };
         // …then what only the database knows.
-        let mut extra = self.check_against_database(file, today, &teams).await?;
+        let extra = self.check_against_database(file, today, &teams).await;
+        let mut report: ValidationReport = validation
+            .await
+            .map_err(|e| StoreError::Rejected(format!("kiểm tra tệp bị gián đoạn: {e}")))?;
+        let mut extra = extra?;
         if !extra.is_empty() {
             report.error_count += extra.len();
             report.errors.append(&mut extra);
@@ -164,7 +229,8 @@ impl Store {
 
         // Pass two: write everything in one transaction.
         let now = self.now();
-        let reader = SheetReader::open(file, today)?;
+        let mut rows = Prefetch::start(SheetReader::open(file, today)?);
+        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
         let written: Result<(usize, usize), ImportError> = in_tx!(&self.db, |tx| {
             let mut ids: HashMap<String, i64> = HashMap::new();
             let mut pending: Vec<PendingHousehold> = Vec::new();
@@ -173,21 +239,32 @@ impl Store {
             let mut touched: HashSet<i64> = HashSet::new();
             let mut first_id: Option<i64> = None;
             let mut residents = 0usize;
-            let mut rows = reader.peekable();
+            // A larger page cache for this connection while it writes the
+            // indexes of a big file; set back before the commit.
+            let cache: Option<(i64,)> = if sqlite {
+                let old = sqlx::query_as("PRAGMA cache_size")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(IMPORT_CACHE).execute(&mut *tx).await?;
+                Some(old)
+            } else {
+                None
+            };
             loop {
-                let row = rows.next();
+                let row = rows.next().await;
                 let flush = row.is_none() || pending.len() >= BATCH;
                 if flush && !pending.is_empty() {
                     // Households first (codes are unique, so ids come back by code)…
-                    let mut sql = String::from(
+                    for part in pending.chunks(HOUSEHOLD_CHUNK) {
+                        let mut sql = String::from(
                         "INSERT INTO households (code, hamlet_id, path, team_id, address, lat, lon, reach, phone, head_name, head_sort_key, resident_count, created_at, updated_at) VALUES ",
                     );
-                    for i in 0..pending.len() {
-                        let b = i * 9;
-                        if i > 0 {
-                            sql.push(',');
-                        }
-                        sql.push_str(&format!(
+                        for i in 0..part.len() {
+                            let b = i * 9;
+                            if i > 0 {
+                                sql.push(',');
+                            }
+                            sql.push_str(&format!(
                             "(${}, ${}, ${}, ${}, ${}, NULL, NULL, ${}, ${}, '', '', 0, ${}, ${})",
                             b + 1,
                             b + 2,
@@ -199,24 +276,25 @@ impl Store {
                             b + 8,
                             b + 9
                         ));
-                    }
-                    sql.push_str(" RETURNING id, code");
-                    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-                    for h in &pending {
-                        q = q
-                            .bind(&h.code)
-                            .bind(h.hamlet_id)
-                            .bind(&h.path)
-                            .bind(h.team_id)
-                            .bind(&h.address)
-                            .bind(&h.reach)
-                            .bind(&h.phone)
-                            .bind(now)
-                            .bind(now);
-                    }
-                    for (id, code) in q.fetch_all(&mut *tx).await? {
-                        first_id = Some(first_id.map_or(id, |f| f.min(id)));
-                        ids.insert(code, id);
+                        }
+                        sql.push_str(" RETURNING id, code");
+                        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+                        for h in part {
+                            q = q
+                                .bind(&h.code)
+                                .bind(h.hamlet_id)
+                                .bind(&h.path)
+                                .bind(h.team_id)
+                                .bind(&h.address)
+                                .bind(&h.reach)
+                                .bind(&h.phone)
+                                .bind(now)
+                                .bind(now);
+                        }
+                        for (id, code) in q.fetch_all(&mut *tx).await? {
+                            first_id = Some(first_id.map_or(id, |f| f.min(id)));
+                            ids.insert(code, id);
+                        }
                     }
                     // …then their residents, many per statement.
                     let mut batch: Vec<(i64, &NewResident)> = Vec::new();
@@ -227,7 +305,7 @@ impl Store {
                             .ok_or(StoreError::Rejected("mất mã hộ khi ghi".into()))?;
                         batch.extend(h.residents.iter().map(|r| (id, r)));
                     }
-                    for chunk in batch.chunks(100) {
+                    for chunk in batch.chunks(RESIDENT_CHUNK) {
                         insert_residents!(&mut *tx, chunk, now);
                     }
                     residents += batch.len();
@@ -235,10 +313,12 @@ impl Store {
                     pending_index.clear();
                 }
                 if !late.is_empty() && (row.is_none() || late.len() >= 100) {
-                    let chunk: Vec<(i64, &NewResident)> =
+                    let all: Vec<(i64, &NewResident)> =
                         late.iter().map(|(id, r)| (*id, r)).collect();
-                    insert_residents!(&mut *tx, &chunk, now);
-                    residents += chunk.len();
+                    for chunk in all.chunks(RESIDENT_CHUNK) {
+                        insert_residents!(&mut *tx, chunk, now);
+                    }
+                    residents += all.len();
                     late.clear();
                 }
                 let Some(row) = row else { break };
@@ -299,6 +379,11 @@ impl Store {
             }
             for h in &touched {
                 refresh_hamlet!(&mut *tx, *h);
+            }
+            if let Some((old,)) = cache {
+                sqlx::query(&format!("PRAGMA cache_size = {old}"))
+                    .execute(&mut *tx)
+                    .await?;
             }
             let detail = serde_json::json!({"households": ids.len(), "residents": residents, "unit_id": unit_id});
             audit!(
