@@ -23,44 +23,56 @@ use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
 /// One multi-row INSERT of residents: `$chunk` is `&[(household id, &NewResident)]`.
 macro_rules! insert_residents {
-    ($ex:expr, $chunk:expr, $now:expr) => {{
+    ($ex:expr, $sqlite:expr, $chunk:expr, $now:expr) => {{
         let chunk = $chunk;
         let head = INSERT_RESIDENT
             .split(" VALUES")
             .next()
             .unwrap_or(INSERT_RESIDENT);
-        let mut sql = String::with_capacity(64 + chunk.len() * 90);
-        sql.push_str(head);
-        sql.push_str(" VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 16;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for c in 1..=16 {
-                sql.push_str(&format!("${}, ", b + c));
-            }
-            // updated_at = created_at
-            sql.push_str(&format!("${})", b + 16));
-        }
+        let sql = format!("{head} VALUES {}", placeholders($sqlite, chunk.len(), 17));
         let mut q = sqlx::query(&sql);
         for (id, r) in chunk.iter() {
-            q = bind_resident!(q, *id, r, $now);
+            // … created_at, then updated_at = created_at
+            q = bind_resident!(q, *id, r, $now).bind($now);
         }
         q.execute($ex).await?;
     }};
 }
 
 /// Households read ahead before they are written.
-const BATCH: usize = 200;
-// SQLite (through sqlx) finds each `$N` parameter by its name with a linear
-// scan, so binding a statement costs the square of its parameters: keep each
-// statement to a few hundred of them.
-/// Households per multi-row insert (9 parameters each).
-const HOUSEHOLD_CHUNK: usize = 25;
-/// Residents per multi-row insert (16 parameters each).
-const RESIDENT_CHUNK: usize = 16;
+const BATCH: usize = 400;
+// SQLite (through sqlx) looks up the name of every `$N` parameter with a
+// linear scan, so a statement of many `$N` costs the square of its
+// parameters; anonymous `?` parameters have no name to scan. Multi-row
+// inserts therefore use `?` on SQLite (bound in order) and `$N` on
+// PostgreSQL, and can be large on both.
+/// Households per multi-row insert (12 parameters each).
+const HOUSEHOLD_CHUNK: usize = 80;
+/// Residents per multi-row insert (17 parameters each).
+const RESIDENT_CHUNK: usize = 56;
+
+/// `(…), (…)` placeholders for `rows` rows of `cols` values.
+fn placeholders(sqlite: bool, rows: usize, cols: usize) -> String {
+    let mut sql = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                sql.push(',');
+            }
+            if sqlite {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", r * cols + c + 1));
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
 /// Page cache of the SQLite connection that writes an import (256 MB).
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -262144";
 /// Rows parsed ahead of the writer, per message.
@@ -237,7 +249,7 @@ impl Store {
             let mut pending_index: HashMap<String, usize> = HashMap::new();
             let mut late: Vec<(i64, NewResident)> = Vec::new();
             let mut touched: HashSet<i64> = HashSet::new();
-            let mut first_id: Option<i64> = None;
+            let mut late_households: HashSet<i64> = HashSet::new();
             let mut residents = 0usize;
             // A larger page cache for this connection while it writes the
             // indexes of a big file; set back before the commit.
@@ -256,30 +268,15 @@ impl Store {
                 if flush && !pending.is_empty() {
                     // Households first (codes are unique, so ids come back by code)…
                     for part in pending.chunks(HOUSEHOLD_CHUNK) {
-                        let mut sql = String::from(
-                        "INSERT INTO households (code, hamlet_id, path, team_id, address, lat, lon, reach, phone, head_name, head_sort_key, resident_count, created_at, updated_at) VALUES ",
-                    );
-                        for i in 0..part.len() {
-                            let b = i * 9;
-                            if i > 0 {
-                                sql.push(',');
-                            }
-                            sql.push_str(&format!(
-                            "(${}, ${}, ${}, ${}, ${}, NULL, NULL, ${}, ${}, '', '', 0, ${}, ${})",
-                            b + 1,
-                            b + 2,
-                            b + 3,
-                            b + 4,
-                            b + 5,
-                            b + 6,
-                            b + 7,
-                            b + 8,
-                            b + 9
-                        ));
-                        }
-                        sql.push_str(" RETURNING id, code");
+                        let sql = format!(
+                            "INSERT INTO households (code, hamlet_id, path, team_id, address, reach, phone, head_name, head_sort_key, resident_count, created_at, updated_at) VALUES {} RETURNING id, code",
+                            placeholders(sqlite, part.len(), 12)
+                        );
                         let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
                         for h in part {
+                            // The head's name and the count, from the rows at hand;
+                            // a household whose rows come later is fixed at the end.
+                            let head = h.residents.iter().find(|r| r.is_head);
                             q = q
                                 .bind(&h.code)
                                 .bind(h.hamlet_id)
@@ -288,11 +285,13 @@ impl Store {
                                 .bind(&h.address)
                                 .bind(&h.reach)
                                 .bind(&h.phone)
+                                .bind(head.map(|r| r.name.full()).unwrap_or_default())
+                                .bind(head.map(|r| r.name.sort_key()).unwrap_or_default())
+                                .bind(i32::try_from(h.residents.len()).unwrap_or(i32::MAX))
                                 .bind(now)
                                 .bind(now);
                         }
                         for (id, code) in q.fetch_all(&mut *tx).await? {
-                            first_id = Some(first_id.map_or(id, |f| f.min(id)));
                             ids.insert(code, id);
                         }
                     }
@@ -306,7 +305,7 @@ impl Store {
                         batch.extend(h.residents.iter().map(|r| (id, r)));
                     }
                     for chunk in batch.chunks(RESIDENT_CHUNK) {
-                        insert_residents!(&mut *tx, chunk, now);
+                        insert_residents!(&mut *tx, sqlite, chunk, now);
                     }
                     residents += batch.len();
                     pending.clear();
@@ -316,7 +315,7 @@ impl Store {
                     let all: Vec<(i64, &NewResident)> =
                         late.iter().map(|(id, r)| (*id, r)).collect();
                     for chunk in all.chunks(RESIDENT_CHUNK) {
-                        insert_residents!(&mut *tx, chunk, now);
+                        insert_residents!(&mut *tx, sqlite, chunk, now);
                     }
                     residents += all.len();
                     late.clear();
@@ -331,6 +330,7 @@ impl Store {
                 if let Some(&id) = ids.get(&code) {
                     // A household whose rows are not contiguous in the file.
                     late.push((id, to_resident(&row)));
+                    late_households.insert(id);
                     continue;
                 }
                 if let Some(&i) = pending_index.get(&code) {
@@ -363,19 +363,26 @@ impl Store {
                     residents: vec![to_resident(&row)],
                 });
             }
-            // Heads' names and resident counts in one set-based statement.
-            if let Some(first) = first_id {
+            // Households whose rows were spread over the file: their head and
+            // count from what was written.
+            for id in &late_households {
                 sqlx::query(
                     "UPDATE households SET \
-                       head_name = COALESCE((SELECT TRIM(TRIM(r.family || ' ' || r.middle) || ' ' || r.given) FROM residents r WHERE r.household_id = households.id AND r.is_head = TRUE LIMIT 1), ''), \
-                       head_sort_key = COALESCE((SELECT r.sort_key FROM residents r WHERE r.household_id = households.id AND r.is_head = TRUE LIMIT 1), ''), \
-                       resident_count = (SELECT COUNT(*) FROM residents r WHERE r.household_id = households.id) \
-                     WHERE id >= $1 AND created_at = $2",
+                       head_name = COALESCE((SELECT TRIM(TRIM(r.family || ' ' || r.middle) || ' ' || r.given) FROM residents r WHERE r.household_id = $1 AND r.is_head = TRUE LIMIT 1), ''), \
+                       head_sort_key = COALESCE((SELECT r.sort_key FROM residents r WHERE r.household_id = $1 AND r.is_head = TRUE LIMIT 1), ''), \
+                       resident_count = (SELECT COUNT(*) FROM residents r WHERE r.household_id = $1) \
+                     WHERE id = $1",
                 )
-                .bind(first)
-                .bind(now)
+                .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if !sqlite {
+                // Fresh statistics, so PostgreSQL plans the rest of this
+                // transaction (and what follows) on the real table sizes.
+                sqlx::query("ANALYZE households, residents")
+                    .execute(&mut *tx)
+                    .await?;
             }
             for h in &touched {
                 refresh_hamlet!(&mut *tx, *h);

@@ -8,7 +8,7 @@ use crate::{on_db, Result, Scope, Store};
 
 pub const REFRESH_HAMLET: &str = "INSERT INTO hamlet_stats (hamlet_id, households, residents, teams, groups_, unassigned) VALUES ($1, \
     (SELECT COUNT(*) FROM households WHERE hamlet_id = $1), \
-    (SELECT COUNT(*) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.hamlet_id = $1), \
+    (SELECT COALESCE(SUM(resident_count), 0) FROM households WHERE hamlet_id = $1), \
     (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'team'), \
     (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'group'), \
     (SELECT COUNT(*) FROM households WHERE hamlet_id = $1 AND team_id IS NULL)) \

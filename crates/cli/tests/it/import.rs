@@ -149,3 +149,60 @@ async fn export_reimports(b: Backend) {
     db.finish().await;
 }
 both!(export_reimports);
+
+async fn households_spread_over_the_file(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let all = Scope::all();
+    let phuc_son = unit_id(s, "xa phuc son").await;
+    let path = s.unit(&all, phuc_son).await.unwrap().path;
+    let before = s.counts(&path).await.unwrap();
+    let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    let row = |code: &str, name: &str, rel: &str| {
+        format!(
+            "{code},{name},1980,Nam,{rel},,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm Rải,Điện thoại thường,"
+        )
+    };
+    // SP1: head first, a child 500 rows later. SP2: the head comes last.
+    writeln!(f, "{HEADER}").unwrap();
+    writeln!(f, "{}", row("SP1", "Kiều Văn Đầu", "Chủ hộ")).unwrap();
+    writeln!(f, "{}", row("SP2", "Kiều Thị Con", "Con")).unwrap();
+    for i in 0..500 {
+        writeln!(
+            f,
+            "{}",
+            row(
+                &format!("FILL{i:04}"),
+                &format!("Lục Văn Đệm {i}"),
+                "Chủ hộ"
+            )
+        )
+        .unwrap();
+    }
+    writeln!(f, "{}", row("SP1", "Kiều Văn Cuối", "Con")).unwrap();
+    writeln!(f, "{}", row("SP2", "Kiều Văn Chủ", "Chủ hộ")).unwrap();
+    f.flush().unwrap();
+    let out = s
+        .import_households(&Actor::cli(), &all, phuc_son, f.path(), false)
+        .await
+        .unwrap();
+    assert!(out.committed, "{:?}", out.errors.first());
+    assert_eq!((out.households, out.rows), (502, 504));
+    for (code, head, n) in [("SP1", "Kiều Văn Đầu", 2), ("SP2", "Kiều Văn Chủ", 2)] {
+        let hit = s.search(&all, code, 5).await.unwrap();
+        let h = hit.households.iter().find(|h| h.code == code).unwrap();
+        assert_eq!(
+            (h.head_name.as_str(), h.resident_count),
+            (head, n),
+            "{code}"
+        );
+    }
+    let after = s.counts(&path).await.unwrap();
+    assert_eq!(
+        (after.households, after.residents),
+        (before.households + 502, before.residents + 504),
+        "counts add up"
+    );
+    db.finish().await;
+}
+both!(households_spread_over_the_file);
