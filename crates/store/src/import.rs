@@ -122,7 +122,7 @@ impl Prefetch {
 }
 
 /// Rows per lookup of existing codes / citizen ids.
-const LOOKUP_BATCH: usize = 100;
+const LOOKUP_BATCH: usize = 500;
 
 #[derive(Debug, Serialize)]
 pub struct ImportOutcome {
@@ -195,6 +195,8 @@ impl Store {
         if scope.team_id.is_some() {
             return Err(StoreError::NotFound.into());
         }
+        // Durations only: an import's log never names a person.
+        let started = std::time::Instant::now();
         let today = self.today();
         let hamlets = self.hamlets_under(&unit.path).await?;
         let paths: HashMap<i64, String> = {
@@ -239,6 +241,7 @@ impl Store {
             return Ok(outcome);
         }
 
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, rows = outcome.rows, "import: file checked");
         // Pass two: write everything in one transaction.
         let now = self.now();
         let mut rows = Prefetch::start(SheetReader::open(file, today)?);
@@ -363,6 +366,7 @@ impl Store {
                     residents: vec![to_resident(&row)],
                 });
             }
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "import: rows written");
             // Households whose rows were spread over the file: their head and
             // count from what was written.
             for id in &late_households {
@@ -406,6 +410,7 @@ impl Store {
             Ok::<(usize, usize), ImportError>((ids.len(), residents))
         });
         let (households, rows) = written?;
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, households, rows, "import: committed");
         outcome.committed = true;
         outcome.households = households;
         outcome.rows = rows;
@@ -485,11 +490,10 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT {column} FROM {table} WHERE {column} IN ({})",
-            placeholders.join(",")
-        );
+        // `?` on SQLite: see `placeholders`.
+        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
+        let list = placeholders(sqlite, 1, batch.len());
+        let sql = format!("SELECT {column} FROM {table} WHERE {column} IN {list}");
         let found: Vec<(String,)> = on_db!(&self.db, |p| {
             let mut q = sqlx::query_as(&sql);
             for (_, v) in batch.iter() {
