@@ -11,7 +11,17 @@ use crate::error::FieldError;
 
 /// Unicode NFC, the form we store.
 pub fn nfc(s: &str) -> String {
-    s.nfc().collect()
+    nfc_cow(s).into_owned()
+}
+
+/// NFC without a copy when the text is already NFC, as nearly all input is
+/// (the quick check is a table look-up per character; composing is not).
+fn nfc_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    }
 }
 
 /// Search key: lowercase, all combining marks (tones and vowel marks)
@@ -346,7 +356,7 @@ fn check_len(s: String, max_chars: usize) -> Result<String, FieldError> {
 pub fn clean_line(s: &str, max_chars: usize) -> Result<String, FieldError> {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
-    for c in s.nfc() {
+    for c in nfc_cow(s).chars() {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;

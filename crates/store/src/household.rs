@@ -161,7 +161,6 @@ macro_rules! bind_resident {
             .bind($now)
     };
 }
-pub(crate) use bind_resident;
 
 impl Store {
     /// Creates a household with its residents in one transaction.

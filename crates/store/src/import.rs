@@ -17,11 +17,11 @@ use danvan_sheet::{
 };
 use serde::Serialize;
 
-use crate::household::{bind_resident, NewResident, INSERT_RESIDENT};
+use crate::household::INSERT_RESIDENT;
 use crate::stats::refresh_hamlet;
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
-/// One multi-row INSERT of residents: `$chunk` is `&[(household id, &NewResident)]`.
+/// One multi-row INSERT of residents: `$chunk` is `&[(household id, &Prepared)]`.
 macro_rules! insert_residents {
     ($ex:expr, $sqlite:expr, $chunk:expr, $now:expr) => {{
         let chunk = $chunk;
@@ -31,9 +31,26 @@ macro_rules! insert_residents {
             .unwrap_or(INSERT_RESIDENT);
         let sql = format!("{head} VALUES {}", placeholders($sqlite, chunk.len(), 17));
         let mut q = sqlx::query(&sql);
-        for (id, r) in chunk.iter() {
-            // … created_at, then updated_at = created_at
-            q = bind_resident!(q, *id, r, $now).bind($now);
+        for (id, p) in chunk.iter() {
+            let r = &p.row;
+            q = q
+                .bind(*id)
+                .bind(&r.name.family)
+                .bind(&r.name.middle)
+                .bind(&r.name.given)
+                .bind(&p.fold)
+                .bind(&p.given_fold)
+                .bind(&p.sort_key)
+                .bind(r.birth.map(|b| b.year))
+                .bind(&p.birth_date)
+                .bind(r.gender.map(|g| g.as_str()))
+                .bind(&r.relation)
+                .bind(r.is_head)
+                .bind(&p.phone)
+                .bind(&p.phone_digits)
+                .bind(&p.citizen_id)
+                .bind($now)
+                .bind($now);
         }
         q.execute($ex).await?;
     }};
@@ -73,12 +90,50 @@ fn placeholders(sqlite: bool, rows: usize, cols: usize) -> String {
     }
     sql
 }
-/// Page cache of the SQLite connection that writes an import (256 MB).
-const IMPORT_CACHE: &str = "PRAGMA cache_size = -262144";
+/// Page cache of the SQLite connection that writes an import (224 MB).
+const IMPORT_CACHE: &str = "PRAGMA cache_size = -229376";
 /// Rows parsed ahead of the writer, per message.
 const PREFETCH_ROWS: usize = 512;
 
-type SheetItem = std::result::Result<ResidentRow, Vec<RowError>>;
+/// A row with every derived column computed on the reader thread, so the
+/// writer only binds (the writer and SQLite take turns on one core; the
+/// reader has the other).
+struct Prepared {
+    row: ResidentRow,
+    code: String,
+    hamlet: std::result::Result<i64, String>,
+    full_name: String,
+    fold: String,
+    given_fold: String,
+    sort_key: String,
+    birth_date: Option<String>,
+    phone: Option<String>,
+    phone_digits: Option<String>,
+    citizen_id: Option<String>,
+}
+
+impl Prepared {
+    fn new(row: ResidentRow, index: &HamletIndex) -> Prepared {
+        Prepared {
+            code: row.household_code.trim().to_uppercase(),
+            hamlet: index.resolve(row.commune.as_deref(), &row.hamlet),
+            full_name: row.name.full(),
+            fold: row.name.fold(),
+            given_fold: row.name.given_first_fold(),
+            sort_key: row.name.sort_key(),
+            birth_date: row
+                .birth
+                .and_then(|b| b.date)
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+            phone: row.phone.as_ref().map(|p| p.as_str().to_string()),
+            phone_digits: row.phone.as_ref().map(|p| p.digits()),
+            citizen_id: row.citizen_id.as_ref().map(|c| c.as_str().to_string()),
+            row,
+        }
+    }
+}
+
+type SheetItem = std::result::Result<Prepared, Vec<RowError>>;
 
 /// Parses the file on a blocking thread, a few batches ahead of the writer,
 /// so reading and writing overlap; dropping it stops the reader.
@@ -88,12 +143,12 @@ struct Prefetch {
 }
 
 impl Prefetch {
-    fn start(reader: SheetReader) -> Prefetch {
+    fn start(reader: SheetReader, index: Arc<HamletIndex>) -> Prefetch {
         let (tx, rx) = tokio::sync::mpsc::channel::<Vec<SheetItem>>(8);
         tokio::task::spawn_blocking(move || {
             let mut batch = Vec::with_capacity(PREFETCH_ROWS);
             for item in reader {
-                batch.push(item);
+                batch.push(item.map(|row| Prepared::new(row, &index)));
                 if batch.len() >= PREFETCH_ROWS {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(PREFETCH_ROWS));
                     if tx.blocking_send(full).is_err() {
@@ -156,7 +211,7 @@ struct PendingHousehold {
     address: String,
     reach: String,
     phone: Option<String>,
-    residents: Vec<NewResident>,
+    residents: Vec<Prepared>,
 }
 
 fn row_error(row: usize, column: &str, value: &str, vi: String, en: String) -> RowError {
@@ -166,18 +221,6 @@ fn row_error(row: usize, column: &str, value: &str, vi: String, en: String) -> R
         value: value.chars().take(60).collect(),
         message_vi: vi,
         message_en: en,
-    }
-}
-
-fn to_resident(r: &ResidentRow) -> NewResident {
-    NewResident {
-        name: r.name.clone(),
-        birth: r.birth,
-        gender: r.gender,
-        relation: r.relation.clone(),
-        is_head: r.is_head,
-        phone: r.phone.clone(),
-        citizen_id: r.citizen_id.clone(),
     }
 }
 
@@ -209,27 +252,35 @@ impl Store {
         let index = Arc::new(HamletIndex::new(hamlets));
         let teams = self.team_codes_under(&unit.path).await?;
 
-        // Pass one: the file's own checks…
-        // (on a blocking thread, while the database checks read the file
-        // again on this one: both passes are mostly parsing)
+        // Pass one: the file's own checks on a blocking thread, beside what
+        // only the database knows on a task of its own (both mostly parsing,
+        // one core each). Nothing is written unless both come back clean.
         let validation = {
             let reader = SheetReader::open(file, today)?;
             let index = Arc::clone(&index);
             tokio::task::spawn_blocking(move || danvan_sheet::validate(reader, &index))
         };
-        // …then what only the database knows.
-        let extra = self.check_against_database(file, today, &teams).await;
-        let mut report: ValidationReport = validation
-            .await
-            .map_err(|e| StoreError::Rejected(format!("kiểm tra tệp bị gián đoạn: {e}")))?;
-        let mut extra = extra?;
-        if !extra.is_empty() {
-            report.error_count += extra.len();
-            report.errors.append(&mut extra);
-            report.errors.sort_by_key(|e| e.row);
-            report.errors.truncate(MAX_LISTED_ERRORS);
-        }
-        let mut outcome = ImportOutcome {
+        let checks = {
+            let store = self.clone();
+            let file = file.to_path_buf();
+            let teams = teams.clone();
+            tokio::spawn(async move { store.check_against_database(&file, today, &teams).await })
+        };
+        let interrupted = |e: tokio::task::JoinError| {
+            StoreError::Rejected(format!("kiểm tra tệp bị gián đoạn: {e}"))
+        };
+        let checked = async move {
+            let mut report: ValidationReport = validation.await.map_err(interrupted)?;
+            let mut extra = checks.await.map_err(interrupted)??;
+            if !extra.is_empty() {
+                report.error_count += extra.len();
+                report.errors.append(&mut extra);
+                report.errors.sort_by_key(|e| e.row);
+                report.errors.truncate(MAX_LISTED_ERRORS);
+            }
+            Ok::<ValidationReport, ImportError>(report)
+        };
+        let outcome_of = |report: ValidationReport| ImportOutcome {
             dry_run,
             committed: false,
             rows: report.rows,
@@ -237,20 +288,28 @@ impl Store {
             error_count: report.error_count,
             errors: report.errors,
         };
-        if outcome.error_count > 0 || dry_run {
-            return Ok(outcome);
+        // Measured: running the checks beside the writing only moves the
+        // time (both cores are busy either way), so they come first.
+        let report = checked.await?;
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            rows = report.rows,
+            "import: file checked"
+        );
+        if dry_run || report.error_count > 0 {
+            return Ok(outcome_of(report));
         }
 
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, rows = outcome.rows, "import: file checked");
         // Pass two: write everything in one transaction.
         let now = self.now();
-        let mut rows = Prefetch::start(SheetReader::open(file, today)?);
+        let mut rows = Prefetch::start(SheetReader::open(file, today)?, Arc::clone(&index));
         let sqlite = matches!(self.db, crate::Db::Sqlite(_));
         let written: Result<(usize, usize), ImportError> = in_tx!(&self.db, |tx| {
+            let written = async {
             let mut ids: HashMap<String, i64> = HashMap::new();
             let mut pending: Vec<PendingHousehold> = Vec::new();
             let mut pending_index: HashMap<String, usize> = HashMap::new();
-            let mut late: Vec<(i64, NewResident)> = Vec::new();
+            let mut late: Vec<(i64, Prepared)> = Vec::new();
             let mut touched: HashSet<i64> = HashSet::new();
             let mut late_households: HashSet<i64> = HashSet::new();
             let mut residents = 0usize;
@@ -261,6 +320,9 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
                 sqlx::query(IMPORT_CACHE).execute(&mut *tx).await?;
+                // Statement journals (one per multi-row INSERT) in memory, not
+                // in temporary files.
+                sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *tx).await?;
                 Some(old)
             } else {
                 None
@@ -279,7 +341,7 @@ impl Store {
                         for h in part {
                             // The head's name and the count, from the rows at hand;
                             // a household whose rows come later is fixed at the end.
-                            let head = h.residents.iter().find(|r| r.is_head);
+                            let head = h.residents.iter().find(|r| r.row.is_head);
                             q = q
                                 .bind(&h.code)
                                 .bind(h.hamlet_id)
@@ -288,8 +350,8 @@ impl Store {
                                 .bind(&h.address)
                                 .bind(&h.reach)
                                 .bind(&h.phone)
-                                .bind(head.map(|r| r.name.full()).unwrap_or_default())
-                                .bind(head.map(|r| r.name.sort_key()).unwrap_or_default())
+                                .bind(head.map(|r| r.full_name.as_str()).unwrap_or_default())
+                                .bind(head.map(|r| r.sort_key.as_str()).unwrap_or_default())
                                 .bind(i32::try_from(h.residents.len()).unwrap_or(i32::MAX))
                                 .bind(now)
                                 .bind(now);
@@ -299,7 +361,7 @@ impl Store {
                         }
                     }
                     // …then their residents, many per statement.
-                    let mut batch: Vec<(i64, &NewResident)> = Vec::new();
+                    let mut batch: Vec<(i64, &Prepared)> = Vec::new();
                     for h in &pending {
                         let id = ids
                             .get(&h.code)
@@ -315,7 +377,7 @@ impl Store {
                     pending_index.clear();
                 }
                 if !late.is_empty() && (row.is_none() || late.len() >= 100) {
-                    let all: Vec<(i64, &NewResident)> =
+                    let all: Vec<(i64, &Prepared)> =
                         late.iter().map(|(id, r)| (*id, r)).collect();
                     for chunk in all.chunks(RESIDENT_CHUNK) {
                         insert_residents!(&mut *tx, sqlite, chunk, now);
@@ -324,46 +386,44 @@ impl Store {
                     late.clear();
                 }
                 let Some(row) = row else { break };
-                let row = row
+                let p = row
                     .map_err(|_| StoreError::Rejected("tệp đã thay đổi giữa hai lần đọc".into()))?;
-                let hamlet_id = index
-                    .resolve(row.commune.as_deref(), &row.hamlet)
-                    .map_err(StoreError::Rejected)?;
-                let code = row.household_code.trim().to_uppercase();
-                if let Some(&id) = ids.get(&code) {
+                let hamlet_id = p.hamlet.clone().map_err(StoreError::Rejected)?;
+                if let Some(&id) = ids.get(&p.code) {
                     // A household whose rows are not contiguous in the file.
-                    late.push((id, to_resident(&row)));
                     late_households.insert(id);
+                    late.push((id, p));
                     continue;
                 }
-                if let Some(&i) = pending_index.get(&code) {
+                if let Some(&i) = pending_index.get(&p.code) {
                     let h = &mut pending[i];
-                    if row.is_head {
-                        h.address = row.address.clone();
+                    if p.row.is_head {
+                        h.address = p.row.address.clone();
                     }
                     if h.phone.is_none() {
-                        h.phone = row.phone.as_ref().map(|p| p.as_str().to_string());
+                        h.phone = p.phone.clone();
                     }
-                    if let Some(r) = row.reach {
+                    if let Some(r) = p.row.reach {
                         h.reach = r.as_str().to_string();
                     }
-                    h.residents.push(to_resident(&row));
+                    h.residents.push(p);
                     continue;
                 }
                 touched.insert(hamlet_id);
-                pending_index.insert(code.clone(), pending.len());
+                pending_index.insert(p.code.clone(), pending.len());
                 pending.push(PendingHousehold {
-                    code,
+                    code: p.code.clone(),
                     hamlet_id,
                     path: paths.get(&hamlet_id).cloned().unwrap_or_default(),
-                    team_id: row
+                    team_id: p
+                        .row
                         .team_code
                         .as_ref()
                         .and_then(|c| teams.get(&c.to_uppercase()).map(|(id, _)| *id)),
-                    address: row.address.clone(),
-                    reach: row.reach.map_or("no_phone", |r| r.as_str()).to_string(),
-                    phone: row.phone.as_ref().map(|p| p.as_str().to_string()),
-                    residents: vec![to_resident(&row)],
+                    address: p.row.address.clone(),
+                    reach: p.row.reach.map_or("no_phone", |r| r.as_str()).to_string(),
+                    phone: p.phone.clone(),
+                    residents: vec![p],
                 });
             }
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "import: rows written");
@@ -395,6 +455,7 @@ impl Store {
                 sqlx::query(&format!("PRAGMA cache_size = {old}"))
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query("PRAGMA temp_store = DEFAULT").execute(&mut *tx).await?;
             }
             let detail = serde_json::json!({"households": ids.len(), "residents": residents, "unit_id": unit_id});
             audit!(
@@ -408,13 +469,25 @@ impl Store {
                 detail
             );
             Ok::<(usize, usize), ImportError>((ids.len(), residents))
+            }
+            .await;
+            written
         });
         let (households, rows) = written?;
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, households, rows, "import: committed");
-        outcome.committed = true;
-        outcome.households = households;
-        outcome.rows = rows;
-        Ok(outcome)
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            households,
+            rows,
+            "import: committed"
+        );
+        Ok(ImportOutcome {
+            dry_run,
+            committed: true,
+            rows,
+            households,
+            error_count: 0,
+            errors: Vec::new(),
+        })
     }
 
     /// Team codes (upper case) of a subtree → (team id, hamlet id).
