@@ -90,8 +90,8 @@ fn placeholders(sqlite: bool, rows: usize, cols: usize) -> String {
     }
     sql
 }
-/// Page cache of the SQLite connection that writes an import (224 MB).
-const IMPORT_CACHE: &str = "PRAGMA cache_size = -229376";
+/// Page cache of the SQLite connection that writes an import (256 MB).
+const IMPORT_CACHE: &str = "PRAGMA cache_size = -262144";
 /// Rows parsed ahead of the writer, per message.
 const PREFETCH_ROWS: usize = 512;
 
