@@ -162,8 +162,9 @@ pub enum TeamCommand {
     },
 }
 
-async fn open(db: &Db) -> Result<Store> {
-    let store = Store::connect(&db.database_url)
+/// Opens the database and applies pending migrations (every command does).
+pub async fn open_store(url: &str) -> Result<Store> {
+    let store = Store::connect(url)
         .await
         .context("không mở được cơ sở dữ liệu")?;
     store
@@ -171,6 +172,10 @@ async fn open(db: &Db) -> Result<Store> {
         .await
         .context("không cập nhật được cấu trúc cơ sở dữ liệu")?;
     Ok(store)
+}
+
+async fn open(db: &Db) -> Result<Store> {
+    open_store(&db.database_url).await
 }
 
 fn date(s: &str, what: &str) -> Result<chrono::NaiveDate> {

@@ -196,14 +196,7 @@ fn main() -> ExitCode {
 }
 
 async fn open(db: &DbArg) -> Result<Store> {
-    let store = Store::connect(&db.database_url)
-        .await
-        .context("không mở được cơ sở dữ liệu")?;
-    store
-        .migrate()
-        .await
-        .context("không cập nhật được cấu trúc cơ sở dữ liệu")?;
-    Ok(store)
+    danvan::admin::open_store(&db.database_url).await
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {

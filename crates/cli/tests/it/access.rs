@@ -479,6 +479,16 @@ async fn officials_close_coverage_gaps(b: Backend) {
         page.contains("name=\"team\""),
         "the officer sees the team form"
     );
+    let head = page.split("</title>").next().unwrap();
+    assert!(
+        !head.contains("<form"),
+        "the form is in the page, not in its title"
+    );
+    assert_eq!(
+        page.matches("action=\"/households/").count(),
+        1,
+        "one team form"
+    );
     // Without the token, or with a team of another hamlet: refused, nothing changes.
     assert_eq!(
         c.post(&url)
