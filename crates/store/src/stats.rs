@@ -7,11 +7,11 @@ use serde::Serialize;
 use crate::{on_db, Result, Scope, Store};
 
 pub const REFRESH_HAMLET: &str = "INSERT INTO hamlet_stats (hamlet_id, households, residents, teams, groups_, unassigned) VALUES ($1, \
-    (SELECT COUNT(*) FROM households WHERE hamlet_id = $1), \
-    (SELECT COALESCE(SUM(resident_count), 0) FROM households WHERE hamlet_id = $1), \
+    (SELECT COUNT(*) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1), \
+    (SELECT COALESCE(SUM(resident_count), 0) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1), \
     (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'team'), \
     (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'group'), \
-    (SELECT COUNT(*) FROM households WHERE hamlet_id = $1 AND team_id IS NULL)) \
+    (SELECT COUNT(*) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1 AND team_id IS NULL)) \
     ON CONFLICT (hamlet_id) DO UPDATE SET households = excluded.households, residents = excluded.residents, \
     teams = excluded.teams, groups_ = excluded.groups_, unassigned = excluded.unassigned";
 

@@ -518,7 +518,7 @@ impl Store {
                             .await?;
                     }
                     let (left,): (i64,) =
-                        sqlx::query_as("SELECT COUNT(*) FROM households WHERE hamlet_id = $1")
+                        sqlx::query_as("SELECT COUNT(*) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1")
                             .bind(source)
                             .fetch_one(&mut *tx)
                             .await?;
