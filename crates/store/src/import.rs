@@ -133,22 +133,25 @@ impl Prepared {
     }
 }
 
-type SheetItem = std::result::Result<Prepared, Vec<RowError>>;
 
-/// Parses the file on a blocking thread, a few batches ahead of the writer,
-/// so reading and writing overlap; dropping it stops the reader.
-struct Prefetch {
-    rx: tokio::sync::mpsc::Receiver<Vec<SheetItem>>,
-    batch: std::vec::IntoIter<SheetItem>,
+/// Parses the file on a blocking thread, a few batches ahead of its reader,
+/// mapping each row there (so the async side never parses: a province file
+/// would hold a runtime thread for seconds); dropping it stops the thread.
+struct Prefetch<T> {
+    rx: tokio::sync::mpsc::Receiver<Vec<T>>,
+    batch: std::vec::IntoIter<T>,
 }
 
-impl Prefetch {
-    fn start(reader: SheetReader, index: Arc<HamletIndex>) -> Prefetch {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<SheetItem>>(8);
+impl<T: Send + 'static> Prefetch<T> {
+    fn start<F>(reader: SheetReader, map: F) -> Prefetch<T>
+    where
+        F: Fn(std::result::Result<ResidentRow, Vec<RowError>>) -> T + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<T>>(8);
         tokio::task::spawn_blocking(move || {
             let mut batch = Vec::with_capacity(PREFETCH_ROWS);
             for item in reader {
-                batch.push(item.map(|row| Prepared::new(row, &index)));
+                batch.push(map(item));
                 if batch.len() >= PREFETCH_ROWS {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(PREFETCH_ROWS));
                     if tx.blocking_send(full).is_err() {
@@ -166,7 +169,7 @@ impl Prefetch {
         }
     }
 
-    async fn next(&mut self) -> Option<SheetItem> {
+    async fn next(&mut self) -> Option<T> {
         loop {
             if let Some(item) = self.batch.next() {
                 return Some(item);
@@ -302,7 +305,10 @@ impl Store {
 
         // Pass two: write everything in one transaction.
         let now = self.now();
-        let mut rows = Prefetch::start(SheetReader::open(file, today)?, Arc::clone(&index));
+        let writer_index = Arc::clone(&index);
+        let mut rows = Prefetch::start(SheetReader::open(file, today)?, move |item| {
+            item.map(|row| Prepared::new(row, &writer_index))
+        });
         let sqlite = matches!(self.db, crate::Db::Sqlite(_));
         let written: Result<(usize, usize), ImportError> = in_tx!(&self.db, |tx| {
             let written = async {
@@ -517,19 +523,32 @@ impl Store {
         let mut codes: Vec<(usize, String)> = Vec::new();
         let mut cids: Vec<(usize, String)> = Vec::new();
         let mut seen_codes: HashSet<String> = HashSet::new();
-        for row in SheetReader::open(file, today)? {
-            let Ok(row) = row else { continue };
-            let code = row.household_code.trim().to_uppercase();
+        // Only what the database must confirm, taken from each clean row.
+        let mut rows = Prefetch::start(SheetReader::open(file, today)?, |item| {
+            item.ok().map(|row| {
+                let cid = row.citizen_id.as_ref().map(|c| c.as_str().to_string());
+                (
+                    row.row,
+                    row.household_code.trim().to_uppercase(),
+                    cid,
+                    row.team_code,
+                )
+            })
+        });
+        while let Some(item) = rows.next().await {
+            let Some((row, code, cid, team_code)) = item else {
+                continue;
+            };
             if seen_codes.insert(code.clone()) {
-                codes.push((row.row, code));
+                codes.push((row, code));
             }
-            if let Some(c) = &row.citizen_id {
-                cids.push((row.row, c.as_str().to_string()));
+            if let Some(c) = cid {
+                cids.push((row, c));
             }
-            if let Some(t) = &row.team_code {
+            if let Some(t) = &team_code {
                 if !teams.contains_key(&t.to_uppercase()) {
                     errors.push(row_error(
-                        row.row,
+                        row,
                         "Tổ dân vận",
                         t,
                         format!("Không có tổ dân vận mã «{t}» trong đơn vị đã chọn"),

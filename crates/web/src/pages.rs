@@ -86,6 +86,14 @@ fn html<T: Template>(page: T) -> Page {
     Ok(Html(page.render()?).into_response())
 }
 
+/// The label in the reader's language.
+fn label(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
 fn ymd_vn(s: &Option<String>) -> Option<String> {
     s.as_deref()
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -93,10 +101,7 @@ fn ymd_vn(s: &Option<String>) -> Option<String> {
 }
 
 fn level_label(lang: Lang, u: &Unit) -> &'static str {
-    match lang {
-        Lang::Vi => u.level().label_vi(),
-        Lang::En => u.level().label_en(),
-    }
+    label(lang, u.level().label_vi(), u.level().label_en())
 }
 
 // ---------------------------------------------------------------- login
@@ -283,10 +288,7 @@ pub async fn home(State(st): State<AppState>, user: User) -> Page {
         Some(u) => st.store.counts(&u.path).await?,
         None => st.store.counts("/").await?,
     };
-    let role_label = match user.lang {
-        Lang::Vi => p.role.label_vi(),
-        Lang::En => p.role.label_en(),
-    };
+    let role_label = label(user.lang, p.role.label_vi(), p.role.label_en());
     html(HomePage {
         c: chrome(&user, "/"),
         display_name: p.display_name.clone(),
@@ -494,10 +496,7 @@ pub struct HouseholdRow {
 }
 
 fn reach_label(lang: Lang, r: Reach) -> &'static str {
-    match lang {
-        Lang::Vi => r.label_vi(),
-        Lang::En => r.label_en(),
-    }
+    label(lang, r.label_vi(), r.label_en())
 }
 
 #[derive(Template)]
@@ -526,22 +525,10 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
             ),
             name: m.full_name(),
             role: MemberRole::parse(&m.role)
-                .map(|r| {
-                    if lang == Lang::Vi {
-                        r.label_vi()
-                    } else {
-                        r.label_en()
-                    }
-                })
+                .map(|r| label(lang, r.label_vi(), r.label_en()))
                 .unwrap_or(""),
             represents: Represents::parse(&m.represents)
-                .map(|r| {
-                    if lang == Lang::Vi {
-                        r.label_vi()
-                    } else {
-                        r.label_en()
-                    }
-                })
+                .map(|r| label(lang, r.label_vi(), r.label_en()))
                 .unwrap_or(""),
             phone: m
                 .phone
@@ -608,13 +595,7 @@ struct HouseholdPage {
 fn gender_label(lang: Lang, g: &Option<String>) -> &'static str {
     g.as_deref()
         .and_then(|g| Gender::parse(g).ok())
-        .map(|g| {
-            if lang == Lang::Vi {
-                g.label_vi()
-            } else {
-                g.label_en()
-            }
-        })
+        .map(|g| label(lang, g.label_vi(), g.label_en()))
         .unwrap_or("")
 }
 
