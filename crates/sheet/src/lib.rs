@@ -20,7 +20,7 @@ pub use error::SheetError;
 pub use export::{write_csv, write_xlsx, ExportRow, XLSX_MAX_ROWS};
 pub use hamlet::HamletIndex;
 pub use read::{ResidentRow, SheetReader, MAX_COLUMNS, MAX_ROWS};
-pub use validate::{validate, ValidationReport, MAX_LISTED_ERRORS};
+pub use validate::{validate, Validation, ValidationReport, MAX_LISTED_ERRORS};
 
 /// The canonical headers, in the order exports write them.
 pub const HEADERS: [&str; 12] = [

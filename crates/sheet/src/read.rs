@@ -372,7 +372,7 @@ impl Parsed {
         }
     }
 
-    fn into_result(self) -> Result<ResidentRow, Vec<RowError>> {
+    pub(crate) fn into_result(self) -> Result<ResidentRow, Vec<RowError>> {
         if !self.errors.is_empty() {
             return Err(self.errors);
         }

@@ -1,18 +1,18 @@
 //! All-or-nothing import of the household spreadsheets officials keep.
 //!
-//! Pass one validates the whole file (the sheet crate's row checks, plus
-//! what only the database knows: household codes and citizen ids already
-//! recorded, team codes); nothing is written unless it is clean. Pass two
-//! reads the file again and writes it in ONE transaction, in batches of
-//! multi-row inserts. Both passes stream, so memory grows with the number of
-//! households (a code → id map), not with the file.
+//! One pass in ONE transaction: a thread reads and validates the file (the
+//! sheet crate's row checks, team codes) while the writer checks each batch
+//! against what only the database knows (household codes and citizen ids
+//! already recorded) and writes it in multi-row inserts. Any error stops the
+//! writing and rolls everything back. It streams, so memory grows with the
+//! number of households (a code → id map), not with the file.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use danvan_sheet::{
-    HamletIndex, ResidentRow, RowError, SheetError, SheetReader, ValidationReport,
+    HamletIndex, ResidentRow, RowError, SheetError, SheetReader, Validation, ValidationReport,
     MAX_LISTED_ERRORS,
 };
 use serde::Serialize;
@@ -92,16 +92,21 @@ fn placeholders(sqlite: bool, rows: usize, cols: usize) -> String {
 }
 /// Page cache of the SQLite connection that writes an import (256 MB).
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -262144";
-/// Rows parsed ahead of the writer, per message.
-const PREFETCH_ROWS: usize = 512;
+/// Page cache (and so the sorter's memory) while the search indexes are
+/// built again (64 MB): keeps the process well under its 500 MB budget.
+const REBUILD_CACHE: &str = "PRAGMA cache_size = -65536";
+/// Rows checked ahead of the writer, per message.
+const FEED_ROWS: usize = 512;
+/// Search indexes whose keys arrive in random order (see `rebuild`).
+const SEARCH_INDEXES: &str = "('residents_name_fold', 'residents_given_fold', 'residents_phone')";
 
-/// A row with every derived column computed on the reader thread, so the
-/// writer only binds (the writer and SQLite take turns on one core; the
-/// reader has the other).
+/// A clean row with every derived column computed on the checking thread,
+/// so the writer only binds.
 struct Prepared {
     row: ResidentRow,
     code: String,
-    hamlet: std::result::Result<i64, String>,
+    hamlet_id: i64,
+    team_id: Option<i64>,
     full_name: String,
     fold: String,
     given_fold: String,
@@ -113,13 +118,15 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(row: ResidentRow, index: &HamletIndex) -> Prepared {
+    fn new(row: ResidentRow, hamlet_id: i64, team_id: Option<i64>) -> Prepared {
+        let (fold, given_fold) = row.name.folds();
         Prepared {
             code: row.household_code.trim().to_uppercase(),
-            hamlet: index.resolve(row.commune.as_deref(), &row.hamlet),
+            hamlet_id,
+            team_id,
             full_name: row.name.full(),
-            fold: row.name.fold(),
-            given_fold: row.name.given_first_fold(),
+            fold,
+            given_fold,
             sort_key: row.name.sort_key(),
             birth_date: row
                 .birth
@@ -133,54 +140,75 @@ impl Prepared {
     }
 }
 
-
-/// Parses the file on a blocking thread, a few batches ahead of its reader,
-/// mapping each row there (so the async side never parses: a province file
-/// would hold a runtime thread for seconds); dropping it stops the thread.
-struct Prefetch<T> {
-    rx: tokio::sync::mpsc::Receiver<Vec<T>>,
-    batch: std::vec::IntoIter<T>,
+/// What the checking thread hands the writer.
+enum Fed {
+    /// Clean rows; `failing` once any row so far had an error (the writer
+    /// then stops writing but keeps checking against the database).
+    Rows { rows: Vec<Prepared>, failing: bool },
+    /// The end of the file: the sheet's full report.
+    Done(ValidationReport),
 }
 
-impl<T: Send + 'static> Prefetch<T> {
-    fn start<F>(reader: SheetReader, map: F) -> Prefetch<T>
-    where
-        F: Fn(std::result::Result<ResidentRow, Vec<RowError>>) -> T + Send + 'static,
-    {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<T>>(8);
-        tokio::task::spawn_blocking(move || {
-            let mut batch = Vec::with_capacity(PREFETCH_ROWS);
-            for item in reader {
-                batch.push(map(item));
-                if batch.len() >= PREFETCH_ROWS {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(PREFETCH_ROWS));
-                    if tx.blocking_send(full).is_err() {
-                        return;
+/// Reads and validates the file on a blocking thread (a province file would
+/// hold a runtime thread for tens of seconds), a few batches ahead of the
+/// writer; dropping the receiver stops it.
+fn feed(
+    reader: SheetReader,
+    index: Arc<HamletIndex>,
+    teams: HashMap<String, (i64, i64)>,
+) -> tokio::sync::mpsc::Receiver<Fed> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Fed>(8);
+    tokio::task::spawn_blocking(move || {
+        let mut v = Validation::new(reader, &index);
+        let mut batch = Vec::with_capacity(FEED_ROWS);
+        while let Some((row, hamlet_id)) = v.next_clean() {
+            let team_id = match &row.team_code {
+                None => None,
+                Some(t) => match teams.get(&t.to_uppercase()) {
+                    Some(&(id, team_hamlet)) if team_hamlet == hamlet_id => Some(id),
+                    found => {
+                        let (vi, en) = if found.is_some() {
+                            (
+                                format!("Tổ dân vận «{t}» thuộc thôn khác, không phải thôn của hộ"),
+                                format!(
+                                    "Team «{t}» belongs to another hamlet than the household's"
+                                ),
+                            )
+                        } else {
+                            (
+                                format!("Không có tổ dân vận mã «{t}» trong đơn vị đã chọn"),
+                                format!("No team with code «{t}» in the chosen unit"),
+                            )
+                        };
+                        v.push_error(row_error(row.row, "Tổ dân vận", t, vi, en));
+                        continue;
                     }
+                },
+            };
+            batch.push(Prepared::new(row, hamlet_id, team_id));
+            if batch.len() >= FEED_ROWS {
+                let rows = std::mem::replace(&mut batch, Vec::with_capacity(FEED_ROWS));
+                let failing = v.error_count() > 0;
+                if tx.blocking_send(Fed::Rows { rows, failing }).is_err() {
+                    return;
                 }
             }
-            if !batch.is_empty() {
-                let _ = tx.blocking_send(batch);
-            }
-        });
-        Prefetch {
-            rx,
-            batch: Vec::new().into_iter(),
         }
-    }
-
-    async fn next(&mut self) -> Option<T> {
-        loop {
-            if let Some(item) = self.batch.next() {
-                return Some(item);
-            }
-            self.batch = self.rx.recv().await?.into_iter();
+        let failing = v.error_count() > 0;
+        if !batch.is_empty()
+            && tx
+                .blocking_send(Fed::Rows {
+                    rows: batch,
+                    failing,
+                })
+                .is_err()
+        {
+            return;
         }
-    }
+        let _ = tx.blocking_send(Fed::Done(v.finish()));
+    });
+    rx
 }
-
-/// Rows per lookup of existing codes / citizen ids.
-const LOOKUP_BATCH: usize = 500;
 
 #[derive(Debug, Serialize)]
 pub struct ImportOutcome {
@@ -208,6 +236,7 @@ impl From<sqlx::Error> for ImportError {
 
 struct PendingHousehold {
     code: String,
+    first_row: usize,
     hamlet_id: i64,
     path: String,
     team_id: Option<i64>,
@@ -227,8 +256,85 @@ fn row_error(row: usize, column: &str, value: &str, vi: String, en: String) -> R
     }
 }
 
+/// Which of `values` (with their rows) are already in `table.column`: one
+/// error per row found. `$ex` is the import's transaction.
+macro_rules! already_recorded {
+    ($ex:expr, $sqlite:expr, $table:literal, $column:literal, $values:expr, $errors:expr) => {{
+        let values: &[(usize, &str)] = $values;
+        if !values.is_empty() {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} IN {}",
+                $column,
+                $table,
+                $column,
+                placeholders($sqlite, 1, values.len())
+            );
+            let mut q = sqlx::query_as::<_, (String,)>(&sql);
+            for (_, v) in values {
+                q = q.bind(*v);
+            }
+            let found: HashSet<String> =
+                q.fetch_all($ex).await?.into_iter().map(|(v,)| v).collect();
+            for (row, v) in values.iter().filter(|(_, v)| found.contains(*v)) {
+                $errors.push(recorded_error($column, *row, v));
+            }
+        }
+    }};
+}
+
+/// The error for a household code or citizen id already in the registry
+/// (the citizen id masked).
+fn recorded_error(column: &str, row: usize, v: &str) -> RowError {
+    if column == "code" {
+        row_error(
+            row,
+            "Mã hộ",
+            v,
+            format!("Mã hộ «{v}» đã có trong hệ thống"),
+            format!("Household code «{v}» already exists"),
+        )
+    } else {
+        let masked = danvan_domain::CitizenId::parse(v)
+            .map(|c| c.masked())
+            .unwrap_or_default();
+        row_error(
+            row,
+            "Số CCCD",
+            &masked,
+            "Số CCCD này đã có trong hệ thống".into(),
+            "This citizen id is already recorded".into(),
+        )
+    }
+}
+
+/// Why the transaction of an import ended without a commit.
+enum Unwritten {
+    /// A dry run, or a file with errors: the report says which.
+    Report(ValidationReport),
+    Failed(ImportError),
+}
+
+impl From<sqlx::Error> for Unwritten {
+    fn from(e: sqlx::Error) -> Self {
+        Unwritten::Failed(e.into())
+    }
+}
+
+impl From<StoreError> for Unwritten {
+    fn from(e: StoreError) -> Self {
+        Unwritten::Failed(e.into())
+    }
+}
+
 impl Store {
     /// Imports households from `file` into the subtree of `unit_id`.
+    ///
+    /// One pass, in one transaction: a thread reads and validates the file
+    /// while this task checks each batch against the registry (household
+    /// codes and citizen ids already recorded) and writes it. The first
+    /// error stops the writing, the reading goes on so the report names
+    /// every bad row, and the transaction is rolled back: all or nothing.
+    /// A dry run checks the same way and writes nothing.
     pub async fn import_households(
         &self,
         actor: &Actor,
@@ -243,7 +349,6 @@ impl Store {
         }
         // Durations only: an import's log never names a person.
         let started = std::time::Instant::now();
-        let today = self.today();
         let hamlets = self.hamlets_under(&unit.path).await?;
         let paths: HashMap<i64, String> = {
             let mut m = HashMap::new();
@@ -254,35 +359,252 @@ impl Store {
         };
         let index = Arc::new(HamletIndex::new(hamlets));
         let teams = self.team_codes_under(&unit.path).await?;
+        let mut fed = feed(SheetReader::open(file, self.today())?, index, teams);
+        let now = self.now();
+        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
 
-        // Pass one: the file's own checks on a blocking thread, beside what
-        // only the database knows on a task of its own (both mostly parsing,
-        // one core each). Nothing is written unless both come back clean.
-        let validation = {
-            let reader = SheetReader::open(file, today)?;
-            let index = Arc::clone(&index);
-            tokio::task::spawn_blocking(move || danvan_sheet::validate(reader, &index))
-        };
-        let checks = {
-            let store = self.clone();
-            let file = file.to_path_buf();
-            let teams = teams.clone();
-            tokio::spawn(async move { store.check_against_database(&file, today, &teams).await })
-        };
-        let interrupted = |e: tokio::task::JoinError| {
-            StoreError::Rejected(format!("kiểm tra tệp bị gián đoạn: {e}"))
-        };
-        let checked = async move {
-            let mut report: ValidationReport = validation.await.map_err(interrupted)?;
-            let mut extra = checks.await.map_err(interrupted)??;
-            if !extra.is_empty() {
-                report.error_count += extra.len();
-                report.errors.append(&mut extra);
-                report.errors.sort_by_key(|e| e.row);
-                report.errors.truncate(MAX_LISTED_ERRORS);
+        let outcome: std::result::Result<(usize, usize), Unwritten> = in_tx!(&self.db, |tx| {
+            async {
+                let mut writing = !dry_run;
+                let mut db_errors: Vec<RowError> = Vec::new();
+                let mut ids: HashMap<String, i64> = HashMap::new();
+                let mut pending: Vec<PendingHousehold> = Vec::new();
+                let mut pending_index: HashMap<String, usize> = HashMap::new();
+                let mut late: Vec<(i64, Prepared)> = Vec::new();
+                let mut touched: HashSet<i64> = HashSet::new();
+                let mut late_households: HashSet<i64> = HashSet::new();
+                let mut residents = 0usize;
+                // A larger page cache for this connection while it writes;
+                // set back before the commit.
+                let cache: Option<(i64,)> = if sqlite && writing {
+                    let old = sqlx::query_as("PRAGMA cache_size").fetch_one(&mut *tx).await?;
+                    sqlx::query(IMPORT_CACHE).execute(&mut *tx).await?;
+                    // Statement journals (one per multi-row INSERT) in memory.
+                    sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *tx).await?;
+                    Some(old)
+                } else {
+                    None
+                };
+                // Residents already registered: once the import has written
+                // as many, SQLite's search indexes are dropped and built again
+                // at the end (see `rebuild`).
+                let registered: i64 = if sqlite && writing {
+                    let (n,): (Option<i64>,) =
+                        sqlx::query_as("SELECT SUM(residents) FROM hamlet_stats")
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    n.unwrap_or(0)
+                } else {
+                    i64::MAX
+                };
+                let mut rebuild: Vec<(String, String)> = Vec::new();
+                // An empty registry has nothing to clash with (the file's own
+                // repeats are the sheet's checks; the unique constraints stand
+                // behind both), so a first import skips the lookups.
+                let (empty,): (bool,) = sqlx::query_as(
+                    "SELECT NOT EXISTS (SELECT 1 FROM households) AND NOT EXISTS (SELECT 1 FROM residents)",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+
+                let report = loop {
+                    let (batch, failing, done) = match fed.recv().await {
+                        Some(Fed::Rows { rows, failing }) => (rows, failing, None),
+                        Some(Fed::Done(report)) => (Vec::new(), report.error_count > 0, Some(report)),
+                        None => {
+                            return Err(Unwritten::Failed(
+                                StoreError::Rejected("kiểm tra tệp bị gián đoạn".into()).into(),
+                            ))
+                        }
+                    };
+                    if failing {
+                        writing = false;
+                    }
+                    for p in batch {
+                        if let Some(&id) = ids.get(&p.code) {
+                            // A household whose rows are not contiguous in the file.
+                            late_households.insert(id);
+                            late.push((id, p));
+                        } else if let Some(&i) = pending_index.get(&p.code) {
+                            let h = &mut pending[i];
+                            if p.row.is_head {
+                                h.address = p.row.address.clone();
+                            }
+                            if h.phone.is_none() {
+                                h.phone = p.phone.clone();
+                            }
+                            if let Some(r) = p.row.reach {
+                                h.reach = r.as_str().to_string();
+                            }
+                            h.residents.push(p);
+                        } else {
+                            pending_index.insert(p.code.clone(), pending.len());
+                            pending.push(PendingHousehold {
+                                code: p.code.clone(),
+                                first_row: p.row.row,
+                                hamlet_id: p.hamlet_id,
+                                path: paths.get(&p.hamlet_id).cloned().unwrap_or_default(),
+                                team_id: p.team_id,
+                                address: p.row.address.clone(),
+                                reach: p.row.reach.map_or("no_phone", |r| r.as_str()).to_string(),
+                                phone: p.phone.clone(),
+                                residents: vec![p],
+                            });
+                        }
+                    }
+                    let end = done.is_some();
+                    if pending.len() < BATCH && late.len() < 100 && !end {
+                        continue;
+                    }
+
+                    // What only the registry knows, for this batch.
+                    let pending_lookups = if empty { &[][..] } else { &pending[..] };
+                    let codes: Vec<(usize, &str)> = pending_lookups
+                        .iter()
+                        .map(|h| (h.first_row, h.code.as_str()))
+                        .collect();
+                    already_recorded!(&mut *tx, sqlite, "households", "code", &codes, db_errors);
+                    let late_lookups = if empty { &[][..] } else { &late[..] };
+                    let cids: Vec<(usize, &str)> = pending_lookups
+                        .iter()
+                        .flat_map(|h| h.residents.iter())
+                        .chain(late_lookups.iter().map(|(_, p)| p))
+                        .filter_map(|p| p.citizen_id.as_deref().map(|c| (p.row.row, c)))
+                        .collect();
+                    for part in cids.chunks(500) {
+                        already_recorded!(&mut *tx, sqlite, "residents", "citizen_id", part, db_errors);
+                    }
+                    if !db_errors.is_empty() {
+                        writing = false;
+                    }
+
+                    if writing && rebuild.is_empty() && residents as i64 >= registered {
+                        rebuild = sqlx::query_as(&format!(
+                            "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+                             AND tbl_name = 'residents' AND name IN {SEARCH_INDEXES}"
+                        ))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for (name, _) in &rebuild {
+                            sqlx::query(&format!("DROP INDEX {name}")).execute(&mut *tx).await?;
+                        }
+                    }
+
+                    if writing {
+                        // Households first (codes are unique, so ids come back by code)…
+                        for part in pending.chunks(HOUSEHOLD_CHUNK) {
+                            let sql = format!(
+                                "INSERT INTO households (code, hamlet_id, path, team_id, address, reach, phone, head_name, head_sort_key, resident_count, created_at, updated_at) VALUES {} RETURNING id, code",
+                                placeholders(sqlite, part.len(), 12)
+                            );
+                            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+                            for h in part {
+                                // The head's name and the count, from the rows at
+                                // hand; a household whose rows come later is fixed
+                                // at the end.
+                                let head = h.residents.iter().find(|r| r.row.is_head);
+                                q = q
+                                    .bind(&h.code)
+                                    .bind(h.hamlet_id)
+                                    .bind(&h.path)
+                                    .bind(h.team_id)
+                                    .bind(&h.address)
+                                    .bind(&h.reach)
+                                    .bind(&h.phone)
+                                    .bind(head.map(|r| r.full_name.as_str()).unwrap_or_default())
+                                    .bind(head.map(|r| r.sort_key.as_str()).unwrap_or_default())
+                                    .bind(i32::try_from(h.residents.len()).unwrap_or(i32::MAX))
+                                    .bind(now)
+                                    .bind(now);
+                            }
+                            for (id, code) in q.fetch_all(&mut *tx).await? {
+                                ids.insert(code, id);
+                            }
+                        }
+                        // …then their residents, many per statement.
+                        let mut rows: Vec<(i64, &Prepared)> = Vec::new();
+                        for h in &pending {
+                            touched.insert(h.hamlet_id);
+                            let id = ids
+                                .get(&h.code)
+                                .copied()
+                                .ok_or(StoreError::Rejected("mất mã hộ khi ghi".into()))?;
+                            rows.extend(h.residents.iter().map(|r| (id, r)));
+                        }
+                        rows.extend(late.iter().map(|(id, r)| (*id, r)));
+                        for chunk in rows.chunks(RESIDENT_CHUNK) {
+                            insert_residents!(&mut *tx, sqlite, chunk, now);
+                        }
+                        residents += rows.len();
+                    } else {
+                        // Not writing: remember the codes, so later rows of the
+                        // same household are not looked up twice.
+                        for h in &pending {
+                            ids.entry(h.code.clone()).or_insert(0);
+                        }
+                    }
+                    pending.clear();
+                    pending_index.clear();
+                    late.clear();
+                    if let Some(report) = done {
+                        break report;
+                    }
+                };
+                tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, rows = report.rows, "import: rows read");
+
+                let mut report = report;
+                if !db_errors.is_empty() {
+                    report.error_count += db_errors.len();
+                    report.errors.append(&mut db_errors);
+                    report.errors.sort_by_key(|e| e.row);
+                    report.errors.truncate(MAX_LISTED_ERRORS);
+                }
+                if dry_run || report.error_count > 0 {
+                    // Dropped without a commit: everything written rolls back.
+                    return Err(Unwritten::Report(report));
+                }
+
+                if let Some((old,)) = cache {
+                    // The sorter of CREATE INDEX takes as much memory as the
+                    // page cache allows: a smaller one while the indexes build.
+                    sqlx::query(REBUILD_CACHE).execute(&mut *tx).await?;
+                    sqlx::query("PRAGMA temp_store = DEFAULT").execute(&mut *tx).await?;
+                    for (_, sql) in &rebuild {
+                        sqlx::query(sql).execute(&mut *tx).await?;
+                    }
+                    if !rebuild.is_empty() {
+                        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "import: search indexes built");
+                    }
+                    sqlx::query(&format!("PRAGMA cache_size = {old}")).execute(&mut *tx).await?;
+                }
+                // Households whose rows were spread over the file: their head
+                // and count from what was written.
+                for id in &late_households {
+                    sqlx::query(
+                        "UPDATE households SET \
+                           head_name = COALESCE((SELECT TRIM(TRIM(r.family || ' ' || r.middle) || ' ' || r.given) FROM residents r WHERE r.household_id = $1 AND r.is_head = TRUE LIMIT 1), ''), \
+                           head_sort_key = COALESCE((SELECT r.sort_key FROM residents r WHERE r.household_id = $1 AND r.is_head = TRUE LIMIT 1), ''), \
+                           resident_count = (SELECT COUNT(*) FROM residents r WHERE r.household_id = $1) \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !sqlite {
+                    // Fresh statistics, so PostgreSQL plans the rest of this
+                    // transaction (and what follows) on the real table sizes.
+                    sqlx::query("ANALYZE households, residents").execute(&mut *tx).await?;
+                }
+                for h in &touched {
+                    refresh_hamlet!(&mut *tx, *h);
+                }
+                let detail = serde_json::json!({"households": ids.len(), "residents": residents, "unit_id": unit_id});
+                audit!(&mut *tx, self, actor, "import", "households", unit_id, unit.path, detail);
+                Ok((ids.len(), residents))
             }
-            Ok::<ValidationReport, ImportError>(report)
-        };
+            .await
+        });
         let outcome_of = |report: ValidationReport| ImportOutcome {
             dry_run,
             committed: false,
@@ -291,209 +613,26 @@ impl Store {
             error_count: report.error_count,
             errors: report.errors,
         };
-        // Measured: running the checks beside the writing only moves the
-        // time (both cores are busy either way), so they come first.
-        let report = checked.await?;
-        tracing::info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            rows = report.rows,
-            "import: file checked"
-        );
-        if dry_run || report.error_count > 0 {
-            return Ok(outcome_of(report));
+        match outcome {
+            Ok((households, rows)) => {
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    households,
+                    rows,
+                    "import: committed"
+                );
+                Ok(ImportOutcome {
+                    dry_run,
+                    committed: true,
+                    rows,
+                    households,
+                    error_count: 0,
+                    errors: Vec::new(),
+                })
+            }
+            Err(Unwritten::Report(report)) => Ok(outcome_of(report)),
+            Err(Unwritten::Failed(e)) => Err(e),
         }
-
-        // Pass two: write everything in one transaction.
-        let now = self.now();
-        let writer_index = Arc::clone(&index);
-        let mut rows = Prefetch::start(SheetReader::open(file, today)?, move |item| {
-            item.map(|row| Prepared::new(row, &writer_index))
-        });
-        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
-        let written: Result<(usize, usize), ImportError> = in_tx!(&self.db, |tx| {
-            let written = async {
-            let mut ids: HashMap<String, i64> = HashMap::new();
-            let mut pending: Vec<PendingHousehold> = Vec::new();
-            let mut pending_index: HashMap<String, usize> = HashMap::new();
-            let mut late: Vec<(i64, Prepared)> = Vec::new();
-            let mut touched: HashSet<i64> = HashSet::new();
-            let mut late_households: HashSet<i64> = HashSet::new();
-            let mut residents = 0usize;
-            // A larger page cache for this connection while it writes the
-            // indexes of a big file; set back before the commit.
-            let cache: Option<(i64,)> = if sqlite {
-                let old = sqlx::query_as("PRAGMA cache_size")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                sqlx::query(IMPORT_CACHE).execute(&mut *tx).await?;
-                // Statement journals (one per multi-row INSERT) in memory, not
-                // in temporary files.
-                sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *tx).await?;
-                Some(old)
-            } else {
-                None
-            };
-            loop {
-                let row = rows.next().await;
-                let flush = row.is_none() || pending.len() >= BATCH;
-                if flush && !pending.is_empty() {
-                    // Households first (codes are unique, so ids come back by code)…
-                    for part in pending.chunks(HOUSEHOLD_CHUNK) {
-                        let sql = format!(
-                            "INSERT INTO households (code, hamlet_id, path, team_id, address, reach, phone, head_name, head_sort_key, resident_count, created_at, updated_at) VALUES {} RETURNING id, code",
-                            placeholders(sqlite, part.len(), 12)
-                        );
-                        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-                        for h in part {
-                            // The head's name and the count, from the rows at hand;
-                            // a household whose rows come later is fixed at the end.
-                            let head = h.residents.iter().find(|r| r.row.is_head);
-                            q = q
-                                .bind(&h.code)
-                                .bind(h.hamlet_id)
-                                .bind(&h.path)
-                                .bind(h.team_id)
-                                .bind(&h.address)
-                                .bind(&h.reach)
-                                .bind(&h.phone)
-                                .bind(head.map(|r| r.full_name.as_str()).unwrap_or_default())
-                                .bind(head.map(|r| r.sort_key.as_str()).unwrap_or_default())
-                                .bind(i32::try_from(h.residents.len()).unwrap_or(i32::MAX))
-                                .bind(now)
-                                .bind(now);
-                        }
-                        for (id, code) in q.fetch_all(&mut *tx).await? {
-                            ids.insert(code, id);
-                        }
-                    }
-                    // …then their residents, many per statement.
-                    let mut batch: Vec<(i64, &Prepared)> = Vec::new();
-                    for h in &pending {
-                        let id = ids
-                            .get(&h.code)
-                            .copied()
-                            .ok_or(StoreError::Rejected("mất mã hộ khi ghi".into()))?;
-                        batch.extend(h.residents.iter().map(|r| (id, r)));
-                    }
-                    for chunk in batch.chunks(RESIDENT_CHUNK) {
-                        insert_residents!(&mut *tx, sqlite, chunk, now);
-                    }
-                    residents += batch.len();
-                    pending.clear();
-                    pending_index.clear();
-                }
-                if !late.is_empty() && (row.is_none() || late.len() >= 100) {
-                    let all: Vec<(i64, &Prepared)> =
-                        late.iter().map(|(id, r)| (*id, r)).collect();
-                    for chunk in all.chunks(RESIDENT_CHUNK) {
-                        insert_residents!(&mut *tx, sqlite, chunk, now);
-                    }
-                    residents += all.len();
-                    late.clear();
-                }
-                let Some(row) = row else { break };
-                let p = row
-                    .map_err(|_| StoreError::Rejected("tệp đã thay đổi giữa hai lần đọc".into()))?;
-                let hamlet_id = p.hamlet.clone().map_err(StoreError::Rejected)?;
-                if let Some(&id) = ids.get(&p.code) {
-                    // A household whose rows are not contiguous in the file.
-                    late_households.insert(id);
-                    late.push((id, p));
-                    continue;
-                }
-                if let Some(&i) = pending_index.get(&p.code) {
-                    let h = &mut pending[i];
-                    if p.row.is_head {
-                        h.address = p.row.address.clone();
-                    }
-                    if h.phone.is_none() {
-                        h.phone = p.phone.clone();
-                    }
-                    if let Some(r) = p.row.reach {
-                        h.reach = r.as_str().to_string();
-                    }
-                    h.residents.push(p);
-                    continue;
-                }
-                touched.insert(hamlet_id);
-                pending_index.insert(p.code.clone(), pending.len());
-                pending.push(PendingHousehold {
-                    code: p.code.clone(),
-                    hamlet_id,
-                    path: paths.get(&hamlet_id).cloned().unwrap_or_default(),
-                    team_id: p
-                        .row
-                        .team_code
-                        .as_ref()
-                        .and_then(|c| teams.get(&c.to_uppercase()).map(|(id, _)| *id)),
-                    address: p.row.address.clone(),
-                    reach: p.row.reach.map_or("no_phone", |r| r.as_str()).to_string(),
-                    phone: p.phone.clone(),
-                    residents: vec![p],
-                });
-            }
-            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "import: rows written");
-            // Households whose rows were spread over the file: their head and
-            // count from what was written.
-            for id in &late_households {
-                sqlx::query(
-                    "UPDATE households SET \
-                       head_name = COALESCE((SELECT TRIM(TRIM(r.family || ' ' || r.middle) || ' ' || r.given) FROM residents r WHERE r.household_id = $1 AND r.is_head = TRUE LIMIT 1), ''), \
-                       head_sort_key = COALESCE((SELECT r.sort_key FROM residents r WHERE r.household_id = $1 AND r.is_head = TRUE LIMIT 1), ''), \
-                       resident_count = (SELECT COUNT(*) FROM residents r WHERE r.household_id = $1) \
-                     WHERE id = $1",
-                )
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            if !sqlite {
-                // Fresh statistics, so PostgreSQL plans the rest of this
-                // transaction (and what follows) on the real table sizes.
-                sqlx::query("ANALYZE households, residents")
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for h in &touched {
-                refresh_hamlet!(&mut *tx, *h);
-            }
-            if let Some((old,)) = cache {
-                sqlx::query(&format!("PRAGMA cache_size = {old}"))
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("PRAGMA temp_store = DEFAULT").execute(&mut *tx).await?;
-            }
-            let detail = serde_json::json!({"households": ids.len(), "residents": residents, "unit_id": unit_id});
-            audit!(
-                &mut *tx,
-                self,
-                actor,
-                "import",
-                "households",
-                unit_id,
-                unit.path,
-                detail
-            );
-            Ok::<(usize, usize), ImportError>((ids.len(), residents))
-            }
-            .await;
-            written
-        });
-        let (households, rows) = written?;
-        tracing::info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            households,
-            rows,
-            "import: committed"
-        );
-        Ok(ImportOutcome {
-            dry_run,
-            committed: true,
-            rows,
-            households,
-            error_count: 0,
-            errors: Vec::new(),
-        })
     }
 
     /// Team codes (upper case) of a subtree → (team id, hamlet id).
@@ -509,114 +648,5 @@ impl Store {
             .into_iter()
             .map(|(c, id, h)| (c.to_uppercase(), (id, h)))
             .collect())
-    }
-
-    /// Checks a file's household codes, citizen ids and team codes against
-    /// what is already recorded; one error per offending row.
-    async fn check_against_database(
-        &self,
-        file: &Path,
-        today: chrono::NaiveDate,
-        teams: &HashMap<String, (i64, i64)>,
-    ) -> Result<Vec<RowError>, ImportError> {
-        let mut errors = Vec::new();
-        let mut codes: Vec<(usize, String)> = Vec::new();
-        let mut cids: Vec<(usize, String)> = Vec::new();
-        let mut seen_codes: HashSet<String> = HashSet::new();
-        // Only what the database must confirm, taken from each clean row.
-        let mut rows = Prefetch::start(SheetReader::open(file, today)?, |item| {
-            item.ok().map(|row| {
-                let cid = row.citizen_id.as_ref().map(|c| c.as_str().to_string());
-                (
-                    row.row,
-                    row.household_code.trim().to_uppercase(),
-                    cid,
-                    row.team_code,
-                )
-            })
-        });
-        while let Some(item) = rows.next().await {
-            let Some((row, code, cid, team_code)) = item else {
-                continue;
-            };
-            if seen_codes.insert(code.clone()) {
-                codes.push((row, code));
-            }
-            if let Some(c) = cid {
-                cids.push((row, c));
-            }
-            if let Some(t) = &team_code {
-                if !teams.contains_key(&t.to_uppercase()) {
-                    errors.push(row_error(
-                        row,
-                        "Tổ dân vận",
-                        t,
-                        format!("Không có tổ dân vận mã «{t}» trong đơn vị đã chọn"),
-                        format!("No team with code «{t}» in the chosen unit"),
-                    ));
-                }
-            }
-            if codes.len() >= LOOKUP_BATCH {
-                self.existing("households", "code", &mut codes, &mut errors)
-                    .await?;
-            }
-            if cids.len() >= LOOKUP_BATCH {
-                self.existing("residents", "citizen_id", &mut cids, &mut errors)
-                    .await?;
-            }
-        }
-        self.existing("households", "code", &mut codes, &mut errors)
-            .await?;
-        self.existing("residents", "citizen_id", &mut cids, &mut errors)
-            .await?;
-        Ok(errors)
-    }
-
-    async fn existing(
-        &self,
-        table: &str,
-        column: &str,
-        batch: &mut Vec<(usize, String)>,
-        errors: &mut Vec<RowError>,
-    ) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        // `?` on SQLite: see `placeholders`.
-        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
-        let list = placeholders(sqlite, 1, batch.len());
-        let sql = format!("SELECT {column} FROM {table} WHERE {column} IN {list}");
-        let found: Vec<(String,)> = on_db!(&self.db, |p| {
-            let mut q = sqlx::query_as(&sql);
-            for (_, v) in batch.iter() {
-                q = q.bind(v);
-            }
-            q.fetch_all(p).await?
-        });
-        let found: HashSet<String> = found.into_iter().map(|(v,)| v).collect();
-        for (row, v) in batch.iter().filter(|(_, v)| found.contains(v)) {
-            errors.push(if column == "code" {
-                row_error(
-                    *row,
-                    "Mã hộ",
-                    v,
-                    format!("Mã hộ «{v}» đã có trong hệ thống"),
-                    format!("Household code «{v}» already exists"),
-                )
-            } else {
-                let masked = danvan_domain::CitizenId::parse(v)
-                    .map(|c| c.masked())
-                    .unwrap_or_default();
-                row_error(
-                    *row,
-                    "Số CCCD",
-                    &masked,
-                    "Số CCCD này đã có trong hệ thống".into(),
-                    "This citizen id is already recorded".into(),
-                )
-            });
-        }
-        batch.clear();
-        Ok(())
     }
 }

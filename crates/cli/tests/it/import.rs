@@ -206,3 +206,164 @@ async fn households_spread_over_the_file(b: Backend) {
     db.finish().await;
 }
 both!(households_spread_over_the_file);
+
+/// Index names of the residents table, from the database's own catalogue.
+async fn resident_indexes(s: &danvan_store::Store) -> Vec<String> {
+    let mut names: Vec<String> = match &s.db {
+        danvan_store::Db::Sqlite(p) => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'residents' AND sql IS NOT NULL",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+        danvan_store::Db::Postgres(p) => sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'residents' AND indexname NOT LIKE '%pkey' AND indexname NOT LIKE '%citizen_id%'",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+    };
+    names.sort();
+    names
+}
+
+/// A first import into an empty registry (where SQLite drops the search
+/// indexes while it writes and builds them again at the end) leaves every
+/// index in place, also when a bad row deep in the file rolls back rows
+/// already written; conflicts with the registry are reported by row.
+async fn first_import_keeps_the_search_indexes(b: Backend) {
+    use danvan_domain::{TeamKind, UnitLevel};
+    use danvan_store::team::NewTeam;
+    use danvan_store::unit::NewUnit;
+    let db = TestDb::new(b).await;
+    let s = &db.store;
+    let a = Actor::cli();
+    let all = Scope::all();
+    let (_, commune, dong, _) = crate::registry::small_tree(s).await;
+    let mai_hoang = s
+        .create_unit(
+            &a,
+            &NewUnit {
+                parent_id: Some(commune),
+                level: UnitLevel::Hamlet,
+                name: "Thôn Mai Hoàng".into(),
+                code: None,
+                valid_from: None,
+                valid_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    for (hamlet, code) in [(mai_hoang, "MH-1"), (dong, "DONG-1")] {
+        s.create_team(
+            &a,
+            &NewTeam {
+                hamlet_id: hamlet,
+                kind: TeamKind::Team,
+                parent_team_id: None,
+                code: code.into(),
+                name: format!("Tổ dân vận {code}"),
+                target_size: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let path = s.unit(&all, commune).await.unwrap().path;
+    let empty = s.counts(&path).await.unwrap();
+    let expected = vec![
+        "residents_given_fold".to_string(),
+        "residents_household".to_string(),
+        "residents_name_fold".to_string(),
+        "residents_phone".to_string(),
+    ];
+    assert_eq!(resident_indexes(s).await, expected);
+
+    // 1,000 households: the first batches are written before the bad phone
+    // on sheet row 2,902 is read; all of it rolls back.
+    let bad = [(2900, "NK00966,Lương Thu Sai,2005,Nữ,Con,12345,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Điện thoại thường,".to_string())];
+    let f = file(1000, &bad);
+    let out = s
+        .import_households(&a, &all, commune, f.path(), false)
+        .await
+        .unwrap();
+    assert!(!out.committed);
+    assert_eq!(
+        (out.error_count, out.errors[0].row),
+        (1, 2902),
+        "{:?}",
+        out.errors
+    );
+    assert_eq!(s.counts(&path).await.unwrap(), empty, "nothing was written");
+    assert_eq!(resident_indexes(s).await, expected);
+
+    // A clean file, with a citizen id and a team of the household's hamlet.
+    let mut good = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(good, "{HEADER}").unwrap();
+    writeln!(good, "CC001,Lê Văn Căn,1960,Nam,Chủ hộ,,001060012345,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm Giữa,Không có điện thoại,mh-1").unwrap();
+    good.flush().unwrap();
+    let out = s
+        .import_households(&a, &all, commune, good.path(), false)
+        .await
+        .unwrap();
+    assert!(out.committed, "{:?}", out.errors);
+    let f = file(60, &[]);
+    let out = s
+        .import_households(&a, &all, commune, f.path(), false)
+        .await
+        .unwrap();
+    assert!(out.committed, "{:?}", out.errors);
+    assert_eq!(resident_indexes(s).await, expected);
+    let hit = s.search(&all, "luong van nhap 42", 5).await.unwrap();
+    assert_eq!(hit.residents.len(), 1);
+    let hit = s.search(&all, "0910000", 50).await.unwrap();
+    assert!(!hit.residents.is_empty());
+    let hit = s.search(&all, "le van can", 5).await.unwrap();
+    let h = s
+        .household(&all, hit.residents[0].household_id)
+        .await
+        .unwrap();
+    assert!(h.team_id.is_some(), "the team code was taken");
+    let after = s.counts(&path).await.unwrap();
+    assert_eq!(after.households, 61);
+
+    // What only the registry knows, named by row and column.
+    let mut clash = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(clash, "{HEADER}").unwrap();
+    for line in [
+        "CC002,Lê Văn Hai,1961,Nam,Chủ hộ,,001060012345,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Không có điện thoại,",
+        "CC003,Lê Văn Ba,1962,Nam,Chủ hộ,,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Không có điện thoại,DONG-1",
+        "CC004,Lê Văn Bốn,1963,Nam,Chủ hộ,,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Không có điện thoại,KHONG-CO",
+        "CC001,Lê Văn Năm,1964,Nam,Chủ hộ,,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Không có điện thoại,",
+    ] {
+        writeln!(clash, "{line}").unwrap();
+    }
+    clash.flush().unwrap();
+    let out = s
+        .import_households(&a, &all, commune, clash.path(), false)
+        .await
+        .unwrap();
+    assert!(!out.committed);
+    let found: Vec<(usize, &str)> = out
+        .errors
+        .iter()
+        .map(|e| (e.row, e.column.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (2, "Số CCCD"),
+            (3, "Tổ dân vận"),
+            (4, "Tổ dân vận"),
+            (5, "Mã hộ")
+        ],
+        "{:?}",
+        out.errors
+    );
+    assert!(out.errors[0].message_vi.contains("đã có"));
+    assert!(!out.errors[0].value.contains("0012345"), "the id is masked");
+    assert!(out.errors[1].message_vi.contains("thôn khác"));
+    assert_eq!(s.counts(&path).await.unwrap(), after);
+    db.finish().await;
+}
+both!(first_import_keeps_the_search_indexes);
