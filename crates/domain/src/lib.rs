@@ -1,9 +1,11 @@
 //! Domain types and Vietnamese text rules of Dân Vận. No I/O, no clock:
 //! callers pass "today" where a rule depends on it.
 
+pub mod calendar;
 pub mod citizen_id;
 pub mod date;
 pub mod error;
+pub mod feedback;
 pub mod household;
 pub mod member;
 pub mod name;

@@ -32,6 +32,8 @@ pub struct Principal {
     pub role: Role,
     pub unit_id: Option<i64>,
     pub team_id: Option<i64>,
+    /// The leader of the unit (chủ tịch, phó chủ tịch): approves its answers.
+    pub leads_unit: bool,
     #[serde(skip)]
     pub scope: Scope,
 }
@@ -75,9 +77,10 @@ struct AccountRow {
     team_id: Option<i64>,
     unit_path: Option<String>,
     team_path: Option<String>,
+    leads_unit: bool,
 }
 
-const ACCOUNT_SELECT: &str = "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, u.path AS unit_path, t.path AS team_path \
+const ACCOUNT_SELECT: &str = "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, u.path AS unit_path, t.path AS team_path, a.leads_unit \
      FROM accounts a LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id";
 
 impl AccountRow {
@@ -97,6 +100,7 @@ impl AccountRow {
             role,
             unit_id: self.unit_id,
             team_id: self.team_id,
+            leads_unit: self.leads_unit,
             scope,
         })
     }
@@ -280,6 +284,30 @@ impl Store {
         }
     }
 
+    /// Marks (or unmarks) an account as the leader of its unit, who
+    /// approves the unit's answers to feedback.
+    pub async fn set_leads_unit(&self, actor: &Actor, username: &str, leads: bool) -> Result<()> {
+        let p = self.principal_by_username(username).await?;
+        in_tx!(&self.db, |tx| {
+            sqlx::query("UPDATE accounts SET leads_unit = $2 WHERE id = $1")
+                .bind(p.account_id)
+                .bind(leads)
+                .execute(&mut *tx)
+                .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "update",
+                "account",
+                p.account_id,
+                p.scope.path,
+                serde_json::json!({"leads_unit": leads})
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+
     pub async fn principal_by_username(&self, username: &str) -> Result<Principal> {
         let sql = format!("{ACCOUNT_SELECT} WHERE a.username = $1 AND a.active = TRUE");
         let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -311,7 +339,7 @@ impl Store {
 
     /// The principal and CSRF token of a live session.
     pub async fn session(&self, token: &str) -> Result<Option<(Principal, String)>> {
-        let sql = "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, u.path AS unit_path, t.path AS team_path, s.csrf_token \
+        let sql = "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, u.path AS unit_path, t.path AS team_path, a.leads_unit, s.csrf_token \
              FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.active = TRUE";
         #[derive(sqlx::FromRow)]

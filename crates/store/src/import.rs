@@ -363,8 +363,11 @@ impl Store {
         let now = self.now();
         let sqlite = matches!(self.db, crate::Db::Sqlite(_));
 
-        let outcome: std::result::Result<(usize, usize), Unwritten> = in_tx!(&self.db, |tx| {
-            async {
+        let outcome: std::result::Result<(usize, usize), Unwritten> = in_tx!(
+            &self.db,
+            immediate = !dry_run,
+            |tx| {
+                async {
                 let mut writing = !dry_run;
                 let mut db_errors: Vec<RowError> = Vec::new();
                 let mut ids: HashMap<String, i64> = HashMap::new();
@@ -604,7 +607,8 @@ impl Store {
                 Ok((ids.len(), residents))
             }
             .await
-        });
+            }
+        );
         let outcome_of = |report: ValidationReport| ImportOutcome {
             dry_run,
             committed: false,

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod export;
+pub mod feedback;
 pub mod household;
 pub mod import;
 pub mod scope;
@@ -55,12 +56,25 @@ macro_rules! on_db {
 
 /// Runs `$body` inside one transaction of the backend, with `$tx` bound to it;
 /// commits when the body returns `Ok`, rolls back (by drop) on `Err`.
+///
+/// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock
+/// at once, waiting up to the busy timeout, where a deferred one that reads
+/// first fails with "database is locked" when another connection wrote in
+/// between. `immediate = false` is for transactions that only read (an
+/// import's dry run), which must not hold other writers back.
 #[macro_export]
 macro_rules! in_tx {
     ($db:expr, |$tx:ident| $body:expr) => {
+        $crate::in_tx!($db, immediate = true, |$tx| $body)
+    };
+    ($db:expr, immediate = $immediate:expr, |$tx:ident| $body:expr) => {
         match $db {
             $crate::Db::Sqlite(pool) => {
-                let mut $tx = pool.begin().await?;
+                let mut $tx = if $immediate {
+                    pool.begin_with("BEGIN IMMEDIATE").await?
+                } else {
+                    pool.begin().await?
+                };
                 let out = $body;
                 if out.is_ok() {
                     $tx.commit().await?;

@@ -8,6 +8,7 @@ mod access;
 mod api;
 mod browser;
 mod cli;
+mod feedback;
 mod import;
 mod pages;
 mod registry;

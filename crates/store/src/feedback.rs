@@ -1,0 +1,1706 @@
+//! Feedback up: a resident's concern from the moment it is received until it
+//! is answered and closed.
+//!
+//! Every change is one transaction that updates the item, appends to its
+//! history (`feedback_events`, never rewritten), moves the per-hamlet counts
+//! (`feedback_counts`) and writes the audit log. Deadlines are counted in the
+//! province's working calendar (`danvan_domain::calendar`); the escalation
+//! sweep finds late items through `next_escalation_at`, an indexed column
+//! that always holds the next moment something is due.
+
+use std::collections::HashSet;
+
+use danvan_domain::calendar::{self, Counting, WorkCalendar};
+use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
+use danvan_domain::{text, Phone, Role};
+use serde::Serialize;
+
+use crate::account::Principal;
+use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
+
+/// Longest description accepted (characters).
+pub const MAX_DESCRIPTION: usize = 4000;
+/// A reporter may reopen an answered item for this long.
+pub const REOPEN_SECONDS: i64 = 7 * 24 * 3600;
+/// Similar reports of the same hamlet and topic are looked for this far back.
+pub const DUPLICATE_SECONDS: i64 = 14 * 24 * 3600;
+/// Items escalated or closed per transaction of the sweep.
+const SWEEP_BATCH: i64 = 500;
+
+/// Deadlines of a province, in hours (acknowledge, urgent) or working days.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Deadlines {
+    pub ack_hours: f64,
+    pub urgent_hours: f64,
+    pub normal_days: f64,
+    pub complex_days: f64,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            ack_hours: 8.0,
+            urgent_hours: 4.0,
+            normal_days: 5.0,
+            complex_days: 15.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Topic {
+    pub id: i64,
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub confidential: bool,
+    pub anonymous_allowed: bool,
+    pub keywords: String,
+}
+
+/// In `commune_id`, items of `topic` (every topic if None) from `hamlet_id`
+/// (every hamlet if None) go to `responsible_unit_id` (and officer), shown
+/// as `label` ("Công an xã Phúc Sơn"). The most specific rule wins.
+#[derive(Debug, Clone)]
+pub struct RoutingRule {
+    pub commune_id: i64,
+    pub topic: Option<String>,
+    pub hamlet_id: Option<i64>,
+    pub responsible_unit_id: i64,
+    pub responsible_account_id: Option<i64>,
+    pub label: String,
+}
+
+/// An item the sweep must look at.
+#[derive(sqlx::FromRow)]
+struct Due {
+    id: i64,
+    state: String,
+    hamlet_id: i64,
+    topic_id: i64,
+    responsible_unit_id: i64,
+    responsible_path: String,
+    escalation_level: i32,
+    code: String,
+}
+
+/// Who looks at or changes an item, and what their role lets them do.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub actor: Actor,
+    pub scope: Scope,
+    pub role: Role,
+    pub leads_unit: bool,
+}
+
+impl Viewer {
+    pub fn of(p: &Principal) -> Viewer {
+        Viewer {
+            actor: p.actor(),
+            scope: p.scope.clone(),
+            role: p.role,
+            leads_unit: p.leads_unit,
+        }
+    }
+
+    /// Officers handle items; hamlet heads and teams follow and add notes.
+    pub fn is_officer(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer
+        )
+    }
+}
+
+/// A new report, from any way in.
+#[derive(Debug, Clone)]
+pub struct NewFeedback {
+    pub topic: String,
+    pub severity: Severity,
+    pub channel: Channel,
+    pub description: String,
+    pub hamlet_id: i64,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub anonymous: bool,
+    /// A team member's report on a resident's behalf.
+    pub household_id: Option<i64>,
+    pub resident_id: Option<i64>,
+    pub relay_method: Option<RelayMethod>,
+    /// Whether the resident agrees that their identity goes up the chain.
+    pub identity_consent: bool,
+    /// Sent by a form or client with the submission; a replay with the same
+    /// key returns the first item.
+    pub submission_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Received {
+    pub id: i64,
+    pub code: String,
+    /// True when this submission had been received before (same key).
+    pub replayed: bool,
+    /// Codes of similar open reports from the same hamlet and topic in the
+    /// last 14 days, offered for linking.
+    pub similar: Vec<String>,
+    pub ack_due: i64,
+    pub resolve_due: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Feedback {
+    pub id: i64,
+    pub code: String,
+    pub topic_id: i64,
+    pub topic_code: String,
+    pub topic_name_vi: String,
+    pub topic_name_en: String,
+    pub severity: String,
+    pub state: String,
+    pub channel: String,
+    pub description: String,
+    pub hamlet_id: i64,
+    pub hamlet_name: String,
+    pub path: String,
+    pub household_id: Option<i64>,
+    pub resident_id: Option<i64>,
+    pub identity_consent: bool,
+    pub relayed_by: Option<i64>,
+    pub relay_method: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub anonymous: bool,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub confidential: bool,
+    pub responsible_unit_id: i64,
+    pub responsible_path: String,
+    pub responsible_label: String,
+    pub responsible_account_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub escalation_level: i32,
+    pub received_at: i64,
+    pub ack_due: i64,
+    pub resolve_due: i64,
+    pub next_escalation_at: Option<i64>,
+    pub acknowledged_at: Option<i64>,
+    pub answered_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub answer: Option<String>,
+    pub answer_draft: Option<String>,
+    pub refusal_reason: Option<String>,
+    pub refer_to: Option<String>,
+    pub rating: Option<i32>,
+    pub duplicate_of: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl Feedback {
+    pub fn state(&self) -> FeedbackState {
+        FeedbackState::parse(&self.state).unwrap_or(FeedbackState::Received)
+    }
+
+    /// Late: still open past its deadline (to acknowledge while received).
+    pub fn is_late(&self, now: i64) -> bool {
+        let st = self.state();
+        st.is_open()
+            && (now > self.resolve_due || (st == FeedbackState::Received && now > self.ack_due))
+    }
+
+    /// Hides who reported when the resident did not agree that their
+    /// identity goes up the chain, from everyone but their own team.
+    fn mask_for(&mut self, viewer: &Viewer) {
+        let own_team = viewer.scope.team_id.is_some() && viewer.scope.team_id == self.team_id;
+        if (self.household_id.is_some() && !self.identity_consent && !own_team) || self.anonymous {
+            self.household_id = None;
+            self.resident_id = None;
+            self.reporter_name = None;
+            self.reporter_phone = None;
+        }
+    }
+}
+
+/// What the public (a status page, Open311) may know of an item.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicFeedback {
+    pub code: String,
+    pub topic_code: String,
+    pub topic_name_vi: String,
+    pub topic_name_en: String,
+    pub state: String,
+    pub description: String,
+    pub hamlet_name: String,
+    pub responsible_label: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub received_at: i64,
+    pub resolve_due: i64,
+    pub answered_at: Option<i64>,
+    pub updated_at: i64,
+    /// The approved answer only.
+    pub answer: Option<String>,
+}
+
+impl From<Feedback> for PublicFeedback {
+    fn from(f: Feedback) -> Self {
+        PublicFeedback {
+            code: f.code,
+            topic_code: f.topic_code,
+            topic_name_vi: f.topic_name_vi,
+            topic_name_en: f.topic_name_en,
+            state: f.state,
+            description: f.description,
+            hamlet_name: f.hamlet_name,
+            responsible_label: f.responsible_label,
+            lat: f.lat,
+            lon: f.lon,
+            received_at: f.received_at,
+            resolve_due: f.resolve_due,
+            answered_at: f.answered_at,
+            updated_at: f.updated_at,
+            answer: f.answer,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FeedbackEvent {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub actor: String,
+    pub body: String,
+    pub public: bool,
+}
+
+/// What an officer (or a team) does to an item.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Acknowledge,
+    Start,
+    Note {
+        text: String,
+        public: bool,
+    },
+    Assign {
+        account_id: Option<i64>,
+    },
+    DraftAnswer {
+        text: String,
+    },
+    /// By the unit's leader: the draft becomes the answer the reporter sees.
+    ApproveAnswer,
+    Refuse {
+        reason: String,
+        refer_to: String,
+    },
+    Close,
+    LinkDuplicate {
+        of_code: String,
+    },
+}
+
+/// What one action changes (see `act_on_feedback`).
+struct Change {
+    next: Option<FeedbackState>,
+    /// Extra `SET` clauses, using the bindings of the update.
+    set: &'static str,
+    value: Option<String>,
+    refer: Option<String>,
+    linked: Option<i64>,
+    kind: &'static str,
+    body: String,
+    public: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub total: i64,
+    /// (state, count)
+    pub by_state: Vec<(String, i64)>,
+    /// (topic code, count)
+    pub by_topic: Vec<(String, i64)>,
+    pub late: i64,
+}
+
+pub(crate) const FEEDBACK_SELECT: &str = "SELECT f.id, f.code, f.topic_id, t.code AS topic_code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, \
+     f.severity, f.state, f.channel, f.description, f.hamlet_id, u.name AS hamlet_name, f.path, f.household_id, f.resident_id, \
+     f.identity_consent, f.relayed_by, f.relay_method, f.reporter_name, f.reporter_phone, f.anonymous, f.lat, f.lon, f.confidential, \
+     f.responsible_unit_id, f.responsible_path, f.responsible_label, f.responsible_account_id, f.team_id, f.escalation_level, \
+     f.received_at, f.ack_due, f.resolve_due, f.next_escalation_at, f.acknowledged_at, f.answered_at, f.closed_at, f.answer, \
+     f.answer_draft, f.refusal_reason, f.refer_to, f.rating, f.duplicate_of, f.updated_at \
+     FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id";
+
+/// Which items a viewer sees: those of their subtree (by place or by who
+/// answers), their team's only for team roles, confidential ones only for
+/// officers. Binds $2..$5: scope start, scope end, team id, officer.
+const VISIBLE: &str =
+    "((f.path >= $2 AND f.path < $3) OR (f.responsible_path >= $2 AND f.responsible_path < $3)) \
+     AND ($4 IS NULL OR f.team_id = $4) AND (f.confidential = FALSE OR $5 = TRUE)";
+
+/// Words of a folded text, for "similar text" (two reports share most words).
+fn words(folded: &str) -> HashSet<&str> {
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() > 1)
+        .collect()
+}
+
+/// Jaccard similarity of the word sets of two folded texts.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let (a, b) = (words(a), words(b));
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let common = a.intersection(&b).count() as f64;
+    common / (a.len() + b.len()) as f64 * 2.0
+}
+
+/// Moves the per-hamlet count of `state` by `delta`.
+macro_rules! count {
+    ($ex:expr, $hamlet:expr, $topic:expr, $state:expr, $delta:expr) => {
+        sqlx::query(
+            "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
+        )
+        .bind($hamlet)
+        .bind($topic)
+        .bind($state)
+        .bind($delta as i64)
+        .execute($ex)
+        .await?
+    };
+}
+
+/// Appends one history entry.
+macro_rules! event {
+    ($ex:expr, $id:expr, $at:expr, $kind:expr, $from:expr, $to:expr, $actor:expr, $body:expr, $public:expr) => {
+        sqlx::query(
+            "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind($id)
+        .bind($at)
+        .bind($kind)
+        .bind($from)
+        .bind($to)
+        .bind($actor.account_id)
+        .bind($actor.name.clone())
+        .bind($body)
+        .bind($public)
+        .execute($ex)
+        .await?
+    };
+}
+
+/// Tells a unit's officers.
+macro_rules! notify {
+    ($ex:expr, $unit:expr, $id:expr, $kind:expr, $body:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind($unit)
+        .bind($id)
+        .bind($kind)
+        .bind($body)
+        .bind($at)
+        .execute($ex)
+        .await?
+    };
+}
+
+/// Queues an SMS for the gateway; the key makes a second queueing a no-op.
+macro_rules! queue_sms {
+    ($ex:expr, $to:expr, $body:expr, $feedback:expr, $key:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) \
+             VALUES ('sms', $1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind($to)
+        .bind($body)
+        .bind($feedback)
+        .bind($key)
+        .bind($at)
+        .execute($ex)
+        .await?
+    };
+}
+
+fn rejected(msg: &str) -> StoreError {
+    StoreError::Rejected(msg.to_string())
+}
+
+/// The province id of a path ("/12/345/…" → 12).
+fn province_of(path: &str) -> Option<i64> {
+    path.trim_matches('/').split('/').next()?.parse().ok()
+}
+
+/// The next moment the sweep must look at an item in `state`.
+fn next_due(state: FeedbackState, f: &Feedback, now: i64) -> Option<i64> {
+    match state {
+        FeedbackState::Received => Some(f.ack_due.min(f.resolve_due)),
+        FeedbackState::Acknowledged | FeedbackState::InProgress | FeedbackState::Reopened => {
+            Some(f.resolve_due)
+        }
+        FeedbackState::Answered => Some(f.answered_at.unwrap_or(now) + REOPEN_SECONDS),
+        FeedbackState::Closed | FeedbackState::Refused => None,
+    }
+}
+
+impl Store {
+    pub async fn topics(&self) -> Result<Vec<Topic>> {
+        Ok(on_db!(&self.db, |p| {
+            sqlx::query_as::<_, Topic>(
+            "SELECT id, code, name_vi, name_en, confidential, anonymous_allowed, keywords FROM topics \
+             WHERE active = TRUE ORDER BY position, id"
+        )
+        .fetch_all(p)
+        .await?
+        }))
+    }
+
+    /// The working calendar and deadlines of the province of `path`.
+    pub async fn calendar_for(&self, path: &str) -> Result<(WorkCalendar, Deadlines)> {
+        let province = province_of(path).unwrap_or(0);
+        let settings: Option<(String, String, f64, f64, f64, f64)> =
+            on_db!(&self.db, |p| sqlx::query_as(
+                "SELECT windows, workdays, ack_hours, urgent_hours, normal_days, complex_days \
+                 FROM feedback_settings WHERE unit_id = $1"
+            )
+            .bind(province)
+            .fetch_optional(p)
+            .await?);
+        let days: Vec<(String,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT day FROM holidays ORDER BY day"
+        )
+        .fetch_all(p)
+        .await?);
+        let holidays = days
+            .iter()
+            .filter_map(|(d,)| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        Ok(match settings {
+            Some((windows, workdays, ack, urgent, normal, complex)) => (
+                WorkCalendar::parse(&windows, &workdays)
+                    .map_err(StoreError::Config)?
+                    .with_holidays(holidays),
+                Deadlines {
+                    ack_hours: ack,
+                    urgent_hours: urgent,
+                    normal_days: normal,
+                    complex_days: complex,
+                },
+            ),
+            None => (
+                WorkCalendar::default().with_holidays(holidays),
+                Deadlines::default(),
+            ),
+        })
+    }
+
+    /// Sets a province's calendar and deadlines.
+    pub async fn set_feedback_settings(
+        &self,
+        actor: &Actor,
+        province_id: i64,
+        cal: &WorkCalendar,
+        d: &Deadlines,
+    ) -> Result<()> {
+        let valid = |h: f64| h.is_finite() && h > 0.0 && h <= 24.0 * 366.0;
+        if ![d.ack_hours, d.urgent_hours, d.normal_days, d.complex_days]
+            .into_iter()
+            .all(valid)
+        {
+            return Err(rejected("Thời hạn phải là số dương"));
+        }
+        let unit = self.unit_unscoped(province_id).await?;
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "INSERT INTO feedback_settings (unit_id, windows, workdays, ack_hours, urgent_hours, normal_days, complex_days, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (unit_id) DO UPDATE SET windows = excluded.windows, \
+                 workdays = excluded.workdays, ack_hours = excluded.ack_hours, urgent_hours = excluded.urgent_hours, \
+                 normal_days = excluded.normal_days, complex_days = excluded.complex_days, updated_at = excluded.updated_at",
+            )
+            .bind(province_id)
+            .bind(cal.windows_text())
+            .bind(cal.workdays_text())
+            .bind(d.ack_hours)
+            .bind(d.urgent_hours)
+            .bind(d.normal_days)
+            .bind(d.complex_days)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({"ack_hours": d.ack_hours, "urgent_hours": d.urgent_hours, "normal_days": d.normal_days, "complex_days": d.complex_days});
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "update",
+                "feedback_settings",
+                province_id,
+                unit.path,
+                detail
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    /// Adds a day off (a holiday or a compensation day).
+    pub async fn add_holiday(
+        &self,
+        actor: &Actor,
+        day: chrono::NaiveDate,
+        name: &str,
+    ) -> Result<()> {
+        let name = text::clean_required(name, 100).map_err(|e| StoreError::invalid("name", e))?;
+        let key = day.format("%Y-%m-%d").to_string();
+        in_tx!(&self.db, |tx| {
+            sqlx::query("INSERT INTO holidays (day, name) VALUES ($1, $2) ON CONFLICT (day) DO UPDATE SET name = excluded.name")
+                .bind(&key)
+                .bind(&name)
+                .execute(&mut *tx)
+                .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "holiday",
+                key,
+                "/",
+                serde_json::json!({})
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    /// Adds a routing rule (see [`RoutingRule`]).
+    pub async fn add_routing_rule(&self, actor: &Actor, rule: &RoutingRule) -> Result<i64> {
+        let RoutingRule {
+            commune_id,
+            topic,
+            hamlet_id,
+            responsible_unit_id,
+            responsible_account_id,
+            label,
+        } = rule;
+        let (commune_id, hamlet_id, responsible_unit_id, responsible_account_id) = (
+            *commune_id,
+            *hamlet_id,
+            *responsible_unit_id,
+            *responsible_account_id,
+        );
+        let label =
+            text::clean_required(label, 200).map_err(|e| StoreError::invalid("label", e))?;
+        let commune = self.unit_unscoped(commune_id).await?;
+        let responsible = self.unit_unscoped(responsible_unit_id).await?;
+        if !commune.path.starts_with(&responsible.path)
+            && !responsible.path.starts_with(&commune.path)
+        {
+            return Err(rejected(
+                "Đơn vị xử lý phải là xã hoặc đơn vị trên/dưới của xã",
+            ));
+        }
+        let topic_id = match topic {
+            Some(code) => Some(self.topic_by_code(code).await?.id),
+            None => None,
+        };
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO routing_rules (commune_id, topic_id, hamlet_id, responsible_unit_id, responsible_account_id, label, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(commune_id)
+            .bind(topic_id)
+            .bind(hamlet_id)
+            .bind(responsible_unit_id)
+            .bind(responsible_account_id)
+            .bind(&label)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "routing_rule",
+                id,
+                commune.path,
+                serde_json::json!({"responsible_unit_id": responsible_unit_id})
+            );
+            Ok::<i64, StoreError>(id)
+        })
+    }
+
+    pub async fn topic_by_code(&self, code: &str) -> Result<Topic> {
+        let code = code.trim().to_lowercase();
+        let t: Option<Topic> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT id, code, name_vi, name_en, confidential, anonymous_allowed, keywords FROM topics WHERE code = $1 AND active = TRUE"
+        )
+        .bind(&code)
+        .fetch_optional(p)
+        .await?
+        });
+        t.ok_or_else(|| rejected("Chủ đề không tồn tại"))
+    }
+
+    /// Records a new report. `scope` bounds the hamlet (and household) a
+    /// logged-in sender may name; public ways in pass `Scope::all()`.
+    /// Acknowledged to the sender only after the commit.
+    pub async fn submit_feedback(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        new: &NewFeedback,
+    ) -> Result<Received> {
+        let description = text::clean_text(&new.description, MAX_DESCRIPTION)
+            .map_err(|e| StoreError::invalid("description", e))?;
+        if description.trim().is_empty() {
+            return Err(rejected("Hãy ghi nội dung phản ánh"));
+        }
+        crate::household::check_point(new.lat, new.lon)?;
+        let topic = self.topic_by_code(&new.topic).await?;
+        if new.anonymous && !topic.anonymous_allowed {
+            return Err(rejected(
+                "Chủ đề này cần ghi tên và số điện thoại người phản ánh",
+            ));
+        }
+        let (reporter_name, reporter_phone) = if new.anonymous {
+            (None, None)
+        } else {
+            let name = match new.reporter_name.as_deref().map(str::trim) {
+                Some(n) if !n.is_empty() => {
+                    Some(text::clean_line(n, 200).map_err(|e| StoreError::invalid("name", e))?)
+                }
+                _ => None,
+            };
+            let phone = match new.reporter_phone.as_deref().map(str::trim) {
+                Some(p) if !p.is_empty() => Some(
+                    Phone::parse(p)
+                        .map_err(|e| StoreError::invalid("phone", e))?
+                        .as_str()
+                        .to_string(),
+                ),
+                _ => None,
+            };
+            (name, phone)
+        };
+        if new.channel == Channel::Member
+            && (new.household_id.is_none() || new.relay_method.is_none())
+        {
+            return Err(rejected("Hãy chọn hộ và cách nhận phản ánh"));
+        }
+        let key = match new.submission_key.as_deref().map(str::trim) {
+            Some(k) if !k.is_empty() => {
+                if k.len() > 100 {
+                    return Err(rejected("Mã gửi quá dài"));
+                }
+                Some(k.to_string())
+            }
+            _ => None,
+        };
+        if let Some(k) = &key {
+            if let Some(r) = self.replayed(k).await? {
+                return Ok(r);
+            }
+        }
+        let hamlet = self.unit(scope, new.hamlet_id).await?;
+        if hamlet.level != "hamlet" || hamlet.valid_to.is_some() {
+            return Err(rejected("Hãy chọn một thôn đang hoạt động"));
+        }
+        // On a resident's behalf: the household must be in the member's reach
+        // and in that hamlet; the resident in that household.
+        let mut team_id = None;
+        if let Some(hh) = new.household_id {
+            let h = self.household(scope, hh).await?;
+            if h.hamlet_id != hamlet.id {
+                return Err(rejected("Hộ không thuộc thôn đã chọn"));
+            }
+            team_id = h.team_id;
+            if let Some(r) = new.resident_id {
+                // The household was read through the scope above.
+                let residents = self.residents(hh).await?;
+                if !residents.iter().any(|x| x.id == r) {
+                    return Err(rejected("Người này không thuộc hộ đã chọn"));
+                }
+            }
+        }
+        let (cal, deadlines) = self.calendar_for(&hamlet.path).await?;
+        let now = self.now();
+        let counting = if new.severity == Severity::Urgent {
+            Counting::CalendarHours
+        } else {
+            Counting::WorkingHours
+        };
+        let day_hours = cal.day_seconds() as f64 / 3600.0;
+        let ack_due = calendar::deadline(&cal, now, deadlines.ack_hours, counting);
+        let resolve_due = match new.severity {
+            Severity::Urgent => {
+                calendar::deadline(&cal, now, deadlines.urgent_hours, Counting::CalendarHours)
+            }
+            Severity::Normal => {
+                calendar::deadline(&cal, now, deadlines.normal_days * day_hours, counting)
+            }
+            Severity::Complex => {
+                calendar::deadline(&cal, now, deadlines.complex_days * day_hours, counting)
+            }
+        };
+        let fold = text::fold(&description);
+        let relayed_by = if new.channel == Channel::Member {
+            actor.account_id
+        } else {
+            None
+        };
+
+        for _attempt in 0..5 {
+            let code = TrackingCode::from_random(rand::random::<[u8; 5]>());
+            // The body is its own future, so an error in it (a colliding
+            // code or key) comes back here to be retried, not out of the
+            // function.
+            let result: Result<Received> = in_tx!(&self.db, |tx| {
+                async {
+                let commune_id = hamlet.parent_id.ok_or(StoreError::NotFound)?;
+                let rule: Option<(i64, Option<i64>, String, String)> = sqlx::query_as(
+                    "SELECT r.responsible_unit_id, r.responsible_account_id, r.label, u.path FROM routing_rules r \
+                     JOIN units u ON u.id = r.responsible_unit_id \
+                     WHERE r.commune_id = $1 AND (r.topic_id = $2 OR r.topic_id IS NULL) AND (r.hamlet_id = $3 OR r.hamlet_id IS NULL) \
+                     ORDER BY (r.topic_id IS NULL), (r.hamlet_id IS NULL), r.id LIMIT 1",
+                )
+                .bind(commune_id)
+                .bind(topic.id)
+                .bind(hamlet.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (unit_id, account_id, label, unit_path) = match rule {
+                    Some(r) => r,
+                    None => {
+                        let (name, path): (String, String) =
+                            sqlx::query_as("SELECT name, path FROM units WHERE id = $1")
+                                .bind(commune_id)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        (commune_id, None, name, path)
+                    }
+                };
+                // The team of the household, else the first of the hamlet.
+                let team_id = match team_id {
+                    Some(t) => Some(t),
+                    None => sqlx::query_as::<_, (i64,)>(
+                        "SELECT id FROM teams WHERE hamlet_id = $1 AND kind = 'team' ORDER BY id LIMIT 1",
+                    )
+                    .bind(hamlet.id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|(t,)| t),
+                };
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
+                     household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
+                     lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
+                     received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) \
+                     VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+                     $25, $26, $27, $29, $28, $25) RETURNING id",
+                )
+                .bind(code.as_str())
+                .bind(topic.id)
+                .bind(new.severity.as_str())
+                .bind(new.channel.as_str())
+                .bind(&description)
+                .bind(&fold)
+                .bind(hamlet.id)
+                .bind(&hamlet.path)
+                .bind(new.household_id)
+                .bind(new.resident_id)
+                .bind(new.identity_consent)
+                .bind(relayed_by)
+                .bind(new.relay_method.map(|m| m.as_str()))
+                .bind(&reporter_name)
+                .bind(&reporter_phone)
+                .bind(new.anonymous)
+                .bind(new.lat)
+                .bind(new.lon)
+                .bind(topic.confidential)
+                .bind(unit_id)
+                .bind(&unit_path)
+                .bind(&label)
+                .bind(account_id)
+                .bind(team_id)
+                .bind(now)
+                .bind(ack_due)
+                .bind(resolve_due)
+                .bind(&key)
+                .bind(ack_due.min(resolve_due))
+                .fetch_one(&mut *tx)
+                .await?;
+                let how = new
+                    .relay_method
+                    .map_or(String::new(), |m| m.label_vi().to_string());
+                event!(
+                    &mut *tx,
+                    id,
+                    now,
+                    "received",
+                    None::<&str>,
+                    Some("received"),
+                    actor,
+                    how,
+                    true
+                );
+                count!(&mut *tx, hamlet.id, topic.id, "received", 1);
+                notify!(
+                    &mut *tx,
+                    unit_id,
+                    id,
+                    "new",
+                    format!("Phản ánh mới {}", code.display()),
+                    now
+                );
+                if let Some(phone) = &reporter_phone {
+                    let body = format!(
+                        "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
+                        code.display(),
+                        calendar::to_local(resolve_due).format("%H:%M %d/%m/%Y"),
+                        code.display()
+                    );
+                    queue_sms!(
+                        &mut *tx,
+                        phone,
+                        body,
+                        id,
+                        format!("feedback:{id}:received"),
+                        now
+                    );
+                }
+                audit!(
+                    &mut *tx,
+                    self,
+                    actor,
+                    "create",
+                    "feedback",
+                    id,
+                    hamlet.path,
+                    serde_json::json!({"channel": new.channel.as_str(), "topic": topic.code})
+                );
+                Ok::<Received, StoreError>(Received {
+                    id,
+                    code: code.as_str().to_string(),
+                    replayed: false,
+                    similar: Vec::new(),
+                    ack_due,
+                    resolve_due,
+                })
+                }
+                .await
+            });
+            match result {
+                Ok(mut r) => {
+                    r.similar = self
+                        .similar_to(r.id, hamlet.id, topic.id, &fold, now)
+                        .await?;
+                    return Ok(r);
+                }
+                // Two submissions with one key at once: the other one won.
+                Err(e) if e.is_unique_violation() => {
+                    if let Some(k) = &key {
+                        if let Some(r) = self.replayed(k).await? {
+                            return Ok(r);
+                        }
+                    }
+                    // Else a tracking code collided: draw again.
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(rejected("Không tạo được mã theo dõi, hãy thử lại"))
+    }
+
+    async fn replayed(&self, key: &str) -> Result<Option<Received>> {
+        let found: Option<(i64, String, i64, i64)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT id, code, ack_due, resolve_due FROM feedback WHERE submission_key = $1"
+        )
+        .bind(key)
+        .fetch_optional(p)
+        .await?);
+        Ok(found.map(|(id, code, ack_due, resolve_due)| Received {
+            id,
+            code,
+            replayed: true,
+            similar: Vec::new(),
+            ack_due,
+            resolve_due,
+        }))
+    }
+
+    /// Open reports of the same hamlet and topic from the last 14 days whose
+    /// text is similar (ignoring diacritics).
+    async fn similar_to(
+        &self,
+        id: i64,
+        hamlet: i64,
+        topic: i64,
+        fold: &str,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<(String, String)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT code, description_fold FROM feedback WHERE hamlet_id = $1 AND topic_id = $2 AND received_at >= $3 \
+             AND id <> $4 AND duplicate_of IS NULL ORDER BY received_at DESC LIMIT 200"
+        )
+        .bind(hamlet)
+        .bind(topic)
+        .bind(now - DUPLICATE_SECONDS)
+        .bind(id)
+        .fetch_all(p)
+        .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|(_, f)| similarity(f, fold) >= 0.5)
+            .map(|(c, _)| c)
+            .take(5)
+            .collect())
+    }
+
+    /// One item, if the viewer may see it (else `NotFound`).
+    pub async fn feedback(&self, viewer: &Viewer, id: i64) -> Result<Feedback> {
+        let sql = format!("{FEEDBACK_SELECT} WHERE f.id = $1 AND {VISIBLE}");
+        let end = viewer.scope.end();
+        let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .bind(&viewer.scope.path)
+            .bind(&end)
+            .bind(viewer.scope.team_id)
+            .bind(viewer.is_officer())
+            .fetch_optional(p)
+            .await?);
+        let mut f = f.ok_or(StoreError::NotFound)?;
+        f.mask_for(viewer);
+        Ok(f)
+    }
+
+    /// By tracking code, for a viewer.
+    pub async fn feedback_by_code(&self, viewer: &Viewer, code: &str) -> Result<Feedback> {
+        let id = self.feedback_id(code).await?;
+        self.feedback(viewer, id).await
+    }
+
+    async fn feedback_id(&self, code: &str) -> Result<i64> {
+        let code = TrackingCode::parse(code).ok_or(StoreError::NotFound)?;
+        let id: Option<(i64,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT id FROM feedback WHERE code = $1"
+        )
+        .bind(code.as_str())
+        .fetch_optional(p)
+        .await?);
+        id.map(|(i,)| i).ok_or(StoreError::NotFound)
+    }
+
+    /// What anyone may see by the tracking code; confidential items are
+    /// `NotFound`.
+    pub async fn feedback_public(&self, code: &str) -> Result<PublicFeedback> {
+        let code = TrackingCode::parse(code).ok_or(StoreError::NotFound)?;
+        let sql = format!("{FEEDBACK_SELECT} WHERE f.code = $1 AND f.confidential = FALSE");
+        let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(code.as_str())
+            .fetch_optional(p)
+            .await?);
+        f.map(PublicFeedback::from).ok_or(StoreError::NotFound)
+    }
+
+    /// The history of an item the viewer may see (public entries only for
+    /// `None`).
+    pub async fn feedback_events(
+        &self,
+        viewer: Option<&Viewer>,
+        id: i64,
+    ) -> Result<Vec<FeedbackEvent>> {
+        let public_only = viewer.is_none();
+        Ok(on_db!(&self.db, |p| sqlx::query_as::<_, FeedbackEvent>(
+            "SELECT id, at, kind, from_state, to_state, actor, body, public FROM feedback_events \
+             WHERE feedback_id = $1 AND ($2 = FALSE OR public = TRUE) ORDER BY id"
+        )
+        .bind(id)
+        .bind(public_only)
+        .fetch_all(p)
+        .await?))
+    }
+
+    /// Does `action` to an item, as `viewer`.
+    pub async fn act_on_feedback(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        action: Action,
+    ) -> Result<Feedback> {
+        let f = self.feedback(viewer, id).await?;
+        let now = self.now();
+        let state = f.state();
+        let officer = viewer.is_officer() && viewer.scope.contains_path(&f.responsible_path)
+            || viewer.is_officer() && viewer.scope.contains_path(&f.path);
+        let actor = &viewer.actor;
+        let need_officer = |ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
+        };
+        let move_to = |next: FeedbackState| -> Result<FeedbackState> {
+            if state.can_move_to(next) {
+                Ok(next)
+            } else {
+                Err(StoreError::Conflict(format!(
+                    "Không thể chuyển từ «{}» sang «{}»",
+                    state.label_vi(),
+                    next.label_vi()
+                )))
+            }
+        };
+        let change = |next: Option<FeedbackState>,
+                      set: &'static str,
+                      kind: &'static str,
+                      body: String,
+                      public: bool| Change {
+            next,
+            set,
+            value: None,
+            refer: None,
+            linked: None,
+            kind,
+            body,
+            public,
+        };
+        let c = match &action {
+            Action::Acknowledge => {
+                need_officer(officer)?;
+                change(
+                    Some(move_to(FeedbackState::Acknowledged)?),
+                    ", acknowledged_at = $3",
+                    "state",
+                    String::new(),
+                    true,
+                )
+            }
+            Action::Start => {
+                need_officer(officer)?;
+                change(
+                    Some(move_to(FeedbackState::InProgress)?),
+                    "",
+                    "state",
+                    String::new(),
+                    true,
+                )
+            }
+            Action::Note { text: t, public } => {
+                let t = text::clean_text(t, MAX_DESCRIPTION)
+                    .map_err(|e| StoreError::invalid("note", e))?;
+                if t.trim().is_empty() {
+                    return Err(rejected("Hãy ghi nội dung"));
+                }
+                change(None, "", "note", t, *public && officer)
+            }
+            Action::Assign { account_id } => {
+                need_officer(officer)?;
+                let label = match account_id {
+                    Some(a) => {
+                        let found: Option<(String, Option<String>)> = on_db!(&self.db, |p| {
+                            sqlx::query_as(
+                            "SELECT a.display_name, u.path FROM accounts a LEFT JOIN units u ON u.id = a.unit_id WHERE a.id = $1 AND a.active = TRUE"
+                        )
+                        .bind(a)
+                        .fetch_optional(p)
+                        .await?
+                        });
+                        let (name, unit_path) = found.ok_or(StoreError::NotFound)?;
+                        if !unit_path.is_some_and(|p| {
+                            p.starts_with(&f.responsible_path) || f.responsible_path.starts_with(&p)
+                        }) {
+                            return Err(rejected("Người được giao không thuộc đơn vị xử lý"));
+                        }
+                        name
+                    }
+                    None => String::new(),
+                };
+                change(
+                    None,
+                    ", responsible_account_id = $5",
+                    "assigned",
+                    label,
+                    false,
+                )
+            }
+            Action::DraftAnswer { text: t } => {
+                need_officer(officer)?;
+                if !state.is_open() {
+                    return Err(StoreError::Conflict(
+                        "Phản ánh đã đóng hoặc đã trả lời".into(),
+                    ));
+                }
+                let t = text::clean_text(t, MAX_DESCRIPTION)
+                    .map_err(|e| StoreError::invalid("answer", e))?;
+                if t.trim().is_empty() {
+                    return Err(rejected("Hãy ghi nội dung trả lời"));
+                }
+                Change {
+                    value: Some(t.clone()),
+                    ..change(
+                        None,
+                        ", answer_draft = $4, answer_drafted_by = $5",
+                        "answer_drafted",
+                        t,
+                        false,
+                    )
+                }
+            }
+            Action::ApproveAnswer => {
+                let leader = viewer.role == Role::Admin
+                    || (viewer.leads_unit
+                        && viewer.is_officer()
+                        && viewer.scope.contains_path(&f.responsible_path));
+                if !leader {
+                    return Err(StoreError::Conflict(
+                        "Chỉ lãnh đạo đơn vị xử lý được duyệt câu trả lời".into(),
+                    ));
+                }
+                let draft = f
+                    .answer_draft
+                    .clone()
+                    .ok_or_else(|| rejected("Chưa có dự thảo trả lời"))?;
+                change(
+                    Some(move_to(FeedbackState::Answered)?),
+                    ", answer = answer_draft, answered_at = $3",
+                    "answer_approved",
+                    draft,
+                    true,
+                )
+            }
+            Action::Refuse { reason, refer_to } => {
+                need_officer(officer)?;
+                let reason = text::clean_required(reason, 1000)
+                    .map_err(|e| StoreError::invalid("reason", e))?;
+                let refer = text::clean_line(refer_to, 300)
+                    .map_err(|e| StoreError::invalid("refer_to", e))?;
+                Change {
+                    value: Some(reason.clone()),
+                    refer: Some(refer.clone()),
+                    ..change(
+                        Some(move_to(FeedbackState::Refused)?),
+                        ", refusal_reason = $4, refer_to = $6, closed_at = $3",
+                        "refused",
+                        format!("{reason} — {refer}"),
+                        true,
+                    )
+                }
+            }
+            Action::Close => {
+                need_officer(officer)?;
+                change(
+                    Some(move_to(FeedbackState::Closed)?),
+                    ", closed_at = $3",
+                    "state",
+                    String::new(),
+                    true,
+                )
+            }
+            Action::LinkDuplicate { of_code } => {
+                need_officer(officer)?;
+                let other = self.feedback_id(of_code).await?;
+                if other == id {
+                    return Err(rejected("Không thể gộp vào chính nó"));
+                }
+                let target = self.feedback(viewer, other).await?;
+                Change {
+                    linked: Some(other),
+                    ..change(None, ", duplicate_of = $7", "linked", target.code, false)
+                }
+            }
+        };
+        let Change {
+            next,
+            set,
+            value,
+            refer,
+            linked,
+            kind,
+            body,
+            public,
+        } = c;
+        let new_state = next.unwrap_or(state);
+        let assigned = match &action {
+            Action::Assign { account_id } => *account_id,
+            _ => actor.account_id,
+        };
+        let mut updated = f.clone();
+        updated.state = new_state.as_str().to_string();
+        if new_state == FeedbackState::Answered {
+            updated.answered_at = Some(now);
+        }
+        let due = next_due(new_state, &updated, now);
+        in_tx!(&self.db, |tx| {
+            // Guarded by the state read above: a concurrent change loses.
+            let sql = format!(
+                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set} WHERE id = $1 AND state = $9"
+            );
+            let done = sqlx::query(&sql)
+                .bind(id)
+                .bind(new_state.as_str())
+                .bind(now)
+                .bind(&value)
+                .bind(assigned)
+                .bind(&refer)
+                .bind(linked)
+                .bind(due)
+                .bind(state.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "Phản ánh vừa được người khác thay đổi, hãy tải lại".into(),
+                ));
+            }
+            let (from, to) = if next.is_some() {
+                (Some(state.as_str()), Some(new_state.as_str()))
+            } else {
+                (None, None)
+            };
+            event!(
+                &mut *tx,
+                id,
+                now,
+                kind,
+                from,
+                to,
+                actor,
+                body.clone(),
+                public
+            );
+            if next.is_some() && new_state != state {
+                count!(&mut *tx, f.hamlet_id, f.topic_id, state.as_str(), -1);
+                count!(&mut *tx, f.hamlet_id, f.topic_id, new_state.as_str(), 1);
+            }
+            if let Some(phone) = &f.reporter_phone {
+                if next.is_some() && public && !f.anonymous {
+                    let msg = match new_state {
+                        FeedbackState::Answered => format!(
+                            "Phan anh {} da co tra loi: {}",
+                            TrackingCode::parse(&f.code).map_or(f.code.clone(), |c| c.display()),
+                            text::fold(&body).chars().take(100).collect::<String>()
+                        ),
+                        s => format!(
+                            "Phan anh {}: {}",
+                            TrackingCode::parse(&f.code).map_or(f.code.clone(), |c| c.display()),
+                            text::fold(s.label_vi())
+                        ),
+                    };
+                    queue_sms!(
+                        &mut *tx,
+                        phone,
+                        msg,
+                        id,
+                        format!("feedback:{id}:{}:{now}", new_state.as_str()),
+                        now
+                    );
+                }
+            }
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                kind,
+                "feedback",
+                id,
+                f.path,
+                serde_json::json!({"state": new_state.as_str()})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        self.feedback(viewer, id).await
+    }
+
+    /// A reporter's message on an item, by its code (SMS "TL", or the
+    /// public page). Within 7 days of an answer it reopens the item.
+    /// `phone` must be the reporter's when the item has one.
+    pub async fn reporter_reply(
+        &self,
+        code: &str,
+        phone: Option<&Phone>,
+        body: &str,
+    ) -> Result<FeedbackState> {
+        let body =
+            text::clean_text(body, MAX_DESCRIPTION).map_err(|e| StoreError::invalid("text", e))?;
+        let id = self.feedback_id(code).await?;
+        let f = self.feedback(&Viewer::system(), id).await?;
+        if let Some(reporter) = &f.reporter_phone {
+            if phone.map(|p| p.as_str()) != Some(reporter.as_str()) {
+                return Err(StoreError::NotFound);
+            }
+        }
+        let now = self.now();
+        let state = f.state();
+        let reopen = matches!(state, FeedbackState::Answered | FeedbackState::Closed)
+            && f.answered_at.is_some_and(|a| now - a <= REOPEN_SECONDS);
+        let next = if reopen {
+            FeedbackState::Reopened
+        } else {
+            state
+        };
+        let mut updated = f.clone();
+        updated.state = next.as_str().to_string();
+        let due = if reopen {
+            // The unit gets a fresh acknowledge period for the reopened item.
+            let (cal, d) = self.calendar_for(&f.path).await?;
+            Some(calendar::deadline(
+                &cal,
+                now,
+                d.ack_hours,
+                Counting::WorkingHours,
+            ))
+        } else {
+            next_due(next, &updated, now)
+        };
+        let actor = Actor {
+            account_id: None,
+            name: "reporter".into(),
+        };
+        in_tx!(&self.db, |tx| {
+            let done = sqlx::query(
+                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $4, \
+                 resolve_due = CASE WHEN $5 THEN $4 ELSE resolve_due END, closed_at = CASE WHEN $5 THEN NULL ELSE closed_at END \
+                 WHERE id = $1 AND state = $6",
+            )
+            .bind(id)
+            .bind(next.as_str())
+            .bind(now)
+            .bind(due)
+            .bind(reopen)
+            .bind(state.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "Phản ánh vừa thay đổi, hãy thử lại".into(),
+                ));
+            }
+            event!(
+                &mut *tx,
+                id,
+                now,
+                "message_in",
+                None::<&str>,
+                None::<&str>,
+                actor,
+                body.clone(),
+                false
+            );
+            if reopen {
+                event!(
+                    &mut *tx,
+                    id,
+                    now,
+                    "state",
+                    Some(state.as_str()),
+                    Some(next.as_str()),
+                    actor,
+                    String::new(),
+                    true
+                );
+                count!(&mut *tx, f.hamlet_id, f.topic_id, state.as_str(), -1);
+                count!(&mut *tx, f.hamlet_id, f.topic_id, next.as_str(), 1);
+                notify!(
+                    &mut *tx,
+                    f.responsible_unit_id,
+                    id,
+                    "reopened",
+                    format!("Người dân mở lại phản ánh {}", f.code),
+                    now
+                );
+            } else {
+                notify!(
+                    &mut *tx,
+                    f.responsible_unit_id,
+                    id,
+                    "message",
+                    format!("Người dân nhắn thêm về phản ánh {}", f.code),
+                    now
+                );
+            }
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "reply",
+                "feedback",
+                id,
+                f.path,
+                serde_json::json!({"reopened": reopen})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(next)
+    }
+
+    /// The reporter rates the answer (1–5) and the item closes.
+    pub async fn rate_feedback(&self, code: &str, phone: Option<&Phone>, stars: i32) -> Result<()> {
+        if !(1..=5).contains(&stars) {
+            return Err(rejected("Hãy chấm từ 1 đến 5 sao"));
+        }
+        let id = self.feedback_id(code).await?;
+        let f = self.feedback(&Viewer::system(), id).await?;
+        if let Some(reporter) = &f.reporter_phone {
+            if phone.map(|p| p.as_str()) != Some(reporter.as_str()) {
+                return Err(StoreError::NotFound);
+            }
+        }
+        if f.answered_at.is_none() || f.rating.is_some() {
+            return Err(StoreError::Conflict(
+                "Phản ánh chưa có trả lời hoặc đã được đánh giá".into(),
+            ));
+        }
+        let state = f.state();
+        let close = state == FeedbackState::Answered;
+        let next = if close { FeedbackState::Closed } else { state };
+        let now = self.now();
+        let actor = Actor {
+            account_id: None,
+            name: "reporter".into(),
+        };
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "UPDATE feedback SET rating = $2, state = $3, updated_at = $4, \
+                 closed_at = CASE WHEN $5 THEN $4 ELSE closed_at END, \
+                 next_escalation_at = CASE WHEN $5 THEN NULL ELSE next_escalation_at END WHERE id = $1",
+            )
+            .bind(id)
+            .bind(stars)
+            .bind(next.as_str())
+            .bind(now)
+            .bind(close)
+            .execute(&mut *tx)
+            .await?;
+            event!(
+                &mut *tx,
+                id,
+                now,
+                "rated",
+                Some(state.as_str()),
+                Some(next.as_str()),
+                actor,
+                format!("{stars}/5"),
+                true
+            );
+            if close {
+                count!(&mut *tx, f.hamlet_id, f.topic_id, state.as_str(), -1);
+                count!(&mut *tx, f.hamlet_id, f.topic_id, next.as_str(), 1);
+            }
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "rate",
+                "feedback",
+                id,
+                f.path,
+                serde_json::json!({"rating": stars})
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    /// Escalates what is late and closes what was answered a week ago;
+    /// returns (escalated, closed). Only items whose `next_escalation_at`
+    /// has passed are read, through its index.
+    pub async fn sweep_feedback(&self) -> Result<(usize, usize)> {
+        let now = self.now();
+        let actor = Actor::system();
+        let (mut escalated, mut closed) = (0, 0);
+        loop {
+            let due: Vec<Due> = on_db!(&self.db, |p| {
+                sqlx::query_as(
+                "SELECT id, state, hamlet_id, topic_id, responsible_unit_id, responsible_path, escalation_level, code FROM feedback \
+                 WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= $1 ORDER BY next_escalation_at LIMIT $2"
+            )
+            .bind(now)
+            .bind(SWEEP_BATCH)
+            .fetch_all(p)
+            .await?
+            });
+            if due.is_empty() {
+                break;
+            }
+            let n = due.len();
+            in_tx!(&self.db, |tx| {
+                for d in &due {
+                    let (id, state, hamlet, topic) = (&d.id, &d.state, &d.hamlet_id, &d.topic_id);
+                    let (unit, path, level, code) = (
+                        &d.responsible_unit_id,
+                        &d.responsible_path,
+                        &d.escalation_level,
+                        &d.code,
+                    );
+                    let st = FeedbackState::parse(state).unwrap_or(FeedbackState::Received);
+                    if st == FeedbackState::Answered {
+                        sqlx::query("UPDATE feedback SET state = 'closed', closed_at = $2, updated_at = $2, next_escalation_at = NULL WHERE id = $1")
+                            .bind(id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        event!(
+                            &mut *tx,
+                            *id,
+                            now,
+                            "state",
+                            Some("answered"),
+                            Some("closed"),
+                            actor,
+                            "Tự đóng sau 7 ngày".to_string(),
+                            true
+                        );
+                        count!(&mut *tx, *hamlet, *topic, "answered", -1);
+                        count!(&mut *tx, *hamlet, *topic, "closed", 1);
+                        closed += 1;
+                        continue;
+                    }
+                    if !st.is_open() {
+                        sqlx::query("UPDATE feedback SET next_escalation_at = NULL WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        continue;
+                    }
+                    // Late: up to the parent unit, which gets an acknowledge
+                    // period of its own before the next step up.
+                    let parent: Option<(i64, String, String)> = sqlx::query_as(
+                        "SELECT p.id, p.name, p.path FROM units u JOIN units p ON p.id = u.parent_id WHERE u.id = $1",
+                    )
+                    .bind(unit)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match parent {
+                        Some((pid, pname, ppath)) => {
+                            let (cal, d) = self.calendar_for(&ppath).await?;
+                            let next =
+                                calendar::deadline(&cal, now, d.ack_hours, Counting::WorkingHours);
+                            sqlx::query(
+                                "UPDATE feedback SET responsible_unit_id = $2, responsible_path = $3, responsible_label = $4, \
+                                 responsible_account_id = NULL, escalation_level = $5, next_escalation_at = $6, updated_at = $7 WHERE id = $1",
+                            )
+                            .bind(id)
+                            .bind(pid)
+                            .bind(&ppath)
+                            .bind(&pname)
+                            .bind(level + 1)
+                            .bind(next)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                            event!(
+                                &mut *tx,
+                                *id,
+                                now,
+                                "escalated",
+                                None::<&str>,
+                                None::<&str>,
+                                actor,
+                                format!("Quá hạn, chuyển lên {pname}"),
+                                true
+                            );
+                            let body = format!("Phản ánh {code} quá hạn, đã chuyển lên {pname}");
+                            notify!(&mut *tx, *unit, *id, "escalated", body.clone(), now);
+                            notify!(&mut *tx, pid, *id, "escalated", body, now);
+                            audit!(
+                                &mut *tx,
+                                self,
+                                actor,
+                                "escalate",
+                                "feedback",
+                                id,
+                                path,
+                                serde_json::json!({"to_unit": pid})
+                            );
+                            escalated += 1;
+                        }
+                        None => {
+                            // The top of the tree: nobody left to escalate to.
+                            sqlx::query(
+                                "UPDATE feedback SET next_escalation_at = NULL WHERE id = $1",
+                            )
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                }
+                Ok::<(), StoreError>(())
+            })?;
+            if (n as i64) < SWEEP_BATCH {
+                break;
+            }
+        }
+        Ok((escalated, closed))
+    }
+
+    /// Counts for the subtree of `unit_id` (by state and by topic) and the
+    /// number of late items, as the viewer may see them.
+    pub async fn feedback_summary(&self, viewer: &Viewer, unit_id: i64) -> Result<Summary> {
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        let end = prefix_end(&unit.path);
+        let rows: Vec<(String, String, i64)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT t.code, c.state, CAST(SUM(c.n) AS BIGINT) FROM feedback_counts c JOIN units u ON u.id = c.hamlet_id \
+             JOIN topics t ON t.id = c.topic_id WHERE u.path >= $1 AND u.path < $2 GROUP BY t.code, c.state"
+        )
+        .bind(&unit.path)
+        .bind(&end)
+        .fetch_all(p)
+        .await?
+        });
+        let mut s = Summary::default();
+        for (topic, state, n) in rows {
+            s.total += n;
+            match s.by_state.iter_mut().find(|(k, _)| *k == state) {
+                Some(e) => e.1 += n,
+                None => s.by_state.push((state, n)),
+            }
+            match s.by_topic.iter_mut().find(|(k, _)| *k == topic) {
+                Some(e) => e.1 += n,
+                None => s.by_topic.push((topic, n)),
+            }
+        }
+        s.by_state.retain(|(_, n)| *n != 0);
+        s.by_topic.retain(|(_, n)| *n != 0);
+        let now = self.now();
+        let (late,): (i64,) = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT COUNT(*) FROM feedback WHERE path >= $1 AND path < $2 AND state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
+             AND (resolve_due < $3 OR (state = 'received' AND ack_due < $3))"
+        )
+        .bind(&unit.path)
+        .bind(&end)
+        .bind(now)
+        .fetch_one(p)
+        .await?
+        });
+        s.late = late;
+        Ok(s)
+    }
+}
+
+impl Viewer {
+    /// The system itself (sweeps, a reporter's message): sees everything.
+    pub fn system() -> Viewer {
+        Viewer {
+            actor: Actor::system(),
+            scope: Scope::all(),
+            role: Role::Admin,
+            leads_unit: false,
+        }
+    }
+}
