@@ -420,3 +420,100 @@ pub async fn team(cmd: TeamCommand) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Subcommand)]
+pub enum FeedbackCommand {
+    /// Route a commune's reports of a topic (all topics if omitted), from one
+    /// hamlet (all if omitted), to a unit shown under a label, e.g. security
+    /// and order → "Công an xã Phúc Sơn".
+    Rule {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        commune: i64,
+        /// Topic code: environment, security, epidemic, crime_tip, disease_case …
+        #[arg(long)]
+        topic: Option<String>,
+        #[arg(long)]
+        hamlet: Option<i64>,
+        /// The unit that answers (the commune itself, or a unit above or below it).
+        #[arg(long)]
+        unit: i64,
+        #[arg(long)]
+        label: String,
+    },
+    /// Add a day off (public holiday or compensation day) to the working calendar.
+    Holiday {
+        #[command(flatten)]
+        db: Db,
+        /// dd/mm/yyyy
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Mark an account as the leader of its unit (approves answers); --off to unmark.
+    Leader {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// Escalate late reports and close answered ones now (the server does it every minute).
+    Sweep {
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+pub async fn feedback(cmd: FeedbackCommand) -> Result<()> {
+    match cmd {
+        FeedbackCommand::Rule {
+            db,
+            commune,
+            topic,
+            hamlet,
+            unit,
+            label,
+        } => {
+            let store = open(&db).await?;
+            let id = store
+                .add_routing_rule(
+                    &Actor::cli(),
+                    &danvan_store::feedback::RoutingRule {
+                        commune_id: commune,
+                        topic,
+                        hamlet_id: hamlet,
+                        responsible_unit_id: unit,
+                        responsible_account_id: None,
+                        label,
+                    },
+                )
+                .await?;
+            println!("Đã thêm quy tắc chuyển phản ánh.");
+            println!("{id}");
+        }
+        FeedbackCommand::Holiday { db, date, name } => {
+            let day = parse_vn_date(&date).map_err(|e| anyhow!("--date: {}", e.message_vi()))?;
+            open(&db)
+                .await?
+                .add_holiday(&Actor::cli(), day, &name)
+                .await?;
+            println!("Đã thêm ngày nghỉ {date}.");
+        }
+        FeedbackCommand::Leader { db, username, off } => {
+            open(&db)
+                .await?
+                .set_leads_unit(&Actor::cli(), &username, !off)
+                .await?;
+            println!("Đã cập nhật.");
+        }
+        FeedbackCommand::Sweep { db } => {
+            let (escalated, closed) = open(&db).await?.sweep_feedback().await?;
+            println!("Đã chuyển lên cấp trên {escalated} phản ánh quá hạn; đã đóng {closed}.");
+        }
+    }
+    Ok(())
+}

@@ -58,7 +58,186 @@ pub async fn load_if_empty(store: &Store) -> Result<bool> {
         return Ok(false);
     }
     load(store, &danvan_demo::pilot()).await?;
+    load_reports(store, DEMO_REPORTS).await?;
     Ok(true)
+}
+
+/// Reports in the demo's year of feedback.
+pub const DEMO_REPORTS: usize = 400;
+
+/// Replays a year of feedback (the 365 days up to now)
+/// through the store's own functions on a clock that moves with the story:
+/// reports arrive, officers acknowledge and answer, leaders approve,
+/// reporters rate, and the daily sweep escalates what was late and closes
+/// what was answered a week before. Returns the number of reports.
+pub async fn load_reports(store: &Store, n: usize) -> Result<usize> {
+    use danvan_demo::reports::{pilot_reports, Fate};
+    use danvan_domain::feedback::{Channel, RelayMethod, Severity};
+    use danvan_store::feedback::{Action, NewFeedback, Viewer};
+    use std::sync::Arc;
+
+    // The year that ends now, so the last weeks' reports are the open ones.
+    let start = store.now() - 365 * 24 * 3600;
+    let clock = Arc::new(danvan_store::FixedClock::new(
+        chrono::DateTime::from_timestamp(start, 0).ok_or_else(|| anyhow!("start"))?,
+    ));
+    let s = Store {
+        db: store.db.clone(),
+        clock: clock.clone(),
+    };
+    let actor = Actor {
+        account_id: None,
+        name: "demo".into(),
+    };
+    // The commune officers lead their communes: they answer and approve.
+    let mut officers = Vec::new();
+    for name in ["xa.phucson", "xa.yenthe"] {
+        s.set_leads_unit(&actor, name, true).await?;
+        officers.push(Viewer::of(&s.principal_by_username(name).await?));
+    }
+    let mut hamlets: Vec<(i64, String)> = Vec::new();
+    for (id, _, _) in s.hamlets_under("/").await? {
+        let path = s.unit_unscoped(id).await?.path;
+        if officers.iter().any(|o| path.starts_with(&o.scope.path)) {
+            hamlets.push((id, path));
+        }
+    }
+    hamlets.sort();
+    let reports = pilot_reports(hamlets.len(), n);
+
+    // Every step of every report, in time order.
+    enum Step {
+        Submit,
+        Ack,
+        Answer(String),
+        Rate(i32),
+        Refuse(String, String),
+    }
+    let mut steps: Vec<(i64, usize, Step)> = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        let at = start + (r.at_hours * 3600.0) as i64;
+        let h = |hours: f64| at + (hours * 3600.0) as i64;
+        steps.push((at, i, Step::Submit));
+        match &r.fate {
+            Fate::Answered {
+                ack_after,
+                answer_after,
+                answer,
+                rating,
+            } => {
+                steps.push((h(*ack_after), i, Step::Ack));
+                steps.push((h(*answer_after), i, Step::Answer(answer.clone())));
+                if let Some(stars) = rating {
+                    steps.push((h(answer_after + 30.0), i, Step::Rate(*stars)));
+                }
+            }
+            Fate::Refused {
+                after,
+                reason,
+                refer_to,
+            } => steps.push((h(*after), i, Step::Refuse(reason.clone(), refer_to.clone()))),
+            Fate::Open { ack_after: Some(a) } => steps.push((h(*a), i, Step::Ack)),
+            Fate::Open { ack_after: None } => {}
+        }
+    }
+    let end = start + 365 * 24 * 3600;
+    steps.retain(|(t, _, _)| *t < end);
+    steps.sort_by_key(|(t, i, _)| (*t, *i));
+
+    let mut ids: HashMap<usize, (i64, String, Option<String>)> = HashMap::new();
+    let mut now = start;
+    let mut next_sweep = start + 24 * 3600;
+    for (t, i, step) in steps {
+        while next_sweep <= t {
+            clock.advance(chrono::Duration::seconds(next_sweep - now));
+            now = next_sweep;
+            s.sweep_feedback().await?;
+            next_sweep += 24 * 3600;
+        }
+        clock.advance(chrono::Duration::seconds(t - now));
+        now = t;
+        let r = &reports[i];
+        let (hamlet, path) = &hamlets[r.hamlet];
+        let officer = officers
+            .iter()
+            .find(|o| path.starts_with(&o.scope.path))
+            .ok_or_else(|| anyhow!("no officer for {path}"))?;
+        let phone = format!("09{:08}", 12_000_000 + i * 7919 % 80_000_000);
+        match step {
+            Step::Submit => {
+                let mut new = NewFeedback {
+                    topic: r.topic.into(),
+                    severity: Severity::parse(r.severity).unwrap_or(Severity::Normal),
+                    channel: if r.channel == "sms" {
+                        Channel::Sms
+                    } else {
+                        Channel::Web
+                    },
+                    description: r.text.clone(),
+                    hamlet_id: *hamlet,
+                    lat: None,
+                    lon: None,
+                    reporter_name: None,
+                    reporter_phone: Some(phone.clone()),
+                    anonymous: false,
+                    household_id: None,
+                    resident_id: None,
+                    relay_method: None,
+                    identity_consent: false,
+                    submission_key: Some(format!("demo-{i}")),
+                    photos: Vec::new(),
+                };
+                if r.channel == "member" {
+                    // A volunteer writes it down on a home visit.
+                    let teams = s.teams_of_hamlet(&Scope::all(), *hamlet).await?;
+                    if let Some(team) = teams.first() {
+                        let households = s.team_households(team.id).await?;
+                        if let Some(hh) = households.get(i % households.len().max(1)) {
+                            new.channel = Channel::Member;
+                            new.household_id = Some(hh.id);
+                            new.relay_method = Some(RelayMethod::ALL[i % RelayMethod::ALL.len()]);
+                            new.identity_consent = i % 3 != 0;
+                            new.reporter_phone = None;
+                        }
+                    }
+                }
+                let got = s.submit_feedback(&actor, &Scope::all(), &new).await?;
+                ids.insert(i, (got.id, got.code, new.reporter_phone.clone()));
+            }
+            Step::Ack => {
+                if let Some((id, _, _)) = ids.get(&i) {
+                    let _ = s.act_on_feedback(officer, *id, Action::Acknowledge).await;
+                }
+            }
+            Step::Answer(text) => {
+                if let Some((id, _, _)) = ids.get(&i) {
+                    let _ = s.act_on_feedback(officer, *id, Action::Start).await;
+                    if s.act_on_feedback(officer, *id, Action::DraftAnswer { text })
+                        .await
+                        .is_ok()
+                    {
+                        let _ = s.act_on_feedback(officer, *id, Action::ApproveAnswer).await;
+                    }
+                }
+            }
+            Step::Rate(stars) => {
+                if let Some((_, code, phone)) = ids.get(&i) {
+                    let phone = phone
+                        .as_deref()
+                        .and_then(|p| danvan_domain::Phone::parse(p).ok());
+                    let _ = s.rate_feedback(code, phone.as_ref(), stars).await;
+                }
+            }
+            Step::Refuse(reason, refer_to) => {
+                if let Some((id, _, _)) = ids.get(&i) {
+                    let _ = s
+                        .act_on_feedback(officer, *id, Action::Refuse { reason, refer_to })
+                        .await;
+                }
+            }
+        }
+    }
+    Ok(ids.len())
 }
 
 /// The old name a rename event records in its note («…»).

@@ -77,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: danvan::admin::TeamCommand,
     },
+    /// Feedback: routing rules, days off, unit leaders, the escalation sweep.
+    Feedback {
+        #[command(subcommand)]
+        command: danvan::admin::FeedbackCommand,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -257,6 +262,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             danvan::admin::team(command).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Feedback { command } => {
+            danvan::admin::feedback(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate { db } => {
             open(&db).await?;
             println!("Cơ sở dữ liệu đã được cập nhật.");
@@ -414,6 +423,7 @@ async fn serve(
 ) -> Result<ExitCode> {
     let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
     std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
+    danvan_web::spawn_sweeper(store.clone());
     let state = danvan_web::AppState {
         store,
         secure_cookies,

@@ -67,6 +67,7 @@ use danvan_domain::{
 mod people;
 mod pilot;
 mod province;
+pub mod reports;
 
 pub use pilot::pilot;
 pub use province::{province_units, write_province_csv};

@@ -134,6 +134,9 @@ pub struct NewFeedback {
     /// Sent by a form or client with the submission; a replay with the same
     /// key returns the first item.
     pub submission_key: Option<String>,
+    /// Photos, already checked and re-encoded; written in the report's
+    /// transaction (at most `photo::MAX_PHOTOS`).
+    pub photos: Vec<crate::photo::CleanPhoto>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -231,6 +234,7 @@ pub struct PublicFeedback {
     pub topic_name_en: String,
     pub state: String,
     pub description: String,
+    pub hamlet_id: i64,
     pub hamlet_name: String,
     pub responsible_label: String,
     pub lat: Option<f64>,
@@ -241,6 +245,9 @@ pub struct PublicFeedback {
     pub updated_at: i64,
     /// The approved answer only.
     pub answer: Option<String>,
+    /// Why it was refused and where to turn (public in its history too).
+    pub refusal_reason: Option<String>,
+    pub refer_to: Option<String>,
 }
 
 impl From<Feedback> for PublicFeedback {
@@ -252,6 +259,7 @@ impl From<Feedback> for PublicFeedback {
             topic_name_en: f.topic_name_en,
             state: f.state,
             description: f.description,
+            hamlet_id: f.hamlet_id,
             hamlet_name: f.hamlet_name,
             responsible_label: f.responsible_label,
             lat: f.lat,
@@ -261,6 +269,8 @@ impl From<Feedback> for PublicFeedback {
             answered_at: f.answered_at,
             updated_at: f.updated_at,
             answer: f.answer,
+            refusal_reason: f.refusal_reason,
+            refer_to: f.refer_to,
         }
     }
 }
@@ -693,6 +703,9 @@ impl Store {
             };
             (name, phone)
         };
+        if new.photos.len() > crate::photo::MAX_PHOTOS {
+            return Err(rejected(crate::photo::PhotoError::TooMany.message_vi()));
+        }
         if new.channel == Channel::Member
             && (new.household_id.is_none() || new.relay_method.is_none())
         {
@@ -855,6 +868,7 @@ impl Store {
                     true
                 );
                 count!(&mut *tx, hamlet.id, topic.id, "received", 1);
+                crate::insert_photos!(&mut *tx, id, new.photos, now);
                 notify!(
                     &mut *tx,
                     unit_id,

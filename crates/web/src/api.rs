@@ -1,14 +1,18 @@
 //! The JSON API under `/api/v1`, described by `openapi.json`. Ids are strings;
 //! a record out of the caller's scope answers 404 exactly like a missing one.
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use danvan_domain::calendar::iso_local;
+use danvan_domain::feedback::{Channel, RelayMethod, Severity};
 use danvan_domain::{Gender, Phone, Reach};
 use danvan_store::account::Principal;
+use danvan_store::feedback::{Feedback, NewFeedback, Viewer};
 use danvan_store::unit::Unit;
 use danvan_store::StoreError;
 use serde::Deserialize;
@@ -27,6 +31,9 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{id}", get(team))
         .route("/households/{id}", get(household))
         .route("/search", get(search))
+        .route("/feedback", post(feedback_create))
+        .route("/feedback/{id}", get(feedback_get))
+        .route("/units/{id}/feedback-summary", get(feedback_summary))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
         })
@@ -298,6 +305,221 @@ async fn search(
             "id": x.id.to_string(), "full_name": x.full_name(), "household_id": x.household_id.to_string(),
             "household_code": x.household_code, "hamlet_name": x.hamlet_name, "birth_year": x.birth_year,
         })).collect::<Vec<_>>(),
+    })))
+}
+
+/// `POST /api/v1/feedback`: a report from an app or a partner system.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackIn {
+    topic: String,
+    #[serde(default)]
+    severity: Option<String>,
+    description: String,
+    hamlet_id: String,
+    #[serde(default)]
+    lat: Option<f64>,
+    #[serde(default)]
+    lon: Option<f64>,
+    #[serde(default)]
+    reporter_name: Option<String>,
+    #[serde(default)]
+    reporter_phone: Option<String>,
+    #[serde(default)]
+    anonymous: bool,
+    /// On a resident's behalf (a team member's app).
+    #[serde(default)]
+    household_id: Option<String>,
+    #[serde(default)]
+    resident_id: Option<String>,
+    #[serde(default)]
+    relay_method: Option<String>,
+    #[serde(default)]
+    identity_consent: bool,
+    /// A replay with the same key returns the first report.
+    #[serde(default)]
+    submission_key: Option<String>,
+}
+
+fn invalid(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+}
+
+fn opt_id(v: &Option<String>, field: &str) -> Result<Option<i64>, ApiError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid(&format!("{field}: mã không hợp lệ"))),
+    }
+}
+
+async fn feedback_create(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<FeedbackIn>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(f) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            &format!("Nội dung JSON không hợp lệ: {}", e.body_text()),
+        )
+    })?;
+    let severity = match f.severity.as_deref() {
+        None | Some("") => Severity::Normal,
+        Some(s) => {
+            Severity::parse(s).ok_or_else(|| invalid("severity: normal, urgent hoặc complex"))?
+        }
+    };
+    let relay_method = match f.relay_method.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(RelayMethod::parse(s).ok_or_else(|| {
+            invalid("relay_method: home_visit, phone_call, group_chat hoặc meeting")
+        })?),
+    };
+    let household_id = opt_id(&f.household_id, "household_id")?;
+    let hamlet_id = opt_id(&Some(f.hamlet_id.clone()), "hamlet_id")?
+        .ok_or_else(|| invalid("hamlet_id: bắt buộc"))?;
+    let key = f.submission_key.clone().or_else(|| {
+        headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    let new = NewFeedback {
+        topic: f.topic,
+        severity,
+        channel: if household_id.is_some() {
+            Channel::Member
+        } else {
+            Channel::Api
+        },
+        description: f.description,
+        hamlet_id,
+        lat: f.lat,
+        lon: f.lon,
+        reporter_name: f.reporter_name,
+        reporter_phone: f.reporter_phone,
+        anonymous: f.anonymous,
+        household_id,
+        resident_id: opt_id(&f.resident_id, "resident_id")?,
+        relay_method,
+        identity_consent: f.identity_consent,
+        submission_key: key,
+        photos: Vec::new(),
+    };
+    let r = st.store.submit_feedback(&p.actor(), &p.scope, &new).await?;
+    let status = if r.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let code = danvan_domain::feedback::TrackingCode::parse(&r.code);
+    Ok((
+        status,
+        Json(json!({
+            "id": r.id.to_string(),
+            "code": r.code,
+            "code_display": code.map(|c| c.display()),
+            "replayed": r.replayed,
+            "ack_due": iso_local(r.ack_due),
+            "resolve_due": iso_local(r.resolve_due),
+            "similar": r.similar,
+        })),
+    )
+        .into_response())
+}
+
+fn feedback_json(f: &Feedback) -> Value {
+    let opt_iso = |t: Option<i64>| t.map(iso_local);
+    json!({
+        "id": f.id.to_string(),
+        "code": f.code,
+        "topic": f.topic_code,
+        "topic_name": f.topic_name_vi,
+        "severity": f.severity,
+        "state": f.state,
+        "channel": f.channel,
+        "description": f.description,
+        "hamlet_id": f.hamlet_id.to_string(),
+        "hamlet_name": f.hamlet_name,
+        "household_id": f.household_id.map(|x| x.to_string()),
+        "resident_id": f.resident_id.map(|x| x.to_string()),
+        "identity_consent": f.identity_consent,
+        "relay_method": f.relay_method,
+        "reporter_name": f.reporter_name,
+        "reporter_phone": f.reporter_phone,
+        "anonymous": f.anonymous,
+        "lat": f.lat,
+        "lon": f.lon,
+        "confidential": f.confidential,
+        "responsible_unit_id": f.responsible_unit_id.to_string(),
+        "responsible": f.responsible_label,
+        "team_id": f.team_id.map(|x| x.to_string()),
+        "escalation_level": f.escalation_level,
+        "received_at": iso_local(f.received_at),
+        "ack_due": iso_local(f.ack_due),
+        "resolve_due": iso_local(f.resolve_due),
+        "acknowledged_at": opt_iso(f.acknowledged_at),
+        "answered_at": opt_iso(f.answered_at),
+        "closed_at": opt_iso(f.closed_at),
+        "answer": f.answer,
+        "refusal_reason": f.refusal_reason,
+        "refer_to": f.refer_to,
+        "rating": f.rating,
+        "duplicate_of": f.duplicate_of.map(|x| x.to_string()),
+        "updated_at": iso_local(f.updated_at),
+    })
+}
+
+/// By numeric id or by tracking code.
+async fn feedback_get(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let viewer = Viewer::of(&p);
+    let f = match id.parse::<i64>() {
+        Ok(n) => st.store.feedback(&viewer, n).await?,
+        Err(_) => st.store.feedback_by_code(&viewer, &id).await?,
+    };
+    let events = st.store.feedback_events(Some(&viewer), f.id).await?;
+    let mut v = feedback_json(&f);
+    v["events"] = Value::Array(
+        events
+            .iter()
+            .map(|e| {
+                json!({
+                    "at": iso_local(e.at), "kind": e.kind, "from_state": e.from_state,
+                    "to_state": e.to_state, "actor": e.actor, "body": e.body, "public": e.public,
+                })
+            })
+            .collect(),
+    );
+    Ok(Json(v))
+}
+
+async fn feedback_summary(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let s = st
+        .store
+        .feedback_summary(&Viewer::of(&p), parse_id(&id)?)
+        .await?;
+    let map = |pairs: &[(String, i64)]| {
+        Value::Object(pairs.iter().map(|(k, n)| (k.clone(), json!(n))).collect())
+    };
+    Ok(Json(json!({
+        "unit_id": id,
+        "total": s.total,
+        "by_state": map(&s.by_state),
+        "by_topic": map(&s.by_topic),
+        "late": s.late,
     })))
 }
 

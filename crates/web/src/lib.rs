@@ -7,7 +7,10 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod open311;
 pub mod pages;
+pub mod report;
+pub mod sms;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,8 +68,14 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api::router())
+        .nest("/open311/v2", open311::router())
+        .route(
+            "/sms/inbound",
+            get(sms::inbound_get).post(sms::inbound_post),
+        )
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .merge(import)
+        .merge(report::router())
         .fallback(pages::not_found)
         .with_state(state);
     with_security_headers(app)
@@ -87,6 +96,29 @@ fn with_security_headers(router: Router) -> Router {
         .layer(h(header::X_FRAME_OPTIONS, "DENY"))
         .layer(h(header::REFERRER_POLICY, "same-origin"))
         .layer(h(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(self)"))
+}
+
+/// How often late feedback is escalated and answered items closed.
+pub const SWEEP_SECONDS: u64 = 60;
+
+/// Runs the feedback sweep every minute for as long as the process lives.
+/// A failed sweep is logged and tried again next time: each batch is its
+/// own transaction, so nothing is left half done.
+pub fn spawn_sweeper(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(SWEEP_SECONDS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match store.sweep_feedback().await {
+                Ok((0, 0)) => {}
+                Ok((escalated, closed)) => {
+                    tracing::info!(escalated, closed, "feedback sweep")
+                }
+                Err(e) => tracing::error!(error = %e, "feedback sweep failed"),
+            }
+        }
+    });
 }
 
 /// Serves the router on `addr` until the process ends.

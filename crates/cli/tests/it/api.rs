@@ -145,8 +145,23 @@ async fn api_answers_in_scope(b: Backend) {
         "/teams/{id}",
         "/households/{id}",
         "/search",
+        "/feedback/{id}",
+        "/units/{id}/feedback-summary",
     ] {
         assert!(doc["paths"][p]["get"].is_object(), "{p} documented");
+    }
+    assert!(
+        doc["paths"]["/feedback"]["post"].is_object(),
+        "POST /feedback documented"
+    );
+    // Every schema the paths refer to exists.
+    let text = doc.to_string();
+    for r in text.split("#/components/schemas/").skip(1) {
+        let name = r.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "schema {name}"
+        );
     }
     server.stop();
     db.finish().await;

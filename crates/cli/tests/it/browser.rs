@@ -30,7 +30,7 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// A chromedriver child process with one browser session. Dropping it (also
 /// when an assertion fails) ends the session, which closes Chromium, and
 /// kills the driver.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     driver: String,
     session: String,
@@ -39,7 +39,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub(crate) async fn start() -> Browser {
         let exe = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
@@ -149,19 +149,19 @@ impl Browser {
         self.cmd(reqwest::Method::GET, path, Value::Null).await
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.post("/url", json!({ "url": url }))
             .await
             .expect("navigate");
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         let v = self.get("/url").await.expect("current url");
         v.as_str().unwrap_or_default().to_string()
     }
 
     /// Elements matching `css` under `from` (an element) or the document.
-    async fn all(&self, from: Option<&str>, css: &str) -> Result<Vec<String>, String> {
+    pub(crate) async fn all(&self, from: Option<&str>, css: &str) -> Result<Vec<String>, String> {
         let path = from.map_or("/elements".to_string(), |e| {
             format!("/element/{e}/elements")
         });
@@ -175,13 +175,13 @@ impl Browser {
             .collect())
     }
 
-    async fn text(&self, el: &str) -> Result<String, String> {
+    pub(crate) async fn text(&self, el: &str) -> Result<String, String> {
         let v = self.get(&format!("/element/{el}/text")).await?;
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
     /// Waits for the first element matching `css` whose text satisfies `ok`.
-    async fn wait_for(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn wait_for(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
         let mut seen = Vec::new();
         loop {
@@ -205,24 +205,24 @@ impl Browser {
         }
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         self.wait_for(css, |_| true).await
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.post(&format!("/element/{el}/value"), json!({ "text": text }))
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
-    async fn click(&self, el: &str) {
+    pub(crate) async fn click(&self, el: &str) {
         self.post(&format!("/element/{el}/click"), json!({}))
             .await
             .unwrap_or_else(|e| panic!("click: {e}"));
     }
 
-    async fn screenshot(&self) -> Option<Vec<u8>> {
+    pub(crate) async fn screenshot(&self) -> Option<Vec<u8>> {
         let v = self.get("/screenshot").await.ok()?;
         base64_decode(v.as_str()?)
     }

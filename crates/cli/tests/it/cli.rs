@@ -402,3 +402,84 @@ async fn registry_commands_record_history(b: Backend) {
     db.finish().await;
 }
 both!(registry_commands_record_history);
+
+async fn feedback_commands(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let phuc_son = unit_id(&db.store, "xa phuc son").await;
+    let run = |args: &[&str]| {
+        danvan()
+            .args(args)
+            .env("DANVAN_DATABASE_URL", &db.url)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "feedback",
+        "holiday",
+        "--date",
+        "02/09/2027",
+        "--name",
+        "Quốc khánh",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (cal, _) = db.store.calendar_for("/1/").await.unwrap();
+    assert!(cal
+        .holidays
+        .contains(&chrono::NaiveDate::from_ymd_opt(2027, 9, 2).unwrap()));
+    let out = run(&["feedback", "leader", "--username", "xa.phucson"]);
+    assert!(out.status.success());
+    assert!(
+        db.store
+            .principal_by_username("xa.phucson")
+            .await
+            .unwrap()
+            .leads_unit
+    );
+    let p = phuc_son.to_string();
+    let out = run(&[
+        "feedback",
+        "rule",
+        "--commune",
+        &p,
+        "--topic",
+        "security",
+        "--unit",
+        &p,
+        "--label",
+        "Công an xã Phúc Sơn",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "feedback",
+        "rule",
+        "--commune",
+        &p,
+        "--topic",
+        "weather",
+        "--unit",
+        &p,
+        "--label",
+        "X",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("lỗi:") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+    let out = run(&["feedback", "holiday", "--date", "31/02/2027", "--name", "x"]);
+    assert!(!out.status.success());
+    let out = run(&["feedback", "sweep"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Đã chuyển"));
+    db.finish().await;
+}
+both!(feedback_commands);

@@ -60,6 +60,7 @@ fn web_report(hamlet: i64, topic: &str, text: &str) -> NewFeedback {
         relay_method: None,
         identity_consent: false,
         submission_key: None,
+        photos: Vec::new(),
     }
 }
 
@@ -627,3 +628,429 @@ async fn similar_reports_are_offered_and_rules_route(b: Backend) {
     db.finish().await;
 }
 both!(similar_reports_are_offered_and_rules_route);
+
+async fn json_api_takes_reports_and_answers_in_scope(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let server = crate::common::Server::start(s).await;
+    let member_token = s
+        .create_api_token(&danvan_store::Actor::cli(), "thanhvien.maihoang2", "app")
+        .await
+        .unwrap();
+    let far_token = s
+        .create_api_token(&danvan_store::Actor::cli(), "xa.yenthe", "app")
+        .await
+        .unwrap();
+    let member = s
+        .principal_by_username("thanhvien.maihoang2")
+        .await
+        .unwrap();
+    let household = s.team_households(member.team_id.unwrap()).await.unwrap()[0].clone();
+    let c = reqwest::Client::new();
+    let post = |token: &str, body: serde_json::Value| {
+        c.post(server.url("/api/v1/feedback"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let body = serde_json::json!({
+        "topic": "environment",
+        "description": "Rác tồn đọng ở đầu ngõ 2 ba ngày chưa thu gom",
+        "hamlet_id": household.hamlet_id.to_string(),
+        "household_id": household.id.to_string(),
+        "relay_method": "group_chat",
+        "identity_consent": true,
+        "submission_key": "app-41c2",
+    });
+    let r = post(&member_token, body.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(created["resolve_due"].as_str().unwrap().ends_with("+07:00"));
+    // The same submission again: the same report, 200.
+    let r = post(&member_token, body.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let again: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(again["id"], created["id"]);
+
+    let got: serde_json::Value = c
+        .get(server.url(&format!("/api/v1/feedback/{id}")))
+        .bearer_auth(&member_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["channel"], "member");
+    assert_eq!(got["relay_method"], "group_chat");
+    assert_eq!(got["events"][0]["kind"], "received");
+    // By tracking code too; another commune's officer gets 404.
+    let code = created["code"].as_str().unwrap();
+    let by_code = c
+        .get(server.url(&format!("/api/v1/feedback/{}", code.to_lowercase())))
+        .bearer_auth(&member_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_code.status(), 200);
+    let far = c
+        .get(server.url(&format!("/api/v1/feedback/{id}")))
+        .bearer_auth(&far_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(far.status(), 404);
+
+    // Bad input: clear errors in the API's shape, nothing written.
+    let commune = s
+        .unit(&Scope::all(), household.hamlet_id)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let summary = |token: String| {
+        let c = c.clone();
+        let url = server.url(&format!("/api/v1/units/{commune}/feedback-summary"));
+        async move {
+            c.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let officer_token = s
+        .create_api_token(&danvan_store::Actor::cli(), "xa.phucson", "app")
+        .await
+        .unwrap();
+    let before = summary(officer_token.clone()).await;
+    assert_eq!(before["by_topic"]["environment"], 1);
+    let bad_json = c
+        .post(server.url("/api/v1/feedback"))
+        .bearer_auth(&member_token)
+        .header("content-type", "application/json")
+        .body("{\"topic\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_json.status(), 400);
+    let e: serde_json::Value = bad_json.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "bad_json");
+    for bad in [
+        serde_json::json!({"topic": "weather", "description": "x y", "hamlet_id": household.hamlet_id.to_string()}),
+        serde_json::json!({"topic": "environment", "description": "x".repeat(4001), "hamlet_id": household.hamlet_id.to_string()}),
+        serde_json::json!({"topic": "environment", "description": "Khói", "hamlet_id": household.hamlet_id.to_string(), "lat": 21.0}),
+        serde_json::json!({"topic": "environment", "description": "Khói", "hamlet_id": "abc"}),
+        serde_json::json!({"topic": "environment", "description": "Khói", "hamlet_id": household.hamlet_id.to_string(), "severity": "panic"}),
+    ] {
+        let r = post(&member_token, bad.clone()).await.unwrap();
+        assert_eq!(r.status(), 422, "{bad}");
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert!(!e["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(summary(officer_token).await, before);
+    server.stop();
+    db.finish().await;
+}
+both!(json_api_takes_reports_and_answers_in_scope);
+
+async fn sms_tells_new_reports_from_replies(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let server = crate::common::Server::start(s).await;
+    let key = s
+        .create_api_token(&danvan_store::Actor::cli(), "admin", "kannel")
+        .await
+        .unwrap();
+    // A resident of the demo with a phone number.
+    let member = s
+        .principal_by_username("thanhvien.maihoang2")
+        .await
+        .unwrap();
+    let mut sender = None;
+    for h in s.team_households(member.team_id.unwrap()).await.unwrap() {
+        if let Some(r) = s
+            .residents(h.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.phone.is_some())
+        {
+            sender = Some((r.phone.unwrap(), h.hamlet_id));
+            break;
+        }
+    }
+    let (phone, hamlet) = sender.expect("a resident with a phone");
+    let c = reqwest::Client::new();
+    let sms = |from: &str, text: &str, id: &str| {
+        c.get(server.url("/sms/inbound"))
+            .query(&[
+                ("key", key.as_str()),
+                ("from", from),
+                ("text", text),
+                ("id", id),
+            ])
+            .send()
+    };
+    // Typed without diacritics: a new report in the sender's hamlet.
+    let r = sms(
+        &phone,
+        "PA moi truong rac thai do trom canh cong lang",
+        "m1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let reply = r.text().await.unwrap();
+    assert!(reply.starts_with("Da nhan phan anh, ma "), "{reply}");
+    let code = reply
+        .split_whitespace()
+        .nth(5)
+        .unwrap()
+        .trim_end_matches('.')
+        .to_string();
+    let f = s.feedback_by_code(&Viewer::system(), &code).await.unwrap();
+    assert_eq!(
+        (f.channel.as_str(), f.topic_code.as_str(), f.hamlet_id),
+        ("sms", "environment", hamlet)
+    );
+    assert_eq!(f.description, "rac thai do trom canh cong lang");
+    // The gateway delivers the same message again: no second report.
+    let again = sms(
+        &phone,
+        "PA moi truong rac thai do trom canh cong lang",
+        "m1",
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(again.contains(&code), "{again}");
+    // A reply to it is a reply, not a new report.
+    let reply = sms(&phone, &format!("TL {code} rac van con o day"), "m2")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(reply.starts_with("Da nhan tin nhan"), "{reply}");
+    let events = s
+        .feedback_events(Some(&Viewer::system()), f.id)
+        .await
+        .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "message_in" && e.body == "rac van con o day"));
+    // From another phone, the code is not found.
+    let reply = sms("0987654321", &format!("TL {code} xin chao"), "m3")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(reply.starts_with("Khong tim thay"), "{reply}");
+    // Anything else gets help, never silence: chatter, emoji, 1,000
+    // characters, an unknown topic, an unknown sender.
+    for (from, text) in [
+        (phone.as_str(), "Xin chao uy ban"),
+        (phone.as_str(), "😀😀😀"),
+        (phone.as_str(), &"a".repeat(1000)),
+        (phone.as_str(), "PA thoi tiet mua to qua"),
+        ("0987654321", "PA an ninh co nguoi la"),
+    ] {
+        let r = sms(from, text, "").await.unwrap();
+        assert_eq!(r.status(), 200);
+        let help = r.text().await.unwrap();
+        assert!(!help.is_empty() && help.len() <= 160, "{help}");
+    }
+    let admin = Viewer::system();
+    let commune = s
+        .unit(&Scope::all(), hamlet)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    assert_eq!(s.feedback_summary(&admin, commune).await.unwrap().total, 1);
+    // A wrong key is refused.
+    let r = c
+        .get(server.url("/sms/inbound"))
+        .query(&[
+            ("key", "dv_wrong"),
+            ("from", phone.as_str()),
+            ("text", "PA an ninh x y"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    server.stop();
+    db.finish().await;
+}
+both!(sms_tells_new_reports_from_replies);
+
+/// Starts the real `danvan serve` on `url`, waiting until it answers.
+async fn start_binary(url: &str) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_danvan"))
+        .args(["serve", "--database-url", url, "--bind", &bind])
+        .env("DANVAN_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://{bind}");
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+            if r.status() == 200 {
+                return (child, base);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("danvan serve did not start");
+}
+
+/// Reports acknowledged with 201 survive the server being killed with
+/// SIGKILL in the middle of a load.
+async fn acknowledged_reports_survive_sigkill(b: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let token = s
+        .create_api_token(&danvan_store::Actor::cli(), "xa.phucson", "load")
+        .await
+        .unwrap();
+    let mai_hoang = unit_id(s, "mai hoang").await;
+    let (mut child, base) = start_binary(&db.url).await;
+
+    let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for worker in 0..16 {
+        let (acked, count, token, base) =
+            (acked.clone(), count.clone(), token.clone(), base.clone());
+        clients.push(tokio::spawn(async move {
+            let c = reqwest::Client::new();
+            for i in 0.. {
+                let body = serde_json::json!({
+                    "topic": "environment",
+                    "description": format!("Báo cáo thử tải số {worker}-{i}: cống tắc"),
+                    "hamlet_id": mai_hoang.to_string(),
+                });
+                match c
+                    .post(format!("{base}/api/v1/feedback"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 201 => {
+                        if let Ok(v) = r.json::<serde_json::Value>().await {
+                            acked
+                                .lock()
+                                .unwrap()
+                                .push(v["code"].as_str().unwrap().to_string());
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    // The server is gone: stop.
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Kill it while the clients are still sending.
+    while count.load(Ordering::SeqCst) < 150 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 150);
+
+    // Restarted on the same database, every acknowledged report is there.
+    let (mut child, base) = start_binary(&db.url).await;
+    let after = Store::connect(&db.url).await.unwrap();
+    for code in &acked {
+        assert!(
+            after
+                .feedback_by_code(&Viewer::system(), code)
+                .await
+                .is_ok(),
+            "acknowledged report {code} was lost"
+        );
+    }
+    let c = reqwest::Client::new();
+    let r = c
+        .get(format!("{base}/api/v1/feedback/{}", acked[0]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    after.close().await;
+    db.finish().await;
+}
+both!(acknowledged_reports_survive_sigkill);
+
+/// The demo's year of feedback: every topic, every outcome, some late.
+async fn demo_has_a_year_of_reports(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let n = danvan::demo::load_reports(s, danvan::demo::DEMO_REPORTS)
+        .await
+        .unwrap();
+    assert_eq!(n, danvan::demo::DEMO_REPORTS);
+    let admin = Viewer::system();
+    let root = s.top_units(&Scope::all()).await.unwrap();
+    let mut total = 0;
+    let mut states = std::collections::HashMap::new();
+    let mut topics = std::collections::HashSet::new();
+    for u in root {
+        let sum = s.feedback_summary(&admin, u.id).await.unwrap();
+        total += sum.total;
+        for (k, v) in sum.by_state {
+            *states.entry(k).or_insert(0) += v;
+        }
+        topics.extend(sum.by_topic.into_iter().map(|(k, _)| k));
+    }
+    assert_eq!(total as usize, n);
+    for st in ["closed", "refused", "received", "acknowledged"] {
+        assert!(states.get(st).copied().unwrap_or(0) > 0, "{st}: {states:?}");
+    }
+    assert_eq!(topics.len(), 5, "{topics:?}");
+    let escalated: i64 = match &s.db {
+        danvan_store::Db::Sqlite(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM feedback WHERE escalation_level > 0")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+        danvan_store::Db::Postgres(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM feedback WHERE escalation_level > 0")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(escalated > 0, "some reports were late and went up");
+    db.finish().await;
+}
+both!(demo_has_a_year_of_reports);

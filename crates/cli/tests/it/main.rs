@@ -10,6 +10,8 @@ mod browser;
 mod cli;
 mod feedback;
 mod import;
+mod open311;
 mod pages;
 mod registry;
+mod report;
 mod search;

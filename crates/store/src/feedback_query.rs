@@ -1,0 +1,212 @@
+//! Public listings of feedback (Open311 `GET requests`): what anyone may
+//! read, never a confidential item, always bounded in time and size so a
+//! province-wide table is read through an index range, not scanned.
+
+use danvan_domain::feedback::{FeedbackState, TrackingCode};
+
+use crate::feedback::{Feedback, PublicFeedback, FEEDBACK_SELECT};
+use crate::{on_db, Result, Store, StoreError};
+
+/// Most items one listing returns.
+pub const MAX_PUBLIC_RESULTS: i64 = 1000;
+/// Widest window of `received_at` one listing covers (Open311: 90 days).
+pub const MAX_WINDOW_SECONDS: i64 = 90 * 24 * 3600;
+/// Most tracking codes asked for at once (each is one bound parameter).
+pub const MAX_PUBLIC_CODES: usize = 100;
+
+/// What a public listing asks for. Empty or `None` means "any".
+#[derive(Debug, Clone)]
+pub struct PublicFilter {
+    /// Tracking codes as typed (any case, dash optional). When any is given,
+    /// every other filter is ignored, as Open311 says of `service_request_id`.
+    pub codes: Vec<String>,
+    /// Topic codes (Open311 `service_code`); unknown ones match nothing.
+    pub topics: Vec<String>,
+    /// Bounds on `received_at`, Unix seconds, inclusive. Without either,
+    /// the last 90 days; with one, the 90 days after or before it.
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    /// `Some(true)`: open items only; `Some(false)`: answered, closed or
+    /// refused only (Open311's "open" / "closed").
+    pub open: Option<bool>,
+    /// At most this many, newest first (clamped to 1..=1000).
+    pub limit: i64,
+}
+
+impl Default for PublicFilter {
+    fn default() -> Self {
+        PublicFilter {
+            codes: Vec::new(),
+            topics: Vec::new(),
+            start: None,
+            end: None,
+            open: None,
+            limit: MAX_PUBLIC_RESULTS,
+        }
+    }
+}
+
+impl PublicFilter {
+    /// The inclusive `received_at` window at `now`; refuses an inverted or
+    /// over-wide range rather than silently cutting it.
+    fn window(&self, now: i64) -> Result<(i64, i64)> {
+        match (self.start, self.end) {
+            (None, None) => Ok((now.saturating_sub(MAX_WINDOW_SECONDS), i64::MAX)),
+            (Some(s), None) => Ok((s, s.saturating_add(MAX_WINDOW_SECONDS))),
+            (None, Some(e)) => Ok((e.saturating_sub(MAX_WINDOW_SECONDS), e)),
+            (Some(s), Some(e)) if e < s => Err(StoreError::Rejected(
+                "Ngày bắt đầu phải trước ngày kết thúc".into(),
+            )),
+            (Some(s), Some(e)) if e - s > MAX_WINDOW_SECONDS => Err(StoreError::Rejected(
+                "Khoảng thời gian tìm không được quá 90 ngày".into(),
+            )),
+            (Some(s), Some(e)) => Ok((s, e)),
+        }
+    }
+}
+
+/// `$from, $from+1, …` for `n` parameters.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `'a', 'b'` of the states that Open311 calls open (or closed). Built from
+/// the domain's list so a new state cannot fall out of both.
+fn states(open: bool) -> String {
+    FeedbackState::ALL
+        .iter()
+        .filter(|s| s.is_open() == open)
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Public items matching `filter`, newest first; confidential items
+    /// are never returned. By codes: the unique index on `code`; otherwise
+    /// a range of the `feedback_received` index, read backwards.
+    pub async fn public_feedback_list(&self, filter: &PublicFilter) -> Result<Vec<PublicFeedback>> {
+        if !filter.codes.is_empty() {
+            return self.public_feedback_by_codes(&filter.codes).await;
+        }
+        let (from, to) = filter.window(self.now())?;
+        let limit = filter.limit.clamp(1, MAX_PUBLIC_RESULTS);
+        let mut sql = format!(
+            "{FEEDBACK_SELECT} WHERE f.received_at >= $1 AND f.received_at <= $2 AND f.confidential = FALSE"
+        );
+        let mut topic_ids = Vec::new();
+        if !filter.topics.is_empty() {
+            // Topics are a handful of rows: resolve codes here so the
+            // predicate stays on the feedback table.
+            let all = self.topics().await?;
+            for code in &filter.topics {
+                let code = code.trim().to_lowercase();
+                if let Some(t) = all.iter().find(|t| t.code == code) {
+                    if !topic_ids.contains(&t.id) {
+                        topic_ids.push(t.id);
+                    }
+                }
+            }
+            if topic_ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql += &format!(" AND f.topic_id IN ({})", placeholders(4, topic_ids.len()));
+        }
+        if let Some(open) = filter.open {
+            sql += &format!(" AND f.state IN ({})", states(open));
+        }
+        sql += " ORDER BY f.received_at DESC, f.id DESC LIMIT $3";
+        let rows: Vec<Feedback> = on_db!(&self.db, |p| {
+            let mut q = sqlx::query_as(&sql).bind(from).bind(to).bind(limit);
+            for id in &topic_ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await?
+        });
+        Ok(rows.into_iter().map(PublicFeedback::from).collect())
+    }
+
+    /// Public items by tracking code; codes that do not parse, are unknown
+    /// or confidential are simply absent.
+    async fn public_feedback_by_codes(&self, typed: &[String]) -> Result<Vec<PublicFeedback>> {
+        if typed.len() > MAX_PUBLIC_CODES {
+            return Err(StoreError::Rejected(format!(
+                "Tối đa {MAX_PUBLIC_CODES} mã theo dõi mỗi lần"
+            )));
+        }
+        let mut codes: Vec<String> = Vec::new();
+        for t in typed {
+            if let Some(c) = TrackingCode::parse(t) {
+                if !codes.iter().any(|x| x == c.as_str()) {
+                    codes.push(c.as_str().to_string());
+                }
+            }
+        }
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{FEEDBACK_SELECT} WHERE f.code IN ({}) AND f.confidential = FALSE \
+             ORDER BY f.received_at DESC, f.id DESC",
+            placeholders(1, codes.len())
+        );
+        let rows: Vec<Feedback> = on_db!(&self.db, |p| {
+            let mut q = sqlx::query_as(&sql);
+            for c in &codes {
+                q = q.bind(c);
+            }
+            q.fetch_all(p).await?
+        });
+        Ok(rows.into_iter().map(PublicFeedback::from).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_defaults_and_limits() {
+        let now = 1_000_000_000;
+        let f = |start, end| PublicFilter {
+            start,
+            end,
+            ..PublicFilter::default()
+        };
+        assert_eq!(
+            f(None, None).window(now).unwrap(),
+            (now - MAX_WINDOW_SECONDS, i64::MAX)
+        );
+        assert_eq!(
+            f(Some(10), None).window(now).unwrap(),
+            (10, 10 + MAX_WINDOW_SECONDS)
+        );
+        assert_eq!(
+            f(None, Some(now)).window(now).unwrap(),
+            (now - MAX_WINDOW_SECONDS, now)
+        );
+        assert_eq!(
+            f(Some(10), Some(10 + MAX_WINDOW_SECONDS))
+                .window(now)
+                .unwrap(),
+            (10, 10 + MAX_WINDOW_SECONDS)
+        );
+        assert!(f(Some(10), Some(11 + MAX_WINDOW_SECONDS))
+            .window(now)
+            .is_err());
+        assert!(f(Some(10), Some(9)).window(now).is_err());
+    }
+
+    #[test]
+    fn open_and_closed_states_partition_all() {
+        let (open, closed) = (states(true), states(false));
+        for s in FeedbackState::ALL {
+            let quoted = format!("'{}'", s.as_str());
+            assert!(open.contains(&quoted) != closed.contains(&quoted));
+        }
+        assert_eq!(placeholders(4, 3), "$4, $5, $6");
+    }
+}
