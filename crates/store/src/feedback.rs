@@ -8,7 +8,7 @@
 //! sweep finds late items through `next_escalation_at`, an indexed column
 //! that always holds the next moment something is due.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use danvan_domain::calendar::{self, Counting, WorkCalendar};
 use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
@@ -76,6 +76,8 @@ pub struct RoutingRule {
 struct Due {
     id: i64,
     state: String,
+    severity: String,
+    next_escalation_at: i64,
     hamlet_id: i64,
     topic_id: i64,
     responsible_unit_id: i64,
@@ -219,6 +221,12 @@ impl Feedback {
         if (self.household_id.is_some() && !self.identity_consent && !own_team) || self.anonymous {
             self.household_id = None;
             self.resident_id = None;
+            self.reporter_name = None;
+            self.reporter_phone = None;
+        }
+        // Neighbours (hamlet heads, teams) do not see who wrote from the web
+        // or by SMS; the officers who answer do.
+        if !viewer.is_officer() && !self.identity_consent && !own_team {
             self.reporter_name = None;
             self.reporter_phone = None;
         }
@@ -706,6 +714,9 @@ impl Store {
         if new.photos.len() > crate::photo::MAX_PHOTOS {
             return Err(rejected(crate::photo::PhotoError::TooMany.message_vi()));
         }
+        if new.resident_id.is_some() && new.household_id.is_none() {
+            return Err(rejected("Hãy chọn hộ của người phản ánh"));
+        }
         if new.channel == Channel::Member
             && (new.household_id.is_none() || new.relay_method.is_none())
         {
@@ -716,7 +727,14 @@ impl Store {
                 if k.len() > 100 {
                     return Err(rejected("Mã gửi quá dài"));
                 }
-                Some(k.to_string())
+                // One client's key never finds another's report.
+                Some(format!(
+                    "{}:{}:{k}",
+                    new.channel.as_str(),
+                    actor
+                        .account_id
+                        .map_or_else(|| actor.name.clone(), |a| a.to_string())
+                ))
             }
             _ => None,
         };
@@ -916,9 +934,11 @@ impl Store {
             });
             match result {
                 Ok(mut r) => {
+                    // Best effort: the report is committed either way.
                     r.similar = self
                         .similar_to(r.id, hamlet.id, topic.id, &fold, now)
-                        .await?;
+                        .await
+                        .unwrap_or_default();
                     return Ok(r);
                 }
                 // Two submissions with one key at once: the other one won.
@@ -966,7 +986,8 @@ impl Store {
         let rows: Vec<(String, String)> = on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT code, description_fold FROM feedback WHERE hamlet_id = $1 AND topic_id = $2 AND received_at >= $3 \
-             AND id <> $4 AND duplicate_of IS NULL ORDER BY received_at DESC LIMIT 200"
+             AND id <> $4 AND duplicate_of IS NULL AND confidential = FALSE \
+             AND state IN ('received', 'acknowledged', 'in_progress', 'reopened') ORDER BY received_at DESC LIMIT 200"
         )
         .bind(hamlet)
         .bind(topic)
@@ -998,6 +1019,17 @@ impl Store {
         let mut f = f.ok_or(StoreError::NotFound)?;
         f.mask_for(viewer);
         Ok(f)
+    }
+
+    /// An item as stored, unmasked: for the store's own checks (the
+    /// reporter's phone) and messages, never handed to a viewer.
+    async fn feedback_row(&self, id: i64) -> Result<Feedback> {
+        let sql = format!("{FEEDBACK_SELECT} WHERE f.id = $1");
+        let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
+        f.ok_or(StoreError::NotFound)
     }
 
     /// By tracking code, for a viewer.
@@ -1188,13 +1220,18 @@ impl Store {
                     .answer_draft
                     .clone()
                     .ok_or_else(|| rejected("Chưa có dự thảo trả lời"))?;
-                change(
-                    Some(move_to(FeedbackState::Answered)?),
-                    ", answer = answer_draft, answered_at = $3",
-                    "answer_approved",
-                    draft,
-                    true,
-                )
+                // The draft the leader read is what gets published: a draft
+                // saved since then makes the guarded update fail.
+                Change {
+                    value: Some(draft.clone()),
+                    ..change(
+                        Some(move_to(FeedbackState::Answered)?),
+                        ", answer = $4, answered_at = $3",
+                        "answer_approved",
+                        draft,
+                        true,
+                    )
+                }
             }
             Action::Refuse { reason, refer_to } => {
                 need_officer(officer)?;
@@ -1247,6 +1284,7 @@ impl Store {
             body,
             public,
         } = c;
+        let reporter_phone = self.feedback_row(id).await?.reporter_phone;
         let new_state = next.unwrap_or(state);
         let assigned = match &action {
             Action::Assign { account_id } => *account_id,
@@ -1257,11 +1295,21 @@ impl Store {
         if new_state == FeedbackState::Answered {
             updated.answered_at = Some(now);
         }
-        let due = next_due(new_state, &updated, now);
+        // Only a change of state moves the next due moment; an item already
+        // escalated keeps at least the period its new unit was given.
+        let due = match next {
+            None => f.next_escalation_at,
+            Some(_) => next_due(new_state, &updated, now).map(|d| match f.next_escalation_at {
+                Some(cur) if f.escalation_level > 0 && new_state.is_open() => d.max(cur),
+                _ => d,
+            }),
+        };
+        let approving = matches!(action, Action::ApproveAnswer);
         in_tx!(&self.db, |tx| {
             // Guarded by the state read above: a concurrent change loses.
             let sql = format!(
-                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set} WHERE id = $1 AND state = $9"
+                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set} WHERE id = $1 AND state = $9 \
+                 AND ($10 = FALSE OR answer_draft = $4)"
             );
             let done = sqlx::query(&sql)
                 .bind(id)
@@ -1273,6 +1321,7 @@ impl Store {
                 .bind(linked)
                 .bind(due)
                 .bind(state.as_str())
+                .bind(approving)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() != 1 {
@@ -1300,7 +1349,7 @@ impl Store {
                 count!(&mut *tx, f.hamlet_id, f.topic_id, state.as_str(), -1);
                 count!(&mut *tx, f.hamlet_id, f.topic_id, new_state.as_str(), 1);
             }
-            if let Some(phone) = &f.reporter_phone {
+            if let Some(phone) = &reporter_phone {
                 if next.is_some() && public && !f.anonymous {
                     let msg = match new_state {
                         FeedbackState::Answered => format!(
@@ -1351,7 +1400,7 @@ impl Store {
         let body =
             text::clean_text(body, MAX_DESCRIPTION).map_err(|e| StoreError::invalid("text", e))?;
         let id = self.feedback_id(code).await?;
-        let f = self.feedback(&Viewer::system(), id).await?;
+        let f = self.feedback_row(id).await?;
         if let Some(reporter) = &f.reporter_phone {
             if phone.map(|p| p.as_str()) != Some(reporter.as_str()) {
                 return Err(StoreError::NotFound);
@@ -1366,8 +1415,6 @@ impl Store {
         } else {
             state
         };
-        let mut updated = f.clone();
-        updated.state = next.as_str().to_string();
         let due = if reopen {
             // The unit gets a fresh acknowledge period for the reopened item.
             let (cal, d) = self.calendar_for(&f.path).await?;
@@ -1378,7 +1425,8 @@ impl Store {
                 Counting::WorkingHours,
             ))
         } else {
-            next_due(next, &updated, now)
+            // A message alone changes no deadline.
+            f.next_escalation_at
         };
         let actor = Actor {
             account_id: None,
@@ -1387,7 +1435,8 @@ impl Store {
         in_tx!(&self.db, |tx| {
             let done = sqlx::query(
                 "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $4, \
-                 resolve_due = CASE WHEN $5 THEN $4 ELSE resolve_due END, closed_at = CASE WHEN $5 THEN NULL ELSE closed_at END \
+                 resolve_due = CASE WHEN $5 THEN $4 ELSE resolve_due END, closed_at = CASE WHEN $5 THEN NULL ELSE closed_at END, \
+                 answer_draft = CASE WHEN $5 THEN NULL ELSE answer_draft END \
                  WHERE id = $1 AND state = $6",
             )
             .bind(id)
@@ -1467,7 +1516,7 @@ impl Store {
             return Err(rejected("Hãy chấm từ 1 đến 5 sao"));
         }
         let id = self.feedback_id(code).await?;
-        let f = self.feedback(&Viewer::system(), id).await?;
+        let f = self.feedback_row(id).await?;
         if let Some(reporter) = &f.reporter_phone {
             if phone.map(|p| p.as_str()) != Some(reporter.as_str()) {
                 return Err(StoreError::NotFound);
@@ -1487,18 +1536,25 @@ impl Store {
             name: "reporter".into(),
         };
         in_tx!(&self.db, |tx| {
-            sqlx::query(
+            let done = sqlx::query(
                 "UPDATE feedback SET rating = $2, state = $3, updated_at = $4, \
                  closed_at = CASE WHEN $5 THEN $4 ELSE closed_at END, \
-                 next_escalation_at = CASE WHEN $5 THEN NULL ELSE next_escalation_at END WHERE id = $1",
+                 next_escalation_at = CASE WHEN $5 THEN NULL ELSE next_escalation_at END \
+                 WHERE id = $1 AND state = $6 AND rating IS NULL",
             )
             .bind(id)
             .bind(stars)
             .bind(next.as_str())
             .bind(now)
             .bind(close)
+            .bind(state.as_str())
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "Phản ánh vừa thay đổi, hãy thử lại".into(),
+                ));
+            }
             event!(
                 &mut *tx,
                 id,
@@ -1538,7 +1594,7 @@ impl Store {
         loop {
             let due: Vec<Due> = on_db!(&self.db, |p| {
                 sqlx::query_as(
-                "SELECT id, state, hamlet_id, topic_id, responsible_unit_id, responsible_path, escalation_level, code FROM feedback \
+                "SELECT id, state, severity, next_escalation_at, hamlet_id, topic_id, responsible_unit_id, responsible_path, escalation_level, code FROM feedback \
                  WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= $1 ORDER BY next_escalation_at LIMIT $2"
             )
             .bind(now)
@@ -1550,6 +1606,16 @@ impl Store {
                 break;
             }
             let n = due.len();
+            // Calendars are read before the transaction, which holds one
+            // connection (and on SQLite the write lock) and must not wait
+            // for a second.
+            let mut calendars: HashMap<i64, (WorkCalendar, Deadlines)> = HashMap::new();
+            for d in &due {
+                let province = province_of(&d.responsible_path).unwrap_or(0);
+                if let std::collections::hash_map::Entry::Vacant(e) = calendars.entry(province) {
+                    e.insert(self.calendar_for(&d.responsible_path).await?);
+                }
+            }
             in_tx!(&self.db, |tx| {
                 for d in &due {
                     let (id, state, hamlet, topic) = (&d.id, &d.state, &d.hamlet_id, &d.topic_id);
@@ -1561,11 +1627,18 @@ impl Store {
                     );
                     let st = FeedbackState::parse(state).unwrap_or(FeedbackState::Received);
                     if st == FeedbackState::Answered {
-                        sqlx::query("UPDATE feedback SET state = 'closed', closed_at = $2, updated_at = $2, next_escalation_at = NULL WHERE id = $1")
+                        // Guarded like every change: a reopen or a rating in
+                        // between wins, and nothing is counted twice.
+                        let done = sqlx::query("UPDATE feedback SET state = 'closed', closed_at = $2, updated_at = $2, next_escalation_at = NULL \
+                             WHERE id = $1 AND state = 'answered' AND next_escalation_at = $3")
                             .bind(id)
                             .bind(now)
+                            .bind(d.next_escalation_at)
                             .execute(&mut *tx)
                             .await?;
+                        if done.rows_affected() != 1 {
+                            continue;
+                        }
                         event!(
                             &mut *tx,
                             *id,
@@ -1583,8 +1656,9 @@ impl Store {
                         continue;
                     }
                     if !st.is_open() {
-                        sqlx::query("UPDATE feedback SET next_escalation_at = NULL WHERE id = $1")
+                        sqlx::query("UPDATE feedback SET next_escalation_at = NULL WHERE id = $1 AND next_escalation_at = $2")
                             .bind(id)
+                            .bind(d.next_escalation_at)
                             .execute(&mut *tx)
                             .await?;
                         continue;
@@ -1599,12 +1673,21 @@ impl Store {
                     .await?;
                     match parent {
                         Some((pid, pname, ppath)) => {
-                            let (cal, d) = self.calendar_for(&ppath).await?;
-                            let next =
-                                calendar::deadline(&cal, now, d.ack_hours, Counting::WorkingHours);
-                            sqlx::query(
+                            let default = (WorkCalendar::default(), Deadlines::default());
+                            let (cal, dl) = calendars
+                                .get(&province_of(&ppath).unwrap_or(0))
+                                .unwrap_or(&default);
+                            // Urgent items keep counting calendar hours.
+                            let counting = if d.severity == Severity::Urgent.as_str() {
+                                Counting::CalendarHours
+                            } else {
+                                Counting::WorkingHours
+                            };
+                            let next = calendar::deadline(cal, now, dl.ack_hours, counting);
+                            let done = sqlx::query(
                                 "UPDATE feedback SET responsible_unit_id = $2, responsible_path = $3, responsible_label = $4, \
-                                 responsible_account_id = NULL, escalation_level = $5, next_escalation_at = $6, updated_at = $7 WHERE id = $1",
+                                 responsible_account_id = NULL, escalation_level = $5, next_escalation_at = $6, updated_at = $7 \
+                                 WHERE id = $1 AND state = $8 AND next_escalation_at = $9",
                             )
                             .bind(id)
                             .bind(pid)
@@ -1613,8 +1696,13 @@ impl Store {
                             .bind(level + 1)
                             .bind(next)
                             .bind(now)
+                            .bind(state)
+                            .bind(d.next_escalation_at)
                             .execute(&mut *tx)
                             .await?;
+                            if done.rows_affected() != 1 {
+                                continue;
+                            }
                             event!(
                                 &mut *tx,
                                 *id,
@@ -1644,9 +1732,10 @@ impl Store {
                         None => {
                             // The top of the tree: nobody left to escalate to.
                             sqlx::query(
-                                "UPDATE feedback SET next_escalation_at = NULL WHERE id = $1",
+                                "UPDATE feedback SET next_escalation_at = NULL WHERE id = $1 AND next_escalation_at = $2",
                             )
                             .bind(id)
+                            .bind(d.next_escalation_at)
                             .execute(&mut *tx)
                             .await?;
                         }
@@ -1669,10 +1758,12 @@ impl Store {
         let rows: Vec<(String, String, i64)> = on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT t.code, c.state, CAST(SUM(c.n) AS BIGINT) FROM feedback_counts c JOIN units u ON u.id = c.hamlet_id \
-             JOIN topics t ON t.id = c.topic_id WHERE u.path >= $1 AND u.path < $2 GROUP BY t.code, c.state"
+             JOIN topics t ON t.id = c.topic_id WHERE u.path >= $1 AND u.path < $2 AND (t.confidential = FALSE OR $3 = TRUE) \
+             GROUP BY t.code, c.state"
         )
         .bind(&unit.path)
         .bind(&end)
+        .bind(viewer.is_officer())
         .fetch_all(p)
         .await?
         });
@@ -1694,11 +1785,12 @@ impl Store {
         let (late,): (i64,) = on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT COUNT(*) FROM feedback WHERE path >= $1 AND path < $2 AND state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
-             AND (resolve_due < $3 OR (state = 'received' AND ack_due < $3))"
+             AND (resolve_due < $3 OR (state = 'received' AND ack_due < $3)) AND (confidential = FALSE OR $4 = TRUE)"
         )
         .bind(&unit.path)
         .bind(&end)
         .bind(now)
+        .bind(viewer.is_officer())
         .fetch_one(p)
         .await?
         });

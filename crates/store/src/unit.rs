@@ -580,6 +580,17 @@ impl Store {
                     .bind(unit_id)
                     .execute(&mut *tx)
                     .await?;
+                // Feedback keeps copies of both paths (its hamlet, who answers).
+                for (column, table) in [("path", "feedback"), ("responsible_path", "feedback")] {
+                    let sql = format!("UPDATE {table} SET {column} = $1 || substr({column}, $2) WHERE {column} >= $3 AND {column} < $4");
+                    sqlx::query(&sql)
+                        .bind(&new_path)
+                        .bind(cut)
+                        .bind(&old_path)
+                        .bind(&end)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 for table in ["units", "teams", "households"] {
                     let sql = if table == "units" {
                         format!("UPDATE {table} SET path = $1 || substr(path, $2), depth = depth + $5 WHERE path >= $3 AND path < $4")

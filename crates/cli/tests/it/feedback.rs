@@ -149,6 +149,27 @@ async fn member_report_counts_working_hours(b: Backend) {
         .is_err());
     let events = s.feedback_events(Some(&commune), r.id).await.unwrap();
     assert_eq!(events[0].kind, "received");
+    // The resident's phone is kept (masked above the team); only that phone
+    // may write to the report.
+    let with_phone = NewFeedback {
+        reporter_phone: Some("0912 000 111".into()),
+        ..new.clone()
+    };
+    let r3 = s
+        .submit_feedback(&member.actor(), &member.scope, &with_phone)
+        .await
+        .unwrap();
+    let stranger = danvan_domain::Phone::parse("0987 000 111").unwrap();
+    assert!(matches!(
+        s.reporter_reply(&r3.code, Some(&stranger), "Tôi cũng muốn nói")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let owner = danvan_domain::Phone::parse("0912000111").unwrap();
+    assert!(s
+        .reporter_reply(&r3.code, Some(&owner), "Cảm ơn tổ")
+        .await
+        .is_ok());
     db.finish().await;
 }
 both!(member_report_counts_working_hours);
@@ -248,6 +269,25 @@ async fn late_items_escalate_and_both_levels_are_told(b: Backend) {
     assert!(history.iter().any(|e| e.kind == "escalated"));
     // A second sweep right away does nothing more.
     assert_eq!(s.sweep_feedback().await.unwrap(), (0, 0));
+    // Touching the escalated item (a note, an acknowledgement) does not send
+    // it up again: the new unit keeps the period it was given.
+    let province_officer = viewer(&s, "tinh.bacninh").await;
+    s.act_on_feedback(
+        &province_officer,
+        r.id,
+        Action::Note {
+            text: "Đã giao công an xã".into(),
+            public: false,
+        },
+    )
+    .await
+    .unwrap();
+    s.act_on_feedback(&province_officer, r.id, Action::Acknowledge)
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(s.sweep_feedback().await.unwrap(), (0, 0));
+    assert_eq!(s.feedback(&admin, r.id).await.unwrap().escalation_level, 1);
     let summary = s.feedback_summary(&admin, province).await.unwrap();
     assert!(summary.late >= 1);
     db.finish().await;
@@ -420,6 +460,42 @@ async fn confidential_topics_stay_with_officers(b: Backend) {
         .await
         .unwrap();
     assert!(officer.confidential);
+    // Counts do not give it away to the hamlet either.
+    let head = viewer(&s, "truongthon.maihoang").await;
+    let seen_by_head = s.feedback_summary(&head, mai_hoang).await.unwrap();
+    assert!(
+        !seen_by_head.by_topic.iter().any(|(t, _)| t == "crime_tip"),
+        "{seen_by_head:?}"
+    );
+    let seen_by_officer = s
+        .feedback_summary(&viewer(&s, "xa.phucson").await, mai_hoang)
+        .await
+        .unwrap();
+    assert!(seen_by_officer
+        .by_topic
+        .iter()
+        .any(|(t, _)| t == "crime_tip"));
+    // A web report's name and phone are for the officers, not the neighbours.
+    let open = s
+        .submit_feedback(
+            &danvan_store::Actor::system(),
+            &Scope::all(),
+            &web_report(mai_hoang, "environment", "Đường ngõ 4 ngập nước"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.feedback(&head, open.id).await.unwrap().reporter_phone,
+        None
+    );
+    assert_eq!(
+        s.feedback(&viewer(&s, "xa.phucson").await, open.id)
+            .await
+            .unwrap()
+            .reporter_phone
+            .as_deref(),
+        Some("+84912345678")
+    );
     assert_eq!(officer.reporter_phone, None, "anonymous keeps no phone");
     // A disease case needs a name and a phone.
     let case = NewFeedback {
@@ -470,9 +546,20 @@ async fn double_submits_make_one_report_and_bad_input_changes_nothing(b: Backend
     codes.push(again.code);
     codes.dedup();
     assert_eq!(codes.len(), 1, "one report: {codes:?}");
+    // The same key from another client is another report, not the first one.
+    let other_client = danvan_store::Actor {
+        account_id: None,
+        name: "partner".into(),
+    };
+    let theirs = s
+        .submit_feedback(&other_client, &Scope::all(), &keyed)
+        .await
+        .unwrap();
+    assert!(!theirs.replayed);
+    assert_ne!(theirs.code, codes[0]);
     assert_eq!(
         s.feedback_summary(&admin, mai_hoang).await.unwrap().total,
-        before + 1
+        before + 2
     );
 
     let base = web_report(mai_hoang, "environment", "Ổ gà lớn trên đường liên thôn");
@@ -526,7 +613,7 @@ async fn double_submits_make_one_report_and_bad_input_changes_nothing(b: Backend
     }
     assert_eq!(
         s.feedback_summary(&admin, mai_hoang).await.unwrap().total,
-        before + 1
+        before + 2
     );
     // A code that does not exist, typed in any way, is simply not found.
     assert!(matches!(

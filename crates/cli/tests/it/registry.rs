@@ -285,6 +285,33 @@ async fn tree_history_never_rewrites_the_past(b: Backend) {
         )
         .await
         .unwrap();
+    // A report from a hamlet of the commune goes along with it.
+    let report_hamlet = s.household(&Scope::all(), hh1).await.unwrap().hamlet_id;
+    let report = s
+        .submit_feedback(
+            &a,
+            &Scope::all(),
+            &danvan_store::feedback::NewFeedback {
+                topic: "environment".into(),
+                severity: danvan_domain::feedback::Severity::Normal,
+                channel: danvan_domain::feedback::Channel::Web,
+                description: "Rác ở đầu ngõ".into(),
+                hamlet_id: report_hamlet,
+                lat: None,
+                lon: None,
+                reporter_name: None,
+                reporter_phone: None,
+                anonymous: false,
+                household_id: None,
+                resident_id: None,
+                relay_method: None,
+                identity_consent: false,
+                submission_key: None,
+                photos: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
     s.record_event(
         &a,
         &ev(UnitChange::Move {
@@ -295,6 +322,19 @@ async fn tree_history_never_rewrites_the_past(b: Backend) {
     .await
     .unwrap();
     let p2_path = s.unit_unscoped(p2).await.unwrap().path;
+    let officer_of = |path: &str| danvan_store::feedback::Viewer {
+        actor: a.clone(),
+        scope: Scope::unit(path),
+        role: danvan_domain::Role::ProvinceOfficer,
+        leads_unit: false,
+    };
+    let moved = s.feedback(&officer_of(&p2_path), report.id).await.unwrap();
+    assert!(moved.path.starts_with(&p2_path) && moved.responsible_path.starts_with(&p2_path));
+    let old_province = s.unit_unscoped(p).await.unwrap().path;
+    assert!(s
+        .feedback(&officer_of(&old_province), report.id)
+        .await
+        .is_err());
     assert_eq!(s.counts(&p2_path).await.unwrap().households, 2);
     assert_eq!(
         s.counts(&s.unit_unscoped(p).await.unwrap().path)
