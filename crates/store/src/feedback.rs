@@ -1401,10 +1401,11 @@ impl Store {
             text::clean_text(body, MAX_DESCRIPTION).map_err(|e| StoreError::invalid("text", e))?;
         let id = self.feedback_id(code).await?;
         let f = self.feedback_row(id).await?;
-        if let Some(reporter) = &f.reporter_phone {
-            if phone.map(|p| p.as_str()) != Some(reporter.as_str()) {
-                return Err(StoreError::NotFound);
-            }
+        // Only the phone the report came with may write to it: the code is
+        // public (status page, Open311), the phone is not. An item without a
+        // phone takes no messages this way.
+        if f.reporter_phone.is_none() || phone.map(|p| p.as_str()) != f.reporter_phone.as_deref() {
+            return Err(StoreError::NotFound);
         }
         let now = self.now();
         let state = f.state();
@@ -1517,10 +1518,11 @@ impl Store {
         }
         let id = self.feedback_id(code).await?;
         let f = self.feedback_row(id).await?;
-        if let Some(reporter) = &f.reporter_phone {
-            if phone.map(|p| p.as_str()) != Some(reporter.as_str()) {
-                return Err(StoreError::NotFound);
-            }
+        // Only the phone the report came with may write to it: the code is
+        // public (status page, Open311), the phone is not. An item without a
+        // phone takes no messages this way.
+        if f.reporter_phone.is_none() || phone.map(|p| p.as_str()) != f.reporter_phone.as_deref() {
+            return Err(StoreError::NotFound);
         }
         if f.answered_at.is_none() || f.rating.is_some() {
             return Err(StoreError::Conflict(

@@ -933,6 +933,29 @@ async fn sms_tells_new_reports_from_replies(b: Backend) {
     assert!(events
         .iter()
         .any(|e| e.kind == "message_in" && e.body == "rac van con o day"));
+    // An anonymous report's public code takes no message from anyone.
+    let mai_hoang_anon = s
+        .submit_feedback(
+            &danvan_store::Actor::system(),
+            &Scope::all(),
+            &NewFeedback {
+                anonymous: true,
+                ..web_report(hamlet, "security", "Có người lạ hỏi thăm nhà trống")
+            },
+        )
+        .await
+        .unwrap();
+    let reply = sms(
+        &phone,
+        &format!("TL {} mo lai di", mai_hoang_anon.code),
+        "m9",
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(reply.starts_with("Khong tim thay"), "{reply}");
     // From another phone, the code is not found.
     let reply = sms("0987654321", &format!("TL {code} xin chao"), "m3")
         .await
@@ -962,7 +985,7 @@ async fn sms_tells_new_reports_from_replies(b: Backend) {
         .unwrap()
         .parent_id
         .unwrap();
-    assert_eq!(s.feedback_summary(&admin, commune).await.unwrap().total, 1);
+    assert_eq!(s.feedback_summary(&admin, commune).await.unwrap().total, 2);
     // A wrong key is refused.
     let r = c
         .get(server.url("/sms/inbound"))
