@@ -394,6 +394,14 @@ macro_rules! count {
     };
 }
 
+/// Moves one item's count from state `$from` to state `$to`.
+macro_rules! move_count {
+    ($ex:expr, $hamlet:expr, $topic:expr, $from:expr, $to:expr) => {
+        count!($ex, $hamlet, $topic, $from, -1);
+        count!($ex, $hamlet, $topic, $to, 1);
+    };
+}
+
 /// Appends one history entry.
 macro_rules! event {
     ($ex:expr, $id:expr, $at:expr, $kind:expr, $from:expr, $to:expr, $actor:expr, $body:expr, $public:expr) => {
@@ -1006,6 +1014,14 @@ impl Store {
 
     /// One item, if the viewer may see it (else `NotFound`).
     pub async fn feedback(&self, viewer: &Viewer, id: i64) -> Result<Feedback> {
+        let mut f = self.visible_row(viewer, id).await?;
+        f.mask_for(viewer);
+        Ok(f)
+    }
+
+    /// The item if the viewer may see it, NOT masked: for the store's own
+    /// use (the reporter's phone for a message); never handed to a viewer.
+    async fn visible_row(&self, viewer: &Viewer, id: i64) -> Result<Feedback> {
         let sql = format!("{FEEDBACK_SELECT} WHERE f.id = $1 AND {VISIBLE}");
         let end = viewer.scope.end();
         let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -1016,20 +1032,25 @@ impl Store {
             .bind(viewer.is_officer())
             .fetch_optional(p)
             .await?);
-        let mut f = f.ok_or(StoreError::NotFound)?;
-        f.mask_for(viewer);
-        Ok(f)
+        f.ok_or(StoreError::NotFound)
     }
 
-    /// An item as stored, unmasked: for the store's own checks (the
-    /// reporter's phone) and messages, never handed to a viewer.
-    async fn feedback_row(&self, id: i64) -> Result<Feedback> {
+    /// The item of `code` as its reporter may act on it: only from the
+    /// phone the report came with (the code is public — status page,
+    /// Open311 — the phone is not), so an item without a phone takes no
+    /// messages this way.
+    async fn reporter_item(&self, code: &str, phone: Option<&Phone>) -> Result<Feedback> {
+        let id = self.feedback_id(code).await?;
         let sql = format!("{FEEDBACK_SELECT} WHERE f.id = $1");
         let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(p)
             .await?);
-        f.ok_or(StoreError::NotFound)
+        let f = f.ok_or(StoreError::NotFound)?;
+        match (&f.reporter_phone, phone) {
+            (Some(stored), Some(p)) if stored == p.as_str() => Ok(f),
+            _ => Err(StoreError::NotFound),
+        }
     }
 
     /// By tracking code, for a viewer.
@@ -1086,7 +1107,7 @@ impl Store {
         id: i64,
         action: Action,
     ) -> Result<Feedback> {
-        let f = self.feedback(viewer, id).await?;
+        let f = self.visible_row(viewer, id).await?;
         let now = self.now();
         let state = f.state();
         let officer = viewer.is_officer() && viewer.scope.contains_path(&f.responsible_path)
@@ -1284,7 +1305,6 @@ impl Store {
             body,
             public,
         } = c;
-        let reporter_phone = self.feedback_row(id).await?.reporter_phone;
         let new_state = next.unwrap_or(state);
         let assigned = match &action {
             Action::Assign { account_id } => *account_id,
@@ -1346,10 +1366,15 @@ impl Store {
                 public
             );
             if next.is_some() && new_state != state {
-                count!(&mut *tx, f.hamlet_id, f.topic_id, state.as_str(), -1);
-                count!(&mut *tx, f.hamlet_id, f.topic_id, new_state.as_str(), 1);
+                move_count!(
+                    &mut *tx,
+                    f.hamlet_id,
+                    f.topic_id,
+                    state.as_str(),
+                    new_state.as_str()
+                );
             }
-            if let Some(phone) = &reporter_phone {
+            if let Some(phone) = &f.reporter_phone {
                 if next.is_some() && public && !f.anonymous {
                     let msg = match new_state {
                         FeedbackState::Answered => format!(
@@ -1399,14 +1424,8 @@ impl Store {
     ) -> Result<FeedbackState> {
         let body =
             text::clean_text(body, MAX_DESCRIPTION).map_err(|e| StoreError::invalid("text", e))?;
-        let id = self.feedback_id(code).await?;
-        let f = self.feedback_row(id).await?;
-        // Only the phone the report came with may write to it: the code is
-        // public (status page, Open311), the phone is not. An item without a
-        // phone takes no messages this way.
-        if f.reporter_phone.is_none() || phone.map(|p| p.as_str()) != f.reporter_phone.as_deref() {
-            return Err(StoreError::NotFound);
-        }
+        let f = self.reporter_item(code, phone).await?;
+        let id = f.id;
         let now = self.now();
         let state = f.state();
         let reopen = matches!(state, FeedbackState::Answered | FeedbackState::Closed)
@@ -1476,8 +1495,13 @@ impl Store {
                     String::new(),
                     true
                 );
-                count!(&mut *tx, f.hamlet_id, f.topic_id, state.as_str(), -1);
-                count!(&mut *tx, f.hamlet_id, f.topic_id, next.as_str(), 1);
+                move_count!(
+                    &mut *tx,
+                    f.hamlet_id,
+                    f.topic_id,
+                    state.as_str(),
+                    next.as_str()
+                );
                 notify!(
                     &mut *tx,
                     f.responsible_unit_id,
@@ -1516,14 +1540,8 @@ impl Store {
         if !(1..=5).contains(&stars) {
             return Err(rejected("Hãy chấm từ 1 đến 5 sao"));
         }
-        let id = self.feedback_id(code).await?;
-        let f = self.feedback_row(id).await?;
-        // Only the phone the report came with may write to it: the code is
-        // public (status page, Open311), the phone is not. An item without a
-        // phone takes no messages this way.
-        if f.reporter_phone.is_none() || phone.map(|p| p.as_str()) != f.reporter_phone.as_deref() {
-            return Err(StoreError::NotFound);
-        }
+        let f = self.reporter_item(code, phone).await?;
+        let id = f.id;
         if f.answered_at.is_none() || f.rating.is_some() {
             return Err(StoreError::Conflict(
                 "Phản ánh chưa có trả lời hoặc đã được đánh giá".into(),
@@ -1569,8 +1587,13 @@ impl Store {
                 true
             );
             if close {
-                count!(&mut *tx, f.hamlet_id, f.topic_id, state.as_str(), -1);
-                count!(&mut *tx, f.hamlet_id, f.topic_id, next.as_str(), 1);
+                move_count!(
+                    &mut *tx,
+                    f.hamlet_id,
+                    f.topic_id,
+                    state.as_str(),
+                    next.as_str()
+                );
             }
             audit!(
                 &mut *tx,
@@ -1652,8 +1675,7 @@ impl Store {
                             "Tự đóng sau 7 ngày".to_string(),
                             true
                         );
-                        count!(&mut *tx, *hamlet, *topic, "answered", -1);
-                        count!(&mut *tx, *hamlet, *topic, "closed", 1);
+                        move_count!(&mut *tx, *hamlet, *topic, "answered", "closed");
                         closed += 1;
                         continue;
                     }
