@@ -16,6 +16,7 @@ use danvan_domain::{text, Phone, Role};
 use serde::Serialize;
 
 use crate::account::Principal;
+use crate::feedback_rollup::record_duration;
 use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
 
 /// Longest description accepted (characters).
@@ -378,9 +379,11 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     common / (a.len() + b.len()) as f64 * 2.0
 }
 
-/// Moves the per-hamlet count of `state` by `delta`.
+/// Moves the per-hamlet count of `state` by `delta`, and the rollups of
+/// the hamlet and the units above it.
 macro_rules! count {
     ($ex:expr, $hamlet:expr, $topic:expr, $state:expr, $delta:expr) => {
+        $crate::feedback_rollup::rollup!($ex, $hamlet, $topic, $state, $delta);
         sqlx::query(
             "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
@@ -1150,7 +1153,7 @@ impl Store {
                 need_officer(officer)?;
                 change(
                     Some(move_to(FeedbackState::Acknowledged)?),
-                    ", acknowledged_at = $3",
+                    "",
                     "state",
                     String::new(),
                     true,
@@ -1325,10 +1328,20 @@ impl Store {
             }),
         };
         let approving = matches!(action, Action::ApproveAnswer);
+        // The first move out of "received", whichever it is, acknowledges:
+        // that is the time to first response the dashboard shows.
+        let first_response =
+            state == FeedbackState::Received && new_state != state && f.acknowledged_at.is_none();
+        let ack_set = if first_response {
+            ", acknowledged_at = $3"
+        } else {
+            ""
+        };
+        let first_answer = new_state == FeedbackState::Answered && f.answered_at.is_none();
         in_tx!(&self.db, |tx| {
             // Guarded by the state read above: a concurrent change loses.
             let sql = format!(
-                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set} WHERE id = $1 AND state = $9 \
+                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set}{ack_set} WHERE id = $1 AND state = $9 \
                  AND ($10 = FALSE OR answer_draft = $4)"
             );
             let done = sqlx::query(&sql)
@@ -1372,6 +1385,26 @@ impl Store {
                     f.topic_id,
                     state.as_str(),
                     new_state.as_str()
+                );
+            }
+            if first_response {
+                record_duration!(
+                    &mut *tx,
+                    &f.path,
+                    f.confidential,
+                    "ack",
+                    now - f.received_at,
+                    now > f.ack_due
+                );
+            }
+            if first_answer {
+                record_duration!(
+                    &mut *tx,
+                    &f.path,
+                    f.confidential,
+                    "resolve",
+                    now - f.received_at,
+                    now > f.resolve_due
                 );
             }
             if let Some(phone) = &f.reporter_phone {

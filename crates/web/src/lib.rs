@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod feedback_pages;
 pub mod i18n;
 pub mod open311;
 pub mod pages;
@@ -59,6 +60,16 @@ pub fn router(state: AppState) -> Router {
             get(pages::resident_edit).post(pages::resident_save),
         )
         .route("/search", get(pages::search))
+        .route("/feedback", get(feedback_pages::inbox))
+        .route("/feedback/assign", post(feedback_pages::bulk_assign))
+        .route("/feedback/templates", post(feedback_pages::add_template))
+        .route("/feedback/dashboard", get(feedback_pages::dashboard))
+        .route(
+            "/feedback/dashboard.xlsx",
+            get(feedback_pages::dashboard_xlsx),
+        )
+        .route("/feedback/{id}", get(feedback_pages::item))
+        .route("/feedback/{id}/act", post(feedback_pages::act))
         .route("/export", get(pages::export))
         .route(
             "/account/password",

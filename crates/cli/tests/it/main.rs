@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod feedback;
 mod import;
+mod officials;
 mod open311;
 mod pages;
 mod registry;
