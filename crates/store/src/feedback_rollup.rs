@@ -231,14 +231,13 @@ impl Store {
     /// After an upgrade that added the rollups to a database with feedback
     /// in it: builds them once.
     pub(crate) async fn fill_feedback_rollups_if_missing(&self) -> Result<()> {
-        let (items, rolled): (bool, bool) =
-            on_db!(&self.db, |p| {
-                sqlx::query_as(
+        let (items, rolled): (bool, bool) = on_db!(&self.db, |p| {
+            sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM feedback_counts), EXISTS (SELECT 1 FROM feedback_rollup)"
         )
         .fetch_one(p)
         .await?
-            });
+        });
         if items && !rolled {
             self.rebuild_feedback_rollups().await?;
         }
