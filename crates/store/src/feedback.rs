@@ -1410,11 +1410,14 @@ impl Store {
             if let Some(phone) = &f.reporter_phone {
                 if next.is_some() && public && !f.anonymous {
                     let msg = match new_state {
-                        FeedbackState::Answered => format!(
-                            "Phan anh {} da co tra loi: {}",
-                            TrackingCode::parse(&f.code).map_or(f.code.clone(), |c| c.display()),
-                            text::fold(&body).chars().take(100).collect::<String>()
-                        ),
+                        FeedbackState::Answered => {
+                            let code = TrackingCode::parse(&f.code)
+                                .map_or(f.code.clone(), |c| c.display());
+                            format!(
+                                "Phan anh {code} da co tra loi: {}. Danh gia: DG {code} <1-5>",
+                                text::fold(&body).chars().take(100).collect::<String>()
+                            )
+                        }
                         s => format!(
                             "Phan anh {}: {}",
                             TrackingCode::parse(&f.code).map_or(f.code.clone(), |c| c.display()),

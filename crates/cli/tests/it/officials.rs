@@ -609,3 +609,106 @@ async fn officials_work_the_inbox_in_the_browser(b: Backend) {
     db.finish().await;
 }
 both!(officials_work_the_inbox_in_the_browser);
+
+/// The reporter rates the answer by SMS ("DG <code> <1-5>"), from the
+/// phone the report came with, and only once it is answered.
+async fn reporters_rate_answers_by_sms(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let (s, clock) = at_monday(&db).await;
+    let (_, mai_hoang, _) = places(&s).await;
+    // A resident of Mai Hoàng with a phone, so the hamlet is known.
+    let member = s
+        .principal_by_username("thanhvien.maihoang2")
+        .await
+        .unwrap();
+    let mut phone = None;
+    for h in s.team_households(member.team_id.unwrap()).await.unwrap() {
+        if let Some(p) = s
+            .residents(h.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|r| r.phone)
+        {
+            phone = Some(p);
+            break;
+        }
+    }
+    let phone = phone.expect("a resident with a phone");
+    let (reply, _) = s
+        .sms_inbound(&phone, "PA moi truong cong ranh bi tac", Some("g1"))
+        .await
+        .unwrap();
+    let code = reply
+        .split_whitespace()
+        .nth(5)
+        .unwrap()
+        .trim_end_matches('.')
+        .to_string();
+    let f = s.feedback_by_code(&Viewer::system(), &code).await.unwrap();
+    assert_eq!(f.hamlet_id, mai_hoang);
+    // Not answered yet: nothing to rate.
+    let (reply, _) = s
+        .sms_inbound(&phone, &format!("DG {code} 5"), Some("g2"))
+        .await
+        .unwrap();
+    assert!(reply.contains("chua co tra loi"), "{reply}");
+    s.set_leads_unit(&danvan_store::Actor::cli(), "xa.phucson", true)
+        .await
+        .unwrap();
+    let officer = viewer(&s, "xa.phucson").await;
+    clock.advance(chrono::Duration::hours(3));
+    s.act_on_feedback(&officer, f.id, Action::Acknowledge)
+        .await
+        .unwrap();
+    s.act_on_feedback(
+        &officer,
+        f.id,
+        Action::DraftAnswer {
+            text: "Xã đã nạo vét cống".into(),
+        },
+    )
+    .await
+    .unwrap();
+    s.act_on_feedback(&officer, f.id, Action::ApproveAnswer)
+        .await
+        .unwrap();
+    // The answer's SMS says how to rate it.
+    let told: Vec<(String,)> = match &s.db {
+        danvan_store::Db::Sqlite(p) => {
+            sqlx::query_as("SELECT body FROM outbox WHERE feedback_id = $1")
+                .bind(f.id)
+                .fetch_all(p)
+                .await
+                .unwrap()
+        }
+        danvan_store::Db::Postgres(p) => {
+            sqlx::query_as("SELECT body FROM outbox WHERE feedback_id = $1")
+                .bind(f.id)
+                .fetch_all(p)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(told.iter().any(|(b,)| b.contains("DG ")), "{told:?}");
+    // A bad rating gets help; another phone is not the reporter.
+    let (reply, _) = s
+        .sms_inbound(&phone, &format!("DG {code} 9"), Some("g3"))
+        .await
+        .unwrap();
+    assert!(reply.starts_with("Sai cu phap"), "{reply}");
+    let (reply, _) = s
+        .sms_inbound("0987 654 321", &format!("DG {code} 1"), Some("g4"))
+        .await
+        .unwrap();
+    assert!(reply.starts_with("Khong tim thay"), "{reply}");
+    let (reply, handled) = s
+        .sms_inbound(&phone, &format!("danh gia {code} 4 sao"), Some("g5"))
+        .await
+        .unwrap();
+    assert!(reply.starts_with("Cam on"), "{reply}");
+    assert_eq!(handled.kind(), "rated");
+    assert_eq!(s.feedback(&officer, f.id).await.unwrap().rating, Some(4));
+    db.finish().await;
+}
+both!(reporters_rate_answers_by_sms);
