@@ -1458,8 +1458,9 @@ impl Store {
         phone: Option<&Phone>,
         body: &str,
     ) -> Result<FeedbackState> {
-        let body =
-            text::clean_text(body, MAX_DESCRIPTION).map_err(|e| StoreError::invalid("text", e))?;
+        // An empty message would reopen an item saying nothing.
+        let body = text::clean_required(body, MAX_DESCRIPTION)
+            .map_err(|e| StoreError::invalid("text", e))?;
         let f = self.reporter_item(code, phone).await?;
         let id = f.id;
         let now = self.now();

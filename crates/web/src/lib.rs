@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod open311;
 pub mod pages;
 pub mod report;
+pub mod reporter;
 pub mod sms;
 
 use std::net::SocketAddr;

@@ -18,7 +18,7 @@ use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
@@ -51,6 +51,8 @@ pub fn router() -> Router<AppState> {
         .route("/report/sent/{code}", get(sent))
         .route("/r/{code}", get(status))
         .route("/r/{code}/photos/{n}", get(photo))
+        .route("/r/{code}/rate", post(crate::reporter::rate))
+        .route("/r/{code}/reply", post(crate::reporter::reply))
         .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))
 }
 
@@ -753,6 +755,33 @@ struct StatusPage {
     refer_to: Option<String>,
     photos: Vec<i64>,
     events: Vec<EventView>,
+    /// The reporter's forms (rate, write back) and what the last one did.
+    csrf: String,
+    can_rate: bool,
+    can_reply: bool,
+    notice: Option<(bool, &'static str)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    msg: Option<String>,
+}
+
+/// The message a reporter's form left (`reporter.rs`), and whether it is
+/// good news.
+fn notice(lang: Lang, msg: Option<&str>) -> Option<(bool, &'static str)> {
+    let fb = lang.t().fb;
+    Some(match msg? {
+        "rated" => (true, fb.msg_rated),
+        "replied" => (true, fb.msg_replied),
+        "reopened" => (true, fb.msg_reopened),
+        "notfound" => (false, fb.msg_notfound),
+        "phone" => (false, fb.msg_phone),
+        "stars" => (false, fb.stars),
+        "not_answered" => (false, fb.msg_not_answered),
+        "invalid" => (false, fb.msg_invalid),
+        _ => return None,
+    })
 }
 
 fn state_label(lang: Lang, state: &str) -> &'static str {
@@ -764,10 +793,17 @@ fn state_label(lang: Lang, state: &str) -> &'static str {
 
 /// `GET /r/{code}`: what anyone may know of an item. Confidential and
 /// unknown codes are the same 404; the reporter is never shown.
-pub async fn status(State(st): State<AppState>, lang: Lang, Path(code): Path<String>) -> Page {
+pub async fn status(
+    State(st): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> Page {
     let t = lang.t();
     let f = st.store.feedback_public(&code).await?;
     let id = st.store.public_feedback_id(&code).await?;
+    let (csrf, fresh) = pre_csrf(&headers);
     let events = st.store.feedback_events(None, id).await?;
     let photos = st.store.public_photos(&code).await?;
     let display = TrackingCode::parse(&f.code)
@@ -817,8 +853,18 @@ pub async fn status(State(st): State<AppState>, lang: Lang, Path(code): Path<Str
         photos: photos.iter().map(|ph| ph.n).collect(),
         events,
         code: display,
+        csrf: csrf.clone(),
+        can_rate: state == FeedbackState::Answered || state == FeedbackState::Closed,
+        can_reply: state != FeedbackState::Refused,
+        notice: notice(lang, q.msg.as_deref()),
     };
-    Ok(Html(page.render()?).into_response())
+    let mut res = Html(page.render()?).into_response();
+    if fresh {
+        if let Ok(v) = set_cookie(PRE_CSRF_COOKIE, &csrf, 86400, st.secure_cookies).parse() {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
 }
 
 /// `GET /r/{code}/photos/{n}`: a photo of a public item, as stored (already

@@ -712,3 +712,136 @@ async fn reporters_rate_answers_by_sms(b: Backend) {
     db.finish().await;
 }
 both!(reporters_rate_answers_by_sms);
+
+/// On the public status page the reporter rates the answer and writes
+/// back, proving who they are with the phone the report came with.
+async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let (s, clock) = at_monday(&db).await;
+    let [r1, r2, _, _] = four_reports(&s, &clock).await;
+    let server = Server::start(&s).await;
+    let sys = Viewer::system();
+    let code = s.feedback(&sys, r1).await.unwrap().code;
+    let display = danvan_domain::feedback::TrackingCode::parse(&code)
+        .unwrap()
+        .display();
+    // r1 was answered ten days ago: too late to reopen, still rateable.
+    let c = crate::common::client();
+    let page = c
+        .get(server.url(&format!("/r/{display}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"rate-form\""), "{page}");
+    let csrf = crate::common::input_value(&page, "csrf").expect("a token");
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let c = &c;
+        let url = server.url(&path);
+        async move {
+            let res = c.post(url).form(&form).send().await.unwrap();
+            let status = res.status().as_u16();
+            let to = res
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (status, to)
+        }
+    };
+    let rate = format!("/r/{display}/rate");
+    let (status, _) = post(
+        rate.clone(),
+        vec![
+            ("csrf", "forged".into()),
+            ("phone", "0912000111".into()),
+            ("stars", "5".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (_, to) = post(
+        rate.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("phone", "0987 654 321".into()),
+            ("stars", "1".into()),
+        ],
+    )
+    .await;
+    assert!(to.contains("msg=notfound"), "{to}");
+    let (_, to) = post(
+        rate.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("phone", "12".into()),
+            ("stars", "1".into()),
+        ],
+    )
+    .await;
+    assert!(to.contains("msg=phone"), "{to}");
+    assert_eq!(s.feedback(&sys, r1).await.unwrap().rating, None);
+    let (status, to) = post(
+        rate,
+        vec![
+            ("csrf", csrf.clone()),
+            ("phone", "0912 000 111".into()),
+            ("stars", "5".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(to.contains("msg=rated"), "{to}");
+    assert_eq!(s.feedback(&sys, r1).await.unwrap().rating, Some(5));
+    let page = c
+        .get(server.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Cảm ơn ông/bà đã đánh giá."));
+
+    // r2 is still open: nothing to rate; a message is kept in its history.
+    let code2 = s.feedback(&sys, r2).await.unwrap().code;
+    let (_, to) = post(
+        format!("/r/{code2}/rate"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("phone", "0912000111".into()),
+            ("stars", "4".into()),
+        ],
+    )
+    .await;
+    assert!(to.contains("msg=not_answered"), "{to}");
+    let (_, to) = post(
+        format!("/r/{code2}/reply"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("phone", "0912000111".into()),
+            ("text", "   ".into()),
+        ],
+    )
+    .await;
+    assert!(to.contains("msg=invalid"), "{to}");
+    let (_, to) = post(
+        format!("/r/{code2}/reply"),
+        vec![
+            ("csrf", csrf),
+            ("phone", "0912000111".into()),
+            ("text", "Tối qua nhóm này lại đua xe".into()),
+        ],
+    )
+    .await;
+    assert!(to.contains("msg=replied"), "{to}");
+    let events = s.feedback_events(Some(&sys), r2).await.unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.body == "Tối qua nhóm này lại đua xe"));
+    server.stop();
+    db.finish().await;
+}
+both!(reporters_rate_and_write_back_on_the_status_page);
