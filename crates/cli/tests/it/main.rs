@@ -11,6 +11,7 @@ mod cli;
 mod feedback;
 mod import;
 mod open311;
+mod open311_client;
 mod pages;
 mod registry;
 mod report;
