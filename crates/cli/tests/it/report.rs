@@ -122,6 +122,31 @@ fn big_png(side: u32) -> Vec<u8> {
     out
 }
 
+/// A 1×1 PNG whose header claims `w` × `h` pixels (CRC made right, so
+/// only the size is wrong): a few dozen bytes that would decode into
+/// gigabytes.
+fn bomb_png(w: u32, h: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::RgbImage::new(1, 1)
+        .write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
+        .unwrap();
+    png[16..20].copy_from_slice(&w.to_be_bytes());
+    png[20..24].copy_from_slice(&h.to_be_bytes());
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in &png[12..29] {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    png[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    png
+}
+
 /// The fields of a report as the form sends them (photos after the text,
 /// as the browser does: the file input is last).
 #[derive(Clone)]
@@ -436,6 +461,22 @@ async fn bad_reports_write_nothing(b: Backend) {
                 ..base.clone()
             },
             "Ảnh thứ 6 (p.jpg): chỉ gửi được tối đa 5 ảnh".into(),
+        ),
+        (
+            "a PNG declaring 20000 × 20000 pixels",
+            Report {
+                photos: vec![("bom.png", bomb_png(20_000, 20_000))],
+                ..base.clone()
+            },
+            "Ảnh thứ 1 (bom.png): ảnh có kích thước quá lớn (tối đa 50 megapixel".into(),
+        ),
+        (
+            "a PNG declaring 8000 × 8000 pixels (64 megapixels)",
+            Report {
+                photos: vec![("bom2.png", bomb_png(8_000, 8_000))],
+                ..base.clone()
+            },
+            "Ảnh thứ 1 (bom2.png): ảnh có kích thước quá lớn".into(),
         ),
         (
             "a corrupt JPEG",
