@@ -16,3 +16,4 @@ mod pages;
 mod registry;
 mod report;
 mod search;
+mod security;
