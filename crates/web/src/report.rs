@@ -11,11 +11,15 @@
 //! a double click one report. Photos are checked and re-encoded
 //! (`danvan_store::photo`) before anything is written, and written in the
 //! report's own transaction: bad input of any kind writes nothing.
+//!
+//! Reports are limited per client address ([`crate::rate_limit`]): over the
+//! limit the form comes back with 429 and what was typed, and nothing is
+//! decoded or written. Only reports made count, not corrections.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -33,6 +37,7 @@ use crate::auth::{cookie, same_token, set_cookie, PRE_CSRF_COOKIE};
 use crate::error::{urlencode, WebError};
 use crate::i18n::{Lang, Tr};
 use crate::pages::Chrome;
+use crate::rate_limit::{ClientKey, Limiters};
 use crate::AppState;
 
 /// A report's body: five photos at their largest, plus the text fields and
@@ -423,6 +428,8 @@ fn coordinate(s: &str) -> Option<Result<f64, ()>> {
 /// in one transaction, then sends the person to the status page.
 pub async fn submit(
     State(st): State<AppState>,
+    Extension(limits): Extension<Limiters>,
+    ClientKey(client): ClientKey,
     lang: Lang,
     headers: HeaderMap,
     mut mp: Multipart,
@@ -551,6 +558,35 @@ pub async fn submit(
         .await;
     }
 
+    // A place in the client's window, given back on any way out but a
+    // report made; taken before the photos are decoded.
+    let Some(slot) = limits.report.acquire(&client) else {
+        p.general = Some(
+            pick(
+                lang,
+                "Từ địa chỉ mạng này đã có nhiều phản ánh được gửi trong ít phút. Xin đợi khoảng 10 phút rồi gửi lại, hoặc báo trực tiếp cho tổ dân vận của thôn.",
+                "Many reports were sent from this network address in the last few minutes. Please wait about 10 minutes and send again, or tell your hamlet's mobilization team directly.",
+            )
+            .into(),
+        );
+        let mut res = render_form(
+            &st,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            csrf,
+            false,
+            f,
+            p,
+            photos_sent,
+        )
+        .await?;
+        let wait = limits.report.limit().window.as_secs().to_string();
+        if let Ok(v) = HeaderValue::from_str(&wait) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(res);
+    };
+
     // Every field is checked, so one round trip shows every problem.
     let topics = st.store.topics().await?;
     let topic = topics.iter().find(|x| x.code == f.topic).cloned();
@@ -667,6 +703,7 @@ pub async fn submit(
     };
     match st.store.submit_feedback(&actor, &Scope::all(), &new).await {
         Ok(r) => {
+            slot.keep();
             let code = TrackingCode::parse(&r.code)
                 .map(|c| c.display())
                 .unwrap_or(r.code);
