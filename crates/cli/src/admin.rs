@@ -466,6 +466,12 @@ pub enum FeedbackCommand {
         #[command(flatten)]
         db: Db,
     },
+    /// Recompute the dashboards' per-unit rollups from the reports (after a
+    /// bulk load, or to repair).
+    RebuildRollups {
+        #[command(flatten)]
+        db: Db,
+    },
 }
 
 pub async fn feedback(cmd: FeedbackCommand) -> Result<()> {
@@ -513,6 +519,10 @@ pub async fn feedback(cmd: FeedbackCommand) -> Result<()> {
         FeedbackCommand::Sweep { db } => {
             let (escalated, closed) = open(&db).await?.sweep_feedback().await?;
             println!("Đã chuyển lên cấp trên {escalated} phản ánh quá hạn; đã đóng {closed}.");
+        }
+        FeedbackCommand::RebuildRollups { db } => {
+            open(&db).await?.rebuild_feedback_rollups().await?;
+            println!("Đã tính lại số liệu tổng hợp phản ánh của mọi đơn vị.");
         }
     }
     Ok(())

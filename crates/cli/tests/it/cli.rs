@@ -507,6 +507,69 @@ async fn feedback_commands(b: Backend) {
     let out = run(&["feedback", "sweep"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Đã chuyển"));
+    // Wiping the rollups and rebuilding them gives the dashboard back.
+    let sys = danvan_store::feedback::Viewer::system();
+    let province = db
+        .store
+        .top_units(&danvan_store::Scope::all())
+        .await
+        .unwrap()[0]
+        .id;
+    let hamlet = crate::common::unit_id(&db.store, "mai hoang").await;
+    db.store
+        .submit_feedback(
+            &danvan_store::Actor::system(),
+            &danvan_store::Scope::all(),
+            &danvan_store::feedback::NewFeedback {
+                topic: "environment".into(),
+                severity: danvan_domain::feedback::Severity::Normal,
+                channel: danvan_domain::feedback::Channel::Web,
+                description: "Rác ở đầu ngõ".into(),
+                hamlet_id: hamlet,
+                lat: None,
+                lon: None,
+                reporter_name: None,
+                reporter_phone: None,
+                anonymous: false,
+                household_id: None,
+                resident_id: None,
+                relay_method: None,
+                identity_consent: false,
+                submission_key: None,
+                photos: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let before = db
+        .store
+        .feedback_dashboard(&sys, province, None)
+        .await
+        .unwrap();
+    assert_eq!(before.totals.total(), 1);
+    match &db.store.db {
+        danvan_store::Db::Sqlite(p) => {
+            sqlx::query("DELETE FROM feedback_rollup")
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        danvan_store::Db::Postgres(p) => {
+            sqlx::query("DELETE FROM feedback_rollup")
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    let out = run(&["feedback", "rebuild-rollups"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Đã tính lại"));
+    let after = db
+        .store
+        .feedback_dashboard(&sys, province, None)
+        .await
+        .unwrap();
+    assert_eq!(before.totals.by_state, after.totals.by_state);
     db.finish().await;
 }
 both!(feedback_commands);
