@@ -323,6 +323,30 @@ impl Store {
         row.ok_or(StoreError::NotFound)
     }
 
+    /// Photo `n` (1-based) of an item the viewer may see (an officer's
+    /// page: confidential items too, when the viewer may see them).
+    pub async fn feedback_photo(
+        &self,
+        viewer: &crate::feedback::Viewer,
+        id: i64,
+        n: i64,
+    ) -> Result<(String, Vec<u8>)> {
+        self.feedback(viewer, id).await?;
+        if !(1..=MAX_PHOTOS as i64).contains(&n) {
+            return Err(StoreError::NotFound);
+        }
+        let row: Option<(String, Vec<u8>)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT mime, bytes FROM feedback_photos WHERE feedback_id = $1 ORDER BY id LIMIT 1 OFFSET $2"
+        )
+        .bind(id)
+        .bind(n - 1)
+        .fetch_optional(p)
+        .await?
+        });
+        row.ok_or(StoreError::NotFound)
+    }
+
     /// How many photos an item has (any item; for officers' pages and tests).
     pub async fn photo_count(&self, feedback_id: i64) -> Result<i64> {
         let (n,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(

@@ -513,6 +513,8 @@ struct ItemPage {
     draft: Option<String>,
     refusal: Option<String>,
     events: Vec<EventView>,
+    /// Photo numbers (1-based).
+    photos: Vec<i64>,
     can_ack: bool,
     can_start: bool,
     can_close: bool,
@@ -583,6 +585,7 @@ async fn render_item(
     let fb = lang.t().fb;
     let viewer = Viewer::of(&user.p);
     let events = st.store.feedback_events(Some(&viewer), f.id).await?;
+    let photos = (1..=st.store.photo_count(f.id).await?).collect();
     let now = st.store.now();
     let state = f.state();
     let officer = viewer.is_officer()
@@ -737,6 +740,7 @@ async fn render_item(
             _ => r.clone(),
         }),
         events,
+        photos,
         can_ack: officer && state.can_move_to(FeedbackState::Acknowledged),
         can_start: officer && state.can_move_to(FeedbackState::InProgress),
         can_close: officer && state.can_move_to(FeedbackState::Closed),
@@ -844,6 +848,31 @@ pub async fn act(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `GET /feedback/{id}/photos/{n}`: a photo of an item the user may see.
+/// Not cached by shared caches: it may belong to a confidential item.
+pub async fn photo(
+    State(st): State<AppState>,
+    user: User,
+    Path((id, n)): Path<(i64, String)>,
+) -> Page {
+    let n: i64 = n.parse().map_err(|_| WebError::NotFound)?;
+    let (mime, bytes) = st.store.feedback_photo(&Viewer::of(&user.p), id, n).await?;
+    let mime = match mime.as_str() {
+        "image/jpeg" => "image/jpeg",
+        "image/png" => "image/png",
+        _ => return Err(WebError::NotFound),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+            (header::CONTENT_DISPOSITION, "inline"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- dashboard

@@ -80,6 +80,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         )
         .route("/feedback/{id}", get(feedback_pages::item))
         .route("/feedback/{id}/act", post(feedback_pages::act))
+        .route("/feedback/{id}/photos/{n}", get(feedback_pages::photo))
         .route("/export", get(pages::export))
         .route(
             "/account/password",

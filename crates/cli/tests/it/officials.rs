@@ -410,6 +410,72 @@ async fn pages_export_and_refuse_bad_input(b: Backend) {
         .unwrap();
     assert_eq!(res.status(), 404);
 
+    // A confidential tip-off with a photo: its officers see the photo, the
+    // hamlet head and the public do not.
+    let (_, mai_hoang, _) = places(&s).await;
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        40,
+        30,
+        image::Rgb([200, 40, 40]),
+    ))
+    .write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    let tip = s
+        .submit_feedback(
+            &danvan_store::Actor::system(),
+            &Scope::all(),
+            &NewFeedback {
+                photos: vec![danvan_store::photo::CleanPhoto::clean(&jpeg).unwrap()],
+                ..report(
+                    mai_hoang,
+                    "crime_tip",
+                    Severity::Normal,
+                    "Ảnh chụp xe chở hàng lạ",
+                )
+            },
+        )
+        .await
+        .unwrap();
+    let page = c
+        .get(server.url(&format!("/feedback/{}", tip.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("/feedback/{}/photos/1", tip.id)),
+        "{page}"
+    );
+    let res = c
+        .get(server.url(&format!("/feedback/{}/photos/1", tip.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert!(res.bytes().await.unwrap().starts_with(&[0xFF, 0xD8]));
+    for (who, url) in [
+        (&head, format!("/feedback/{}/photos/1", tip.id)),
+        (&c, format!("/feedback/{}/photos/6", tip.id)),
+        (
+            &crate::common::client(),
+            format!("/r/{}/photos/1", tip.code),
+        ),
+    ] {
+        let res = who.get(server.url(&url)).send().await.unwrap();
+        assert!(
+            res.status() == 404 || res.status() == 303,
+            "{url}: {}",
+            res.status()
+        );
+    }
+
     // Without the form's token: refused, nothing changes.
     let res = c
         .post(server.url(&format!("/feedback/{r2}/act")))
