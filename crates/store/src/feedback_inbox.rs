@@ -287,3 +287,64 @@ impl Store {
         })
     }
 }
+
+/// What a unit's officers were told (a new item, an escalation, a
+/// reporter's message), newest first.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Notice {
+    pub id: i64,
+    pub feedback_id: Option<i64>,
+    pub kind: String,
+    pub body: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+impl Store {
+    /// The newest `limit` notices of `unit_id` and how many are unread;
+    /// officers only (notices name items, confidential ones too).
+    pub async fn unit_notices(
+        &self,
+        viewer: &Viewer,
+        unit_id: i64,
+        limit: i64,
+    ) -> Result<(Vec<Notice>, i64)> {
+        self.unit(&viewer.scope, unit_id).await?;
+        if !viewer.is_officer() {
+            return Ok((Vec::new(), 0));
+        }
+        let rows: Vec<Notice> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT id, feedback_id, kind, body, created_at, read_at FROM notifications \
+             WHERE unit_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        )
+        .bind(unit_id)
+        .bind(limit)
+        .fetch_all(p)
+        .await?);
+        let (unread,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM notifications WHERE unit_id = $1 AND read_at IS NULL"
+        )
+        .bind(unit_id)
+        .fetch_one(p)
+        .await?);
+        Ok((rows, unread))
+    }
+
+    /// Marks every notice of `unit_id` read (officers of the unit or above).
+    pub async fn mark_notices_read(&self, viewer: &Viewer, unit_id: i64) -> Result<u64> {
+        self.unit(&viewer.scope, unit_id).await?;
+        if !viewer.is_officer() {
+            return Err(StoreError::NotFound);
+        }
+        let now = self.now();
+        let done = on_db!(&self.db, |p| sqlx::query(
+            "UPDATE notifications SET read_at = $2 WHERE unit_id = $1 AND read_at IS NULL"
+        )
+        .bind(unit_id)
+        .bind(now)
+        .execute(p)
+        .await?
+        .rows_affected());
+        Ok(done)
+    }
+}

@@ -172,6 +172,15 @@ struct InboxPage {
     templates: Vec<AnswerTemplate>,
     messages: Vec<String>,
     errors: Vec<String>,
+    notices: Vec<NoticeView>,
+    unread_line: Option<String>,
+}
+
+pub struct NoticeView {
+    pub when: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub unread: bool,
 }
 
 /// `GET /feedback`: a unit's inbox.
@@ -342,7 +351,20 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
         Some("template") => messages.push(fb.template_added.to_string()),
         _ => {}
     }
+    let (notices, unread) = st.store.unit_notices(&viewer, unit_id, 10).await?;
+    let notices = notices
+        .into_iter()
+        .map(|n| NoticeView {
+            when: when(n.created_at),
+            body: n.body,
+            link: n.feedback_id.map(|id| format!("/feedback/{id}")),
+            unread: n.read_at.is_none(),
+        })
+        .collect();
+    let unread_line = (unread > 0).then(|| fb.notices_unread.replace("{n}", &unread.to_string()));
     html(InboxPage {
+        notices,
+        unread_line,
         c: chrome(&user, &back),
         fb,
         unit_id,
@@ -476,6 +498,22 @@ pub async fn add_template(
         .add_answer_template(&viewer, f.unit, &f.title, &f.body)
         .await?;
     Ok(Redirect::to(&format!("/feedback?unit={}&msg=template", f.unit)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UnitForm {
+    #[serde(default)]
+    csrf: String,
+    unit: i64,
+}
+
+/// `POST /feedback/notices/read`: the unit's notices are read.
+pub async fn read_notices(State(st): State<AppState>, user: User, Form(f): Form<UnitForm>) -> Page {
+    user.check_csrf(&f.csrf)?;
+    st.store
+        .mark_notices_read(&Viewer::of(&user.p), f.unit)
+        .await?;
+    Ok(Redirect::to(&format!("/feedback?unit={}", f.unit)).into_response())
 }
 
 // ---------------------------------------------------------------- item

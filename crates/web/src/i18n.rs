@@ -655,6 +655,10 @@ pub struct Fb {
     pub msg_phone: &'static str,
     pub msg_not_answered: &'static str,
     pub msg_invalid: &'static str,
+    pub notices: &'static str,
+    pub notices_unread: &'static str,
+    pub mark_read: &'static str,
+    pub open_item: &'static str,
 }
 
 pub static FB_VI: Fb = Fb {
@@ -778,6 +782,10 @@ pub static FB_VI: Fb = Fb {
     msg_phone: "Số điện thoại không hợp lệ. Ví dụ: 0912 345 678.",
     msg_not_answered: "Phản ánh chưa có trả lời để đánh giá.",
     msg_invalid: "Hãy ghi ý kiến (tối đa 4000 ký tự).",
+    notices: "Thông báo",
+    notices_unread: "{n} chưa đọc",
+    mark_read: "Đánh dấu đã đọc",
+    open_item: "Mở",
 };
 
 pub static FB_EN: Fb = Fb {
@@ -900,4 +908,8 @@ pub static FB_EN: Fb = Fb {
     msg_phone: "That is not a valid phone number. Example: 0912 345 678.",
     msg_not_answered: "There is no answer to rate yet.",
     msg_invalid: "Write your message (4,000 characters at most).",
+    notices: "Notices",
+    notices_unread: "{n} unread",
+    mark_read: "Mark all read",
+    open_item: "Open",
 };

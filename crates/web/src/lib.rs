@@ -73,6 +73,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .route("/feedback", get(feedback_pages::inbox))
         .route("/feedback/assign", post(feedback_pages::bulk_assign))
         .route("/feedback/templates", post(feedback_pages::add_template))
+        .route("/feedback/notices/read", post(feedback_pages::read_notices))
         .route("/feedback/dashboard", get(feedback_pages::dashboard))
         .route(
             "/feedback/dashboard.xlsx",

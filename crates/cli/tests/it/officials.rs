@@ -401,6 +401,32 @@ async fn pages_export_and_refuse_bad_input(b: Backend) {
         let res = c.get(server.url(&path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
     }
+    // The commune was told of each new item; reading the notices clears
+    // the unread count. A hamlet head gets none.
+    let inbox_page = |c: reqwest::Client| {
+        let url = server.url(&format!("/feedback?unit={commune}"));
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let page = inbox_page(c.clone()).await;
+    assert!(page.contains("id=\"notices-unread\""), "{page}");
+    assert!(page.contains("Phản ánh mới"), "{page}");
+    let res = c
+        .post(server.url("/feedback/notices/read"))
+        .form(&[("csrf", csrf.as_str()), ("unit", &commune.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = inbox_page(c.clone()).await;
+    assert!(!page.contains("id=\"notices-unread\""));
+    let head_viewer = viewer(&s, "truongthon.maihoang").await;
+    let (_, mai_hoang_id, _) = places(&s).await;
+    assert!(s
+        .unit_notices(&head_viewer, mai_hoang_id, 10)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
     // A hamlet head never gets the tip-off's page or sees it listed.
     let (head, _) = login(&server, "truongthon.maihoang", PW).await;
     let res = head
