@@ -659,6 +659,16 @@ pub struct Fb {
     pub notices_unread: &'static str,
     pub mark_read: &'static str,
     pub open_item: &'static str,
+    pub relay_title: &'static str,
+    pub relay_link: &'static str,
+    pub relay_resident: &'static str,
+    pub relay_household_only: &'static str,
+    pub relay_how: &'static str,
+    pub relay_consent: &'static str,
+    pub relay_consent_hint: &'static str,
+    pub relay_send: &'static str,
+    pub description: &'static str,
+    pub choose: &'static str,
 }
 
 pub static FB_VI: Fb = Fb {
@@ -786,6 +796,16 @@ pub static FB_VI: Fb = Fb {
     notices_unread: "{n} chưa đọc",
     mark_read: "Đánh dấu đã đọc",
     open_item: "Mở",
+    relay_title: "Ghi phản ánh thay người dân",
+    relay_link: "Ghi phản ánh của hộ này",
+    relay_resident: "Người phản ánh",
+    relay_household_only: "(cả hộ, không ghi tên người)",
+    relay_how: "Tổ viên nhận được qua",
+    relay_consent: "Người dân đồng ý cho chuyển họ tên, số điện thoại lên cấp trên",
+    relay_consent_hint: "Nếu không đồng ý, chỉ tổ của mình biết ai phản ánh; xã chỉ thấy nội dung.",
+    relay_send: "Ghi phản ánh",
+    description: "Nội dung phản ánh",
+    choose: "— Chọn —",
 };
 
 pub static FB_EN: Fb = Fb {
@@ -912,4 +932,14 @@ pub static FB_EN: Fb = Fb {
     notices_unread: "{n} unread",
     mark_read: "Mark all read",
     open_item: "Open",
+    relay_title: "Record a concern for a resident",
+    relay_link: "Record a concern from this household",
+    relay_resident: "Who raised it",
+    relay_household_only: "(the household, no one named)",
+    relay_how: "How it reached you",
+    relay_consent: "The resident agrees that their name and phone go up the chain",
+    relay_consent_hint: "Without consent only your team knows who raised it; the commune sees the content only.",
+    relay_send: "Record",
+    description: "What happened",
+    choose: "— Choose —",
 };

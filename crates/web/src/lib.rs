@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod open311;
 pub mod pages;
 pub mod rate_limit;
+pub mod relay;
 pub mod report;
 pub mod reporter;
 pub mod sms;
@@ -65,6 +66,10 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .route("/teams/{id}", get(pages::team))
         .route("/households/{id}", get(pages::household))
         .route("/households/{id}/team", post(pages::household_team))
+        .route(
+            "/households/{id}/feedback",
+            get(relay::form).post(relay::submit),
+        )
         .route(
             "/residents/{id}/edit",
             get(pages::resident_edit).post(pages::resident_save),

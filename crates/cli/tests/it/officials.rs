@@ -937,3 +937,127 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
     db.finish().await;
 }
 both!(reporters_rate_and_write_back_on_the_status_page);
+
+/// A team member records a resident's concern from their phone: who, how
+/// it came, and whether the resident agrees to be named up the chain.
+async fn a_member_records_a_concern_for_a_resident(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let server = Server::start(s).await;
+    let member = s
+        .principal_by_username("thanhvien.maihoang2")
+        .await
+        .unwrap();
+    let household = s.team_households(member.team_id.unwrap()).await.unwrap()[0].clone();
+    let resident = s.residents(household.id).await.unwrap()[0].id;
+    let (c, csrf) = login(&server, "thanhvien.maihoang2", PW).await;
+    let page = c
+        .get(server.url(&format!("/households/{}", household.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"relay-link\""));
+    let form = c
+        .get(server.url(&format!("/households/{}/feedback", household.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = crate::common::input_value(&form, "submission_key").unwrap();
+    let url = server.url(&format!("/households/{}/feedback", household.id));
+    let fields = |description: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("submission_key", key.clone()),
+            ("resident", resident.to_string()),
+            ("topic", "environment".to_string()),
+            ("severity", "normal".to_string()),
+            ("method", "phone_call".to_string()),
+            ("description", description.to_string()),
+        ]
+    };
+    // Nothing said: the form again, in Vietnamese, nothing written.
+    let res = c.post(&url).form(&fields("  ")).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"relay-error\""), "{body}");
+    let sys = Viewer::system();
+    let commune = unit_id(s, "xa phuc son").await;
+    let count = || async {
+        s.feedback_dashboard(&sys, commune, None)
+            .await
+            .unwrap()
+            .totals
+            .total()
+    };
+    assert_eq!(count().await, 0);
+    // Recorded, and the page goes to the item; sent twice, one item.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let res = c
+            .post(&url)
+            .form(&fields("Bà báo đèn đường ở ngõ 3 hỏng đã một tuần"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        ids.push(to);
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(count().await, 1);
+    let id: i64 = ids[0]
+        .trim_start_matches("/feedback/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let own = s.feedback(&Viewer::of(&member), id).await.unwrap();
+    assert_eq!(own.channel, "member");
+    assert_eq!(own.relayed_by, Some(member.account_id));
+    assert_eq!(own.relay_method.as_deref(), Some("phone_call"));
+    assert_eq!(own.resident_id, Some(resident));
+    assert!(!own.identity_consent);
+    // The member's own page of it shows who; the commune's does not.
+    let page = c
+        .get(server.url(&ids[0]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Gọi điện"), "{page}");
+    let commune_view = s
+        .feedback(&viewer(s, "xa.phucson").await, id)
+        .await
+        .unwrap();
+    assert_eq!(commune_view.resident_id, None);
+    // A household of another team is not theirs to report for.
+    let other = s
+        .team_households(
+            s.principal_by_username("totruong.maihoang1")
+                .await
+                .unwrap()
+                .team_id
+                .unwrap(),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let res = c
+        .get(server.url(&format!("/households/{other}/feedback")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    server.stop();
+    db.finish().await;
+}
+both!(a_member_records_a_concern_for_a_resident);
