@@ -61,18 +61,20 @@ fn display_code(code: &str) -> String {
     TrackingCode::parse(code).map_or_else(|| code.to_string(), |c| c.display())
 }
 
-/// A duration for people: minutes, hours or days.
-fn duration(fb: &Fb, minutes: Option<i64>) -> String {
-    match minutes {
-        None => fb.no_data.to_string(),
+/// A duration for people: minutes, hours or days (with a decimal comma in
+/// Vietnamese).
+fn duration(lang: Lang, minutes: Option<i64>) -> String {
+    let fb = lang.t().fb;
+    let one_decimal = |x: f64| format!("{x:.1}").replace(".0", "");
+    let text = match minutes {
+        None => return fb.no_data.to_string(),
         Some(m) if m < 120 => fb.minutes.replace("{n}", &m.to_string()),
-        Some(m) if m < 2880 => fb
-            .hours
-            .replace("{n}", &format!("{:.1}", m as f64 / 60.0).replace(".0", "")),
-        Some(m) => fb.days.replace(
-            "{n}",
-            &format!("{:.1}", m as f64 / 1440.0).replace(".0", ""),
-        ),
+        Some(m) if m < 2880 => fb.hours.replace("{n}", &one_decimal(m as f64 / 60.0)),
+        Some(m) => fb.days.replace("{n}", &one_decimal(m as f64 / 1440.0)),
+    };
+    match lang {
+        Lang::Vi => text.replace('.', ","),
+        Lang::En => text,
     }
 }
 
@@ -1055,8 +1057,8 @@ pub async fn dashboard(
         topic_query,
         on_time,
         on_time_of,
-        median_ack: duration(fb, d.median_ack_minutes),
-        median_resolve: duration(fb, d.median_resolve_minutes),
+        median_ack: duration(lang, d.median_ack_minutes),
+        median_resolve: duration(lang, d.median_resolve_minutes),
         late_count: fb.late_count.replace("{n}", &d.late_total.to_string()),
         late_shown: (d.late_total > d.late.len() as i64)
             .then(|| fb.late_shown.replace("{n}", &d.late.len().to_string())),
@@ -1121,11 +1123,11 @@ pub async fn dashboard_xlsx(
         ],
         vec![
             Cell::Text(fb.median_ack.into()),
-            Cell::Text(duration(fb, d.median_ack_minutes)),
+            Cell::Text(duration(lang, d.median_ack_minutes)),
         ],
         vec![
             Cell::Text(fb.median_resolve.into()),
-            Cell::Text(duration(fb, d.median_resolve_minutes)),
+            Cell::Text(duration(lang, d.median_resolve_minutes)),
         ],
         vec![
             Cell::Text(fb.late_list.into()),
