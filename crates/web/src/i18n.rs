@@ -669,6 +669,7 @@ pub struct Fb {
     pub relay_send: &'static str,
     pub description: &'static str,
     pub choose: &'static str,
+    pub home_line: &'static str,
 }
 
 pub static FB_VI: Fb = Fb {
@@ -806,6 +807,7 @@ pub static FB_VI: Fb = Fb {
     relay_send: "Ghi phản ánh",
     description: "Nội dung phản ánh",
     choose: "— Chọn —",
+    home_line: "{open} đang mở · {late} quá hạn",
 };
 
 pub static FB_EN: Fb = Fb {
@@ -942,4 +944,5 @@ pub static FB_EN: Fb = Fb {
     relay_send: "Record",
     description: "What happened",
     choose: "— Choose —",
+    home_line: "{open} open · {late} late",
 };

@@ -272,6 +272,8 @@ struct HomePage {
     unit: Option<Unit>,
     team: Option<danvan_store::team::Team>,
     counts: Counts,
+    /// "N open · M late" for the person's unit, linking to its inbox.
+    feedback_line: Option<String>,
 }
 
 pub async fn home(State(st): State<AppState>, user: User) -> Page {
@@ -288,6 +290,21 @@ pub async fn home(State(st): State<AppState>, user: User) -> Page {
         Some(u) => st.store.counts(&u.path).await?,
         None => st.store.counts("/").await?,
     };
+    let feedback_line = match &unit {
+        Some(u) => {
+            let viewer = danvan_store::feedback::Viewer::of(p);
+            let d = st.store.feedback_dashboard(&viewer, u.id, None).await?;
+            Some(
+                user.lang
+                    .t()
+                    .fb
+                    .home_line
+                    .replace("{open}", &d.totals.open().to_string())
+                    .replace("{late}", &d.late_total.to_string()),
+            )
+        }
+        None => None,
+    };
     let role_label = label(user.lang, p.role.label_vi(), p.role.label_en());
     html(HomePage {
         c: chrome(&user, "/"),
@@ -296,6 +313,7 @@ pub async fn home(State(st): State<AppState>, user: User) -> Page {
         unit,
         team,
         counts,
+        feedback_line,
     })
 }
 

@@ -582,6 +582,10 @@ async fn officials_work_the_inbox_in_the_browser(b: Backend) {
     browser.click(&submit).await;
     browser.wait_for("h1", |t| t.contains("Xin chào")).await;
 
+    // The home page counts what is open and late in the commune.
+    browser
+        .wait_for("#home-feedback", |t| t.contains("3 đang mở · 3 quá hạn"))
+        .await;
     // From the menu to the commune's inbox: three open items.
     let nav = browser.find("#nav-feedback").await;
     browser.click(&nav).await;
