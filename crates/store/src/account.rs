@@ -454,12 +454,20 @@ impl Store {
         let Some(raw) = token.strip_prefix("dv_") else {
             return Ok(None);
         };
+        let hash = token_hash(raw);
+        // Clients send their key with every request; a revocation takes
+        // effect within the cache's two seconds.
+        if let Some(p) = self.api_token_cached(&hash) {
+            return Ok(p);
+        }
         let sql = format!("{ACCOUNT_SELECT} JOIN api_tokens k ON k.account_id = a.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND a.active = TRUE");
         let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(token_hash(raw))
+            .bind(&hash)
             .fetch_optional(p)
             .await?);
-        Ok(row.and_then(AccountRow::principal))
+        let principal = row.and_then(AccountRow::principal);
+        self.remember_api_token(hash, principal.clone());
+        Ok(principal)
     }
 }
 

@@ -774,12 +774,9 @@ impl Store {
             }
             _ => None,
         };
-        if let Some(k) = &key {
-            if let Some(r) = self.replayed(k).await? {
-                return Ok(r);
-            }
-        }
-        let hamlet = self.unit(scope, new.hamlet_id).await?;
+        // A replay is found when its key is taken at the write (below), not
+        // by a read before: one round trip less for every new report.
+        let hamlet = self.unit_cached(scope, new.hamlet_id).await?;
         if hamlet.level != "hamlet" || hamlet.valid_to.is_some() {
             return Err(rejected("Hãy chọn một thôn đang hoạt động"));
         }
@@ -835,15 +832,7 @@ impl Store {
         // The team of the household, else the first of the hamlet.
         let team_id = match team_id {
             Some(t) => Some(t),
-            None => on_db!(&self.db, |p| {
-                sqlx::query_as::<_, (i64,)>(
-                "SELECT id FROM teams WHERE hamlet_id = $1 AND kind = 'team' ORDER BY id LIMIT 1",
-            )
-            .bind(hamlet.id)
-            .fetch_optional(p)
-            .await?
-            })
-            .map(|(t,)| t),
+            None => self.first_team_cached(hamlet.id).await?,
         };
         let draft = std::sync::Arc::new(crate::feedback_batch::Draft {
             now,
@@ -877,8 +866,8 @@ impl Store {
 
         for _attempt in 0..5 {
             let code = TrackingCode::from_random(rand::random::<[u8; 5]>());
-            match self.write_report(&draft, code.clone()).await {
-                Ok(id) => {
+            match self.write_report(&draft, code.clone()).await? {
+                Some(id) => {
                     // Best effort: the report is committed either way.
                     let similar = self
                         .similar_to(id, hamlet.id, topic.id, &draft.fold, now)
@@ -893,8 +882,9 @@ impl Store {
                         resolve_due,
                     });
                 }
-                // Two submissions with one key at once: the other one won.
-                Err(e) if e.is_unique_violation() => {
+                // The key or the code was taken. Two submissions with one
+                // key at once: the other one won.
+                None => {
                     if let Some(k) = &key {
                         if let Some(r) = self.replayed(k).await? {
                             return Ok(r);
@@ -902,7 +892,6 @@ impl Store {
                     }
                     // Else a tracking code collided: draw again.
                 }
-                Err(e) => return Err(e),
             }
         }
         Err(rejected("Không tạo được mã theo dõi, hãy thử lại"))

@@ -36,6 +36,9 @@ pub const MAX_BATCH: usize = 256;
 /// without a change made through this process (another process, e.g. the
 /// command line, may have changed them).
 const CACHE_TTL: Duration = Duration::from_secs(10);
+/// What other code changes without telling this cache (a hamlet closed, a
+/// team made, an API token revoked) is read again after this long.
+const SHORT_TTL: Duration = Duration::from_secs(2);
 
 /// Who answers a report: the unit, its officer, the label shown, its path.
 #[derive(Debug, Clone)]
@@ -200,7 +203,7 @@ macro_rules! write_report {
 struct Job {
     draft: Arc<Draft>,
     code: TrackingCode,
-    reply: oneshot::Sender<Result<i64>>,
+    reply: oneshot::Sender<Result<Option<i64>>>,
 }
 
 struct Cached<T> {
@@ -212,6 +215,18 @@ struct Cached<T> {
 impl<T: Clone> Cached<T> {
     fn fresh(&self, generation: u64) -> Option<T> {
         (self.generation == generation && self.at.elapsed() < CACHE_TTL).then(|| self.value.clone())
+    }
+
+    fn fresh_short(&self) -> Option<T> {
+        (self.at.elapsed() < SHORT_TTL).then(|| self.value.clone())
+    }
+
+    fn now(value: T) -> Self {
+        Cached {
+            generation: 0,
+            at: Instant::now(),
+            value,
+        }
     }
 }
 
@@ -229,6 +244,13 @@ pub struct FeedbackShared {
     /// By (commune, hamlet, topic).
     routes: Mutex<HashMap<(i64, i64, i64), Cached<Route>>>,
     topics: Mutex<Option<Cached<Arc<Vec<Topic>>>>>,
+    /// Hamlets by id, for the scope and validity checks of a submission.
+    units: Mutex<HashMap<i64, Cached<crate::unit::Unit>>>,
+    /// The first team of a hamlet, by hamlet id.
+    teams: Mutex<HashMap<i64, Cached<Option<i64>>>>,
+    /// API tokens by their hash: an Open311 client sends its key with
+    /// every report.
+    api_tokens: Mutex<HashMap<String, Cached<Option<crate::account::Principal>>>>,
 }
 
 impl std::fmt::Debug for FeedbackShared {
@@ -290,9 +312,28 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-/// One transaction, one savepoint per report, one commit. Returns each
-/// report's outcome; `Err` when the transaction itself failed.
-async fn write_batch(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Result<i64>>> {
+/// One transaction, one commit. Returns each report's id, `None` when its
+/// tracking code or submission key was taken; `Err` when the transaction
+/// itself failed.
+///
+/// First try: a handful of multi-row statements for the whole batch (sqlx
+/// hands every SQLite statement to the connection's thread and back, and
+/// those switches, not SQLite, were most of the cost), where a taken code
+/// or key skips its row (`ON CONFLICT DO NOTHING`). Should that fail for
+/// any other reason, the batch is written again one SAVEPOINT per report,
+/// so a bad report spoils nothing but itself.
+async fn write_batch(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Result<Option<i64>>>> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    match write_together(&mut tx, jobs).await {
+        Ok(ids) => {
+            tx.commit().await?;
+            return Ok(ids.into_iter().map(Ok).collect());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, n = jobs.len(), "feedback batch written one by one");
+            tx.rollback().await?;
+        }
+    }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut out = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -300,11 +341,15 @@ async fn write_batch(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Result<i64>>
         match write_report!(sp, &job.draft, &job.code) {
             Ok(id) => {
                 sp.commit().await?;
-                out.push(Ok(id));
+                out.push(Ok(Some(id)));
             }
             Err(e) => {
                 sp.rollback().await?;
-                out.push(Err(e));
+                out.push(if e.is_unique_violation() {
+                    Ok(None)
+                } else {
+                    Err(e)
+                });
             }
         }
     }
@@ -312,11 +357,198 @@ async fn write_batch(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Result<i64>>
     Ok(out)
 }
 
+/// `(?, ?, …)` rows for SQLite's anonymous parameters: `row` is one row's
+/// text, repeated `n` times.
+fn rows(row: &str, n: usize) -> String {
+    vec![row; n].join(", ")
+}
+
+/// The whole batch in one statement per table (see `write_batch`).
+async fn write_together(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    jobs: &[Job],
+) -> Result<Vec<Option<i64>>> {
+    let sql = format!(
+        "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
+         household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
+         lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
+         received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING id, code",
+        rows(
+            "(?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            jobs.len()
+        )
+    );
+    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+    for job in jobs {
+        let d = &job.draft;
+        q = q
+            .bind(job.code.as_str())
+            .bind(d.topic_id)
+            .bind(d.severity)
+            .bind(d.channel)
+            .bind(&d.description)
+            .bind(&d.fold)
+            .bind(d.hamlet_id)
+            .bind(&d.path)
+            .bind(d.household_id)
+            .bind(d.resident_id)
+            .bind(d.identity_consent)
+            .bind(d.relayed_by)
+            .bind(d.relay_method.map(|m| m.as_str()))
+            .bind(&d.reporter_name)
+            .bind(&d.reporter_phone)
+            .bind(d.anonymous)
+            .bind(d.lat)
+            .bind(d.lon)
+            .bind(d.confidential)
+            .bind(d.route.unit_id)
+            .bind(&d.route.path)
+            .bind(&d.route.label)
+            .bind(d.route.account_id)
+            .bind(d.team_id)
+            .bind(d.now)
+            .bind(d.ack_due)
+            .bind(d.resolve_due)
+            .bind(d.ack_due.min(d.resolve_due))
+            .bind(&d.key)
+            .bind(d.now);
+    }
+    let mut by_code: HashMap<String, i64> = q
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(id, code)| (code, id))
+        .collect();
+    // `remove`: should two reports of the batch have drawn one code, the
+    // second is told its code was taken, not given the first one's id.
+    let ids: Vec<Option<i64>> = jobs
+        .iter()
+        .map(|j| by_code.remove(j.code.as_str()))
+        .collect();
+    let written: Vec<(&Job, i64)> = jobs
+        .iter()
+        .zip(&ids)
+        .filter_map(|(j, id)| id.map(|id| (j, id)))
+        .collect();
+    if written.is_empty() {
+        return Ok(ids);
+    }
+    let n = written.len();
+
+    let sql = format!(
+        "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) VALUES {}",
+        rows("(?, ?, 'received', NULL, 'received', ?, ?, ?, TRUE)", n)
+    );
+    let mut q = sqlx::query(&sql);
+    for (job, id) in &written {
+        let d = &job.draft;
+        q = q
+            .bind(*id)
+            .bind(d.now)
+            .bind(d.actor.account_id)
+            .bind(&d.actor.name)
+            .bind(
+                d.relay_method
+                    .map_or(String::new(), |m| m.label_vi().to_string()),
+            );
+    }
+    q.execute(&mut **tx).await?;
+
+    let mut counts: HashMap<(i64, i64), i64> = HashMap::new();
+    for (job, _) in &written {
+        *counts
+            .entry((job.draft.hamlet_id, job.draft.topic_id))
+            .or_default() += 1;
+    }
+    let sql = format!(
+        "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES {} \
+         ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
+        rows("(?, ?, 'received', ?)", counts.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for ((hamlet, topic), k) in &counts {
+        q = q.bind(*hamlet).bind(*topic).bind(*k);
+    }
+    q.execute(&mut **tx).await?;
+
+    for (job, id) in &written {
+        let d = &job.draft;
+        crate::insert_photos!(&mut **tx, *id, d.photos, d.now);
+    }
+
+    let sql = format!(
+        "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES {}",
+        rows("(?, ?, 'new', ?, ?)", n)
+    );
+    let mut q = sqlx::query(&sql);
+    for (job, id) in &written {
+        q = q
+            .bind(job.draft.route.unit_id)
+            .bind(*id)
+            .bind(format!("Phản ánh mới {}", job.code.display()))
+            .bind(job.draft.now);
+    }
+    q.execute(&mut **tx).await?;
+
+    let sms: Vec<&(&Job, i64)> = written
+        .iter()
+        .filter(|(j, _)| j.draft.reporter_phone.is_some())
+        .collect();
+    if !sms.is_empty() {
+        let sql = format!(
+            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) VALUES {} \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            rows("('sms', ?, ?, ?, ?, ?)", sms.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for (job, id) in sms {
+            let d = &job.draft;
+            let code = &job.code;
+            q = q
+                .bind(d.reporter_phone.as_deref())
+                .bind(format!(
+                    "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
+                    code.display(),
+                    calendar::to_local(d.resolve_due).format("%H:%M %d/%m/%Y"),
+                    code.display()
+                ))
+                .bind(*id)
+                .bind(format!("feedback:{id}:received"))
+                .bind(d.now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    let sql = format!(
+        "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) VALUES {}",
+        rows("(?, ?, ?, 'create', 'feedback', ?, ?, ?)", n)
+    );
+    let mut q = sqlx::query(&sql);
+    for (job, id) in &written {
+        let d = &job.draft;
+        q = q
+            .bind(d.now)
+            .bind(d.actor.account_id)
+            .bind(&d.actor.name)
+            .bind(id.to_string())
+            .bind(&d.path)
+            .bind(serde_json::json!({"channel": d.channel, "topic": d.topic_code}).to_string());
+    }
+    q.execute(&mut **tx).await?;
+    Ok(ids)
+}
+
 impl Store {
     /// Writes a prepared report with `code`; on SQLite through the group
     /// commit, on PostgreSQL in a transaction of its own. Returns its id
-    /// once committed.
-    pub(crate) async fn write_report(&self, draft: &Arc<Draft>, code: TrackingCode) -> Result<i64> {
+    /// once committed, `None` when the code or the submission key was
+    /// taken (nothing written).
+    pub(crate) async fn write_report(
+        &self,
+        draft: &Arc<Draft>,
+        code: TrackingCode,
+    ) -> Result<Option<i64>> {
         match &self.db {
             Db::Sqlite(pool) => {
                 let (reply, answer) = oneshot::channel();
@@ -336,9 +568,14 @@ impl Store {
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let id = write_report!(tx, draft.as_ref(), &code)?;
-                tx.commit().await?;
-                Ok(id)
+                match write_report!(tx, draft.as_ref(), &code) {
+                    Ok(id) => {
+                        tx.commit().await?;
+                        Ok(Some(id))
+                    }
+                    Err(e) if e.is_unique_violation() => Ok(None),
+                    Err(e) => Err(e),
+                }
             }
         }
     }
@@ -449,6 +686,76 @@ impl Store {
             },
         );
         Ok(route)
+    }
+}
+
+impl Store {
+    /// `unit(scope, id)` read through a cache of [`SHORT_TTL`].
+    pub(crate) async fn unit_cached(
+        &self,
+        scope: &crate::Scope,
+        id: i64,
+    ) -> Result<crate::unit::Unit> {
+        let hit = lock(&self.feedback.units)
+            .get(&id)
+            .and_then(Cached::fresh_short);
+        let unit = match hit {
+            Some(u) => u,
+            None => {
+                let u = self.unit_unscoped(id).await?;
+                let mut units = lock(&self.feedback.units);
+                if units.len() > 100_000 {
+                    units.clear();
+                }
+                units.insert(id, Cached::now(u.clone()));
+                u
+            }
+        };
+        if scope.contains_path(&unit.path) {
+            Ok(unit)
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    /// The first team of a hamlet (reports without a household go to it),
+    /// through a cache of [`SHORT_TTL`].
+    pub(crate) async fn first_team_cached(&self, hamlet_id: i64) -> Result<Option<i64>> {
+        if let Some(t) = lock(&self.feedback.teams)
+            .get(&hamlet_id)
+            .and_then(Cached::fresh_short)
+        {
+            return Ok(t);
+        }
+        let team = crate::on_db!(&self.db, |p| sqlx::query_as::<_, (i64,)>(
+            "SELECT id FROM teams WHERE hamlet_id = $1 AND kind = 'team' ORDER BY id LIMIT 1",
+        )
+        .bind(hamlet_id)
+        .fetch_optional(p)
+        .await?)
+        .map(|(t,)| t);
+        let mut teams = lock(&self.feedback.teams);
+        if teams.len() > 100_000 {
+            teams.clear();
+        }
+        teams.insert(hamlet_id, Cached::now(team));
+        Ok(team)
+    }
+
+    /// A verified API token's principal, kept for [`SHORT_TTL`]: a revoked
+    /// token stops working within that time.
+    pub(crate) fn api_token_cached(&self, hash: &str) -> Option<Option<crate::account::Principal>> {
+        lock(&self.feedback.api_tokens)
+            .get(hash)
+            .and_then(Cached::fresh_short)
+    }
+
+    pub(crate) fn remember_api_token(&self, hash: String, p: Option<crate::account::Principal>) {
+        let mut tokens = lock(&self.feedback.api_tokens);
+        if tokens.len() > 10_000 {
+            tokens.clear();
+        }
+        tokens.insert(hash, Cached::now(p));
     }
 }
 
