@@ -70,6 +70,22 @@ pub const DEMO_REPORTS: usize = 400;
 /// reports arrive, officers acknowledge and answer, leaders approve,
 /// reporters rate, and the daily sweep escalates what was late and closes
 /// what was answered a week before. Returns the number of reports.
+/// Answer templates each demo commune starts with.
+const ANSWER_TEMPLATES: [(&str, &str); 3] = [
+    (
+        "Đã chuyển công an xã xác minh",
+        "UBND xã đã chuyển nội dung phản ánh tới Công an xã để xác minh, xử lý theo quy định. Kết quả sẽ được thông báo tới ông/bà.",
+    ),
+    (
+        "Đã thu gom, xử lý rác thải",
+        "Tổ vệ sinh môi trường của thôn đã thu gom, xử lý; xã đã nhắc nhở các hộ liên quan. Cảm ơn ông/bà đã phản ánh.",
+    ),
+    (
+        "Trạm y tế đã đến kiểm tra",
+        "Trạm y tế xã đã cử cán bộ đến kiểm tra, hướng dẫn gia đình và các hộ xung quanh biện pháp phòng bệnh.",
+    ),
+];
+
 pub async fn load_reports(store: &Store, n: usize) -> Result<usize> {
     use danvan_demo::reports::{pilot_reports, Fate};
     use danvan_domain::feedback::{Channel, RelayMethod, Severity};
@@ -93,8 +109,19 @@ pub async fn load_reports(store: &Store, n: usize) -> Result<usize> {
     let mut officers = Vec::new();
     for name in ["xa.phucson", "xa.yenthe"] {
         s.set_leads_unit(&actor, name, true).await?;
-        officers.push(Viewer::of(&s.principal_by_username(name).await?));
+        let p = s.principal_by_username(name).await?;
+        let officer = Viewer::of(&p);
+        // The answers a commune writes again and again.
+        if let Some(commune) = p.unit_id {
+            for (title, body) in ANSWER_TEMPLATES {
+                s.add_answer_template(&officer, commune, title, body)
+                    .await?;
+            }
+        }
+        officers.push(officer);
     }
+    s.set_leads_unit(&actor, "tinh.bacninh", true).await?;
+    let province = Viewer::of(&s.principal_by_username("tinh.bacninh").await?);
     let mut hamlets: Vec<(i64, String)> = Vec::new();
     for (id, _, _) in s.hamlets_under("/").await? {
         let path = s.unit_unscoped(id).await?.path;
@@ -216,7 +243,16 @@ pub async fn load_reports(store: &Store, n: usize) -> Result<usize> {
                         .await
                         .is_ok()
                     {
-                        let _ = s.act_on_feedback(officer, *id, Action::ApproveAnswer).await;
+                        // An item escalated for being late is approved by
+                        // the province, where it now sits.
+                        if s.act_on_feedback(officer, *id, Action::ApproveAnswer)
+                            .await
+                            .is_err()
+                        {
+                            let _ = s
+                                .act_on_feedback(&province, *id, Action::ApproveAnswer)
+                                .await;
+                        }
                     }
                 }
             }

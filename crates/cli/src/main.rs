@@ -126,7 +126,9 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Create an API token for `Authorization: Bearer`; printed once, on the last line.
+    /// Create an API token for `Authorization: Bearer` and Open311's
+    /// `api_key` (or, with --gateway, for the SMS gateway); printed once,
+    /// on the last line.
     Create {
         #[command(flatten)]
         db: DbArg,
@@ -134,6 +136,11 @@ enum TokenCommand {
         username: String,
         #[arg(long, default_value = "cli")]
         label: String,
+        /// A key for the SMS gateway's callback (/sms/inbound) only: it
+        /// opens neither the JSON API nor Open311, and only it opens
+        /// /sms/inbound.
+        #[arg(long)]
+        gateway: bool,
     },
 }
 
@@ -319,11 +326,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     db,
                     username,
                     label,
+                    gateway,
                 },
         } => {
             let store = open(&db).await?;
+            let kind = if gateway {
+                danvan_store::account::TokenKind::Gateway
+            } else {
+                danvan_store::account::TokenKind::Api
+            };
             let token = store
-                .create_api_token(&Actor::cli(), &username, &label)
+                .create_token(&Actor::cli(), &username, &label, kind)
                 .await
                 .map_err(|e| match e {
                     danvan_store::StoreError::NotFound => {
@@ -331,7 +344,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     e => e.into(),
                 })?;
-            println!("Mã truy cập cho {username} (chỉ hiện một lần):");
+            let what = if gateway {
+                "Khoá cổng SMS"
+            } else {
+                "Mã truy cập"
+            };
+            println!("{what} cho {username} (chỉ hiện một lần):");
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }

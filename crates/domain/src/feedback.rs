@@ -420,6 +420,8 @@ pub enum SmsCommand {
     },
     /// "TL <code> <text>": a reply (trả lời) to an existing report.
     Reply { code: TrackingCode, text: String },
+    /// "DG <code> <1-5>": the reporter rates (đánh giá) the answer.
+    Rate { code: TrackingCode, stars: i32 },
     /// "OK" / "Đã nhận" alone: acknowledges an announcement.
     Ack,
     /// Anything else; `why` picks the help reply.
@@ -444,6 +446,8 @@ pub enum UnknownSms {
     ReplyWithoutText,
     /// More than [`SMS_MAX_CHARS`] characters.
     TooLong,
+    /// DG without a valid code, or without 1 to 5 stars after it.
+    RateBadForm,
 }
 
 impl UnknownSms {
@@ -457,6 +461,7 @@ impl UnknownSms {
             UnknownSms::ReplyBadCode => "reply_bad_code",
             UnknownSms::ReplyWithoutText => "reply_without_text",
             UnknownSms::TooLong => "too_long",
+            UnknownSms::RateBadForm => "rate_bad_form",
         }
     }
 }
@@ -465,6 +470,7 @@ impl UnknownSms {
 enum Keyword {
     Report,
     Reply,
+    Rate,
 }
 
 /// Command keywords as folded words. "p a"/"t l" come from "P.A"/"T.L".
@@ -477,6 +483,10 @@ const KEYWORDS: &[(&[&str], Keyword)] = &[
     (&["t", "l"], Keyword::Reply),
     (&["tra", "loi"], Keyword::Reply),
     (&["traloi"], Keyword::Reply),
+    (&["dg"], Keyword::Rate),
+    (&["d", "g"], Keyword::Rate),
+    (&["danh", "gia"], Keyword::Rate),
+    (&["danhgia"], Keyword::Rate),
 ];
 
 /// Whole messages (folded words) that acknowledge an announcement.
@@ -535,6 +545,21 @@ pub fn parse_sms(text: &str) -> SmsCommand {
             SmsCommand::Reply {
                 code,
                 text: text.to_owned(),
+            }
+        }
+        Keyword::Rate => {
+            let bad = || unknown(UnknownSms::RateBadForm);
+            let Some((code, code_end)) = leading_code(rest) else {
+                return bad();
+            };
+            // The stars: one digit 1–5, alone or followed by words ("5 sao").
+            let after = trim_separators(&rest[code_end..]);
+            let first = word_spans(after)
+                .first()
+                .map(|&(start, end)| &after[start..end]);
+            match first.and_then(|w| w.parse::<i32>().ok()) {
+                Some(stars @ 1..=5) => SmsCommand::Rate { code, stars },
+                _ => bad(),
             }
         }
     }
@@ -616,6 +641,9 @@ pub fn sms_help(why: &UnknownSms) -> String {
         }
         UnknownSms::ReplyWithoutText => {
             "Thieu noi dung. Gui: TL <ma> <noi dung>, vd: TL K7Q2-M9XA da sua xong chua".to_owned()
+        }
+        UnknownSms::RateBadForm => {
+            "Sai cu phap. Gui: DG <ma> <so sao tu 1 den 5>, vd: DG K7Q2-M9XA 5".to_owned()
         }
         UnknownSms::TooLong => format!(
             "Tin nhan qua dai (toi da {SMS_MAX_CHARS} ky tu). Hay gui ngan gon: PA <chu de> <noi dung> hoac TL <ma> <noi dung>"
@@ -1131,6 +1159,35 @@ mod tests {
             parse_sms("TL K7Q2 da sua"),
             unknown(UnknownSms::ReplyBadCode)
         );
+    }
+
+    #[test]
+    fn sms_rating() {
+        for (typed, stars) in [
+            ("DG K7Q2-M9XA 5", 5),
+            ("dg k7q2m9xa 4 sao", 4),
+            ("Đánh giá K7Q2 M9XA: 1", 1),
+            ("danh gia K7Q2-M9XA 3", 3),
+        ] {
+            assert_eq!(
+                parse_sms(typed),
+                SmsCommand::Rate {
+                    code: code("K7Q2M9XA"),
+                    stars
+                },
+                "{typed}"
+            );
+        }
+        for bad in [
+            "DG K7Q2-M9XA",
+            "DG K7Q2-M9XA 6",
+            "DG K7Q2-M9XA 0",
+            "DG 5",
+            "DG K7Q2-M9XA tot",
+        ] {
+            assert_eq!(parse_sms(bad), unknown(UnknownSms::RateBadForm), "{bad}");
+        }
+        assert!(sms_help(&UnknownSms::RateBadForm).contains("DG <ma>"));
     }
 
     #[test]

@@ -130,3 +130,64 @@ fn xlsx_error(e: XlsxError) -> SheetError {
         other => SheetError::Xlsx(other.to_string()),
     }
 }
+
+/// A cell of a report table: text, or a number a spreadsheet can sum.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(f64),
+}
+
+/// One worksheet of a report: a title line, a bold header and rows.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub name: String,
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Writes report tables (a dashboard, say) as one XLSX workbook in memory,
+/// a worksheet per table. Reports are small; lists use `write_xlsx`.
+pub fn write_tables_xlsx(tables: &[Table]) -> Result<Vec<u8>, SheetError> {
+    let mut book = Workbook::new();
+    let bold = CellFormat::new().set_bold();
+    for t in tables {
+        let sheet = book.add_worksheet();
+        // Worksheet names: at most 31 characters, none of []:*?/\.
+        let name: String = t
+            .name
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        sheet.set_name(name).map_err(xlsx_error)?;
+        sheet
+            .write_string_with_format(0, 0, &t.title, &bold)
+            .map_err(xlsx_error)?;
+        for (col, h) in t.header.iter().enumerate() {
+            sheet
+                .write_string_with_format(2, col as u16, h, &bold)
+                .map_err(xlsx_error)?;
+            sheet
+                .set_column_width(col as u16, if col == 0 { 28 } else { 14 })
+                .map_err(xlsx_error)?;
+        }
+        for (i, row) in t.rows.iter().enumerate() {
+            let r = i as u32 + 3;
+            for (col, cell) in row.iter().enumerate() {
+                match cell {
+                    Cell::Text(s) if !s.is_empty() => {
+                        sheet.write_string(r, col as u16, s).map_err(xlsx_error)?;
+                    }
+                    Cell::Number(n) => {
+                        sheet.write_number(r, col as u16, *n).map_err(xlsx_error)?;
+                    }
+                    Cell::Text(_) => {}
+                }
+            }
+        }
+        sheet.set_freeze_panes(3, 1).map_err(xlsx_error)?;
+    }
+    book.save_to_buffer().map_err(xlsx_error)
+}

@@ -17,7 +17,7 @@ mod xlsx;
 use std::path::Path;
 
 pub use error::SheetError;
-pub use export::{write_csv, write_xlsx, ExportRow, XLSX_MAX_ROWS};
+pub use export::{write_csv, write_tables_xlsx, write_xlsx, Cell, ExportRow, Table, XLSX_MAX_ROWS};
 pub use hamlet::HamletIndex;
 pub use read::{ResidentRow, SheetReader, MAX_COLUMNS, MAX_ROWS};
 pub use validate::{validate, Validation, ValidationReport, MAX_LISTED_ERRORS};

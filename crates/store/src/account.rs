@@ -424,15 +424,28 @@ impl Store {
         username: &str,
         label: &str,
     ) -> Result<String> {
+        self.create_token(actor, username, label, TokenKind::Api)
+            .await
+    }
+
+    /// Creates a token of `kind` for a user; the token is shown once.
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        username: &str,
+        label: &str,
+        kind: TokenKind,
+    ) -> Result<String> {
         let principal = self.principal_by_username(username).await?;
         let (token, hash) = new_token();
         let now = self.now();
         in_tx!(&self.db, |tx| {
-            let (id,): (i64,) = sqlx::query_as("INSERT INTO api_tokens (account_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            let (id,): (i64,) = sqlx::query_as("INSERT INTO api_tokens (account_id, token_hash, label, created_at, kind) VALUES ($1, $2, $3, $4, $5) RETURNING id")
                 .bind(principal.account_id)
                 .bind(&hash)
                 .bind(label)
                 .bind(now)
+                .bind(kind.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
             audit!(
@@ -443,31 +456,65 @@ impl Store {
                 "api_token",
                 id,
                 principal.scope.path,
-                serde_json::json!({"account_id": principal.account_id})
+                serde_json::json!({"account_id": principal.account_id, "kind": kind.as_str()})
             );
             Ok::<(), StoreError>(())
         })?;
         Ok(format!("dv_{token}"))
     }
 
+    /// The account of an API token (JSON API, Open311); a gateway token is
+    /// no API token.
     pub async fn principal_for_api_token(&self, token: &str) -> Result<Option<Principal>> {
+        self.principal_for_token(token, TokenKind::Api).await
+    }
+
+    /// The account of an SMS gateway token; an API token is no gateway token.
+    pub async fn principal_for_gateway_token(&self, token: &str) -> Result<Option<Principal>> {
+        self.principal_for_token(token, TokenKind::Gateway).await
+    }
+
+    async fn principal_for_token(&self, token: &str, kind: TokenKind) -> Result<Option<Principal>> {
         let Some(raw) = token.strip_prefix("dv_") else {
             return Ok(None);
         };
         let hash = token_hash(raw);
         // Clients send their key with every request; a revocation takes
-        // effect within the cache's two seconds.
-        if let Some(p) = self.api_token_cached(&hash) {
+        // effect within the cache's two seconds. Keyed by kind too: an API
+        // token is no gateway token.
+        let key = format!("{}:{hash}", kind.as_str());
+        if let Some(p) = self.api_token_cached(&key) {
             return Ok(p);
         }
-        let sql = format!("{ACCOUNT_SELECT} JOIN api_tokens k ON k.account_id = a.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND a.active = TRUE");
+        let sql = format!("{ACCOUNT_SELECT} JOIN api_tokens k ON k.account_id = a.id WHERE k.token_hash = $1 AND k.kind = $2 AND k.revoked_at IS NULL AND a.active = TRUE");
         let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(&hash)
+            .bind(kind.as_str())
             .fetch_optional(p)
             .await?);
         let principal = row.and_then(AccountRow::principal);
-        self.remember_api_token(hash, principal.clone());
+        self.remember_api_token(key, principal.clone());
         Ok(principal)
+    }
+}
+
+/// What a token opens. Kept apart so the key a gateway is configured with
+/// (often in a plain config file on another machine) cannot read or write
+/// through the API, and an app's key cannot pose as the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `Authorization: Bearer` on the JSON API, `api_key` on Open311.
+    Api,
+    /// `key` of the SMS gateway's callback, `/sms/inbound`.
+    Gateway,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Api => "api",
+            TokenKind::Gateway => "gateway",
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use danvan_domain::{text, Phone, Role};
 use serde::Serialize;
 
 use crate::account::Principal;
+use crate::feedback_rollup::record_duration;
 use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
 
 /// Longest description accepted (characters).
@@ -403,9 +404,11 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     common / (a.len() + b.len()) as f64 * 2.0
 }
 
-/// Moves the per-hamlet count of `state` by `delta`.
+/// Moves the per-hamlet count of `state` by `delta`, and the rollups of
+/// the hamlet and the units above it.
 macro_rules! count {
     ($ex:expr, $hamlet:expr, $topic:expr, $state:expr, $delta:expr) => {
+        $crate::feedback_rollup::rollup!($ex, $hamlet, $topic, $state, $delta);
         sqlx::query(
             "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
@@ -1083,7 +1086,7 @@ impl Store {
                 need_officer(officer)?;
                 change(
                     Some(move_to(FeedbackState::Acknowledged)?),
-                    ", acknowledged_at = $3",
+                    "",
                     "state",
                     String::new(),
                     true,
@@ -1258,10 +1261,20 @@ impl Store {
             }),
         };
         let approving = matches!(action, Action::ApproveAnswer);
+        // The first move out of "received", whichever it is, acknowledges:
+        // that is the time to first response the dashboard shows.
+        let first_response =
+            state == FeedbackState::Received && new_state != state && f.acknowledged_at.is_none();
+        let ack_set = if first_response {
+            ", acknowledged_at = $3"
+        } else {
+            ""
+        };
+        let first_answer = new_state == FeedbackState::Answered && f.answered_at.is_none();
         in_tx!(&self.db, |tx| {
             // Guarded by the state read above: a concurrent change loses.
             let sql = format!(
-                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set} WHERE id = $1 AND state = $9 \
+                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set}{ack_set} WHERE id = $1 AND state = $9 \
                  AND ($10 = FALSE OR answer_draft = $4)"
             );
             let done = sqlx::query(&sql)
@@ -1307,14 +1320,37 @@ impl Store {
                     new_state.as_str()
                 );
             }
+            if first_response {
+                record_duration!(
+                    &mut *tx,
+                    &f.path,
+                    f.confidential,
+                    "ack",
+                    now - f.received_at,
+                    now > f.ack_due
+                );
+            }
+            if first_answer {
+                record_duration!(
+                    &mut *tx,
+                    &f.path,
+                    f.confidential,
+                    "resolve",
+                    now - f.received_at,
+                    now > f.resolve_due
+                );
+            }
             if let Some(phone) = &f.reporter_phone {
                 if next.is_some() && public && !f.anonymous {
                     let msg = match new_state {
-                        FeedbackState::Answered => format!(
-                            "Phan anh {} da co tra loi: {}",
-                            TrackingCode::parse(&f.code).map_or(f.code.clone(), |c| c.display()),
-                            text::fold(&body).chars().take(100).collect::<String>()
-                        ),
+                        FeedbackState::Answered => {
+                            let code = TrackingCode::parse(&f.code)
+                                .map_or(f.code.clone(), |c| c.display());
+                            format!(
+                                "Phan anh {code} da co tra loi: {}. Danh gia: DG {code} <1-5>",
+                                text::fold(&body).chars().take(100).collect::<String>()
+                            )
+                        }
                         s => format!(
                             "Phan anh {}: {}",
                             TrackingCode::parse(&f.code).map_or(f.code.clone(), |c| c.display()),
@@ -1355,8 +1391,9 @@ impl Store {
         phone: Option<&Phone>,
         body: &str,
     ) -> Result<FeedbackState> {
-        let body =
-            text::clean_text(body, MAX_DESCRIPTION).map_err(|e| StoreError::invalid("text", e))?;
+        // An empty message would reopen an item saying nothing.
+        let body = text::clean_required(body, MAX_DESCRIPTION)
+            .map_err(|e| StoreError::invalid("text", e))?;
         let f = self.reporter_item(code, phone).await?;
         let id = f.id;
         let now = self.now();
@@ -1597,13 +1634,11 @@ impl Store {
             // What the transaction escalated: (id, from unit, to unit, its name, path of the item's unit).
             let mut moved: Vec<(i64, i64, i64, String, String, String)> = Vec::new();
             in_tx!(&self.db, |tx| {
+                // Late items to move up: (item, parent, its name, its path, level, next look).
+                let mut late: Vec<(&Due, i64, String, String, i32, i64)> = Vec::new();
                 for d in &due {
                     let (id, state, hamlet, topic) = (&d.id, &d.state, &d.hamlet_id, &d.topic_id);
-                    let (unit, path, level) = (
-                        &d.responsible_unit_id,
-                        &d.responsible_path,
-                        &d.escalation_level,
-                    );
+                    let (unit, level) = (&d.responsible_unit_id, &d.escalation_level);
                     let st = FeedbackState::parse(state).unwrap_or(FeedbackState::Received);
                     if st == FeedbackState::Answered {
                         // Guarded like every change: a reopen or a rating in
@@ -1656,26 +1691,7 @@ impl Store {
                                 Counting::WorkingHours
                             };
                             let next = calendar::deadline(cal, now, dl.ack_hours, counting);
-                            let done = sqlx::query(
-                                "UPDATE feedback SET responsible_unit_id = $2, responsible_path = $3, responsible_label = $4, \
-                                 responsible_account_id = NULL, escalation_level = $5, next_escalation_at = $6, updated_at = $7 \
-                                 WHERE id = $1 AND state = $8 AND next_escalation_at = $9",
-                            )
-                            .bind(id)
-                            .bind(pid)
-                            .bind(&ppath)
-                            .bind(&pname)
-                            .bind(level + 1)
-                            .bind(next)
-                            .bind(now)
-                            .bind(state)
-                            .bind(d.next_escalation_at)
-                            .execute(&mut *tx)
-                            .await?;
-                            if done.rows_affected() != 1 {
-                                continue;
-                            }
-                            moved.push((*id, *unit, pid, pname, path.clone(), d.code.clone()));
+                            late.push((d, pid, pname, ppath, level + 1, next));
                         }
                         None => {
                             // The top of the tree: nobody left to escalate to.
@@ -1686,6 +1702,56 @@ impl Store {
                             .bind(d.next_escalation_at)
                             .execute(&mut *tx)
                             .await?;
+                        }
+                    }
+                }
+                // Guarded like one by one: only rows still in the state and
+                // with the moment read move; RETURNING says which did.
+                for chunk in late.chunks(SWEEP_ROWS_PER_INSERT) {
+                    let mut ph = Placeholders::new(sqlite);
+                    let now_ph = ph.next();
+                    let rows: Vec<String> = chunk
+                        .iter()
+                        .map(|_| {
+                            let cols: Vec<String> = (0..8).map(|_| ph.next()).collect();
+                            format!("({})", cols.join(", "))
+                        })
+                        .collect();
+                    let sql = format!(
+                        "UPDATE feedback SET responsible_unit_id = v.column2, responsible_path = v.column3, responsible_label = v.column4, \
+                         responsible_account_id = NULL, escalation_level = v.column5, next_escalation_at = v.column6, updated_at = {now_ph} \
+                         FROM (VALUES {}) AS v WHERE feedback.id = v.column1 AND feedback.state = v.column7 \
+                         AND feedback.next_escalation_at = v.column8 RETURNING feedback.id",
+                        rows.join(", ")
+                    );
+                    let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(now);
+                    for (d, pid, pname, ppath, level, next) in chunk {
+                        q = q
+                            .bind(d.id)
+                            .bind(*pid)
+                            .bind(ppath)
+                            .bind(pname)
+                            .bind(*level)
+                            .bind(*next)
+                            .bind(&d.state)
+                            .bind(d.next_escalation_at);
+                    }
+                    let done: HashSet<i64> = q
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .map(|(id,)| id)
+                        .collect();
+                    for (d, pid, pname, _, _, _) in chunk {
+                        if done.contains(&d.id) {
+                            moved.push((
+                                d.id,
+                                d.responsible_unit_id,
+                                *pid,
+                                pname.clone(),
+                                d.responsible_path.clone(),
+                                d.code.clone(),
+                            ));
                         }
                     }
                 }

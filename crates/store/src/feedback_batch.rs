@@ -154,6 +154,7 @@ macro_rules! write_report {
             .bind(d.topic_id)
             .execute(&mut *$tx)
             .await?;
+            $crate::feedback_rollup::rollup!(&mut *$tx, d.hamlet_id, d.topic_id, "received", 1);
             $crate::insert_photos!(&mut *$tx, id, d.photos, d.now);
             sqlx::query(
                 "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES ($1, $2, 'new', $3, $4)",
@@ -469,6 +470,25 @@ async fn write_together(
     let mut q = sqlx::query(&sql);
     for ((hamlet, topic), k) in &counts {
         q = q.bind(*hamlet).bind(*topic).bind(*k);
+    }
+    q.execute(&mut **tx).await?;
+
+    // The dashboard's rollups: the hamlet and every unit above it, whose
+    // ids its path holds.
+    let mut rollup: HashMap<(i64, i64), i64> = HashMap::new();
+    for (job, _) in &written {
+        for unit in crate::feedback_rollup::path_ids(&job.draft.path) {
+            *rollup.entry((unit, job.draft.topic_id)).or_default() += 1;
+        }
+    }
+    let sql = format!(
+        "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) VALUES {} \
+         ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
+        rows("(?, ?, 'received', ?)", rollup.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for ((unit, topic), k) in &rollup {
+        q = q.bind(*unit).bind(*topic).bind(*k);
     }
     q.execute(&mut **tx).await?;
 

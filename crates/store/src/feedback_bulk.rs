@@ -1,7 +1,8 @@
 //! **Benchmark only.** Fills a province with synthetic feedback fast, for
 //! `danvan bench --suite feedback`: multi-row INSERTs straight into
 //! `feedback` in large transactions, with `feedback_counts` kept
-//! consistent. It bypasses `submit_feedback` (no history events, no
+//! consistent, and the dashboard's rollups rebuilt from them
+//! (`rebuild_feedback_rollups`). It bypasses `submit_feedback` (no history events, no
 //! notifications, no audit entries, no SMS) and must never run on a
 //! database that holds real reports.
 
@@ -441,6 +442,8 @@ impl Store {
                 sqlx::query("ANALYZE").execute(p).await?;
             });
         }
+        // The dashboard's rollups, from the counts and the items.
+        self.rebuild_feedback_rollups().await?;
         Ok(outcome)
     }
 
@@ -473,6 +476,7 @@ impl Store {
             .await?;
             tx.commit().await?;
         });
+        self.rebuild_feedback_rollups().await?;
         let (open, due): (i64, i64) = on_db!(&self.db, |p| {
             sqlx::query_as(
                 "SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_escalation_at <= $1 THEN 1 ELSE 0 END), 0) FROM feedback",

@@ -14,7 +14,10 @@ pub mod export;
 pub mod feedback;
 pub mod feedback_batch;
 pub mod feedback_bulk;
+pub mod feedback_dashboard;
+pub mod feedback_inbox;
 pub mod feedback_query;
+pub mod feedback_rollup;
 pub mod household;
 pub mod import;
 pub mod photo;
@@ -167,7 +170,7 @@ impl Store {
             Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
-        Ok(())
+        self.fill_feedback_rollups_if_missing().await
     }
 
     pub fn backend(&self) -> &'static str {

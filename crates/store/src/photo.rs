@@ -12,6 +12,12 @@
 //! [`MAX_SIDE`] pixels, enough to see a blocked drain and light to open
 //! over 3G.
 //!
+//! Decoding is where a small file can cost a lot of memory, so a photo's
+//! declared size is read from its header first and more than
+//! [`MAX_PIXELS`] is refused before a pixel is decoded; and at most
+//! [`MAX_CONCURRENT_DECODES`] reports have their photos decoded at once, so
+//! a burst of large photos waits instead of taking all the memory.
+//!
 //! Photos are written by `submit_feedback` in the transaction of the report
 //! ([`insert_photos!`]), so a report is never acknowledged without them and
 //! a refused report leaves none behind. Only [`CleanPhoto::clean`] makes a
@@ -23,6 +29,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::{on_db, Result, Store, StoreError};
 
@@ -35,8 +42,15 @@ pub const MAX_SIDE: u32 = 1920;
 /// Largest width or height a photo may declare (a 100-megapixel camera is
 /// 12 000 px wide); more is a decompression bomb, not a photo.
 const MAX_DIMENSION: u32 = 16_384;
-/// Memory one decoding may take.
-const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+/// Most pixels a photo may declare: a 50-megapixel phone camera's
+/// (8 160 × 6 120); decoded as 8-bit RGBA that is 200 MB.
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// Memory one decoding may take (50 megapixels of 16-bit RGBA, and a
+/// little more).
+const MAX_DECODE_BYTES: u64 = 420 * 1024 * 1024;
+/// Reports whose photos may be decoded at the same time.
+pub const MAX_CONCURRENT_DECODES: usize = 2;
+static DECODES: Semaphore = Semaphore::const_new(MAX_CONCURRENT_DECODES);
 /// JPEG quality of stored photos.
 const JPEG_QUALITY: u8 = 82;
 
@@ -62,7 +76,9 @@ impl PhotoError {
             PhotoError::TooLarge => "Ảnh lớn hơn 8 MB",
             PhotoError::NotAnImage => "Tệp này không phải ảnh JPEG, PNG hay WebP",
             PhotoError::Corrupt => "Ảnh bị hỏng, không mở được",
-            PhotoError::TooManyPixels => "Ảnh có kích thước quá lớn",
+            PhotoError::TooManyPixels => {
+                "Ảnh có kích thước quá lớn (tối đa 50 megapixel, như 8000 × 6000 điểm ảnh)"
+            }
         }
     }
 
@@ -72,7 +88,9 @@ impl PhotoError {
             PhotoError::TooLarge => "The photo is larger than 8 MB",
             PhotoError::NotAnImage => "This file is not a JPEG, PNG or WebP image",
             PhotoError::Corrupt => "The photo is damaged and cannot be opened",
-            PhotoError::TooManyPixels => "The photo's dimensions are too large",
+            PhotoError::TooManyPixels => {
+                "The photo's dimensions are too large (at most 50 megapixels, such as 8000 × 6000)"
+            }
         }
     }
 }
@@ -147,6 +165,11 @@ impl CleanPhoto {
         limits.max_alloc = Some(MAX_DECODE_BYTES);
         reader.limits(limits);
         let mut decoder = reader.into_decoder().map_err(decode_error)?;
+        // The header has been read, nothing decoded yet.
+        let (w, h) = decoder.dimensions();
+        if u64::from(w) * u64::from(h) > MAX_PIXELS {
+            return Err(PhotoError::TooManyPixels);
+        }
         // A broken EXIF block only costs the rotation, not the photo.
         let orientation = decoder
             .orientation()
@@ -197,11 +220,23 @@ fn decode_error(e: ImageError) -> PhotoError {
 
 /// Cleans the files of one report on a blocking thread: one outcome per
 /// file, in order, so a form can name every bad file at once.
+/// Waits for one of the [`MAX_CONCURRENT_DECODES`] places first; the place
+/// goes with the blocking thread, so a client that hangs up does not free
+/// it while its photos are still being decoded.
 pub async fn clean_photos(files: Vec<Vec<u8>>) -> Vec<std::result::Result<CleanPhoto, PhotoError>> {
     let n = files.len();
-    tokio::task::spawn_blocking(move || files.iter().map(|f| CleanPhoto::clean(f)).collect())
-        .await
-        .unwrap_or_else(|_| vec![Err(PhotoError::Corrupt); n])
+    if n == 0 {
+        return Vec::new();
+    }
+    let Ok(permit) = DECODES.acquire().await else {
+        return vec![Err(PhotoError::Corrupt); n];
+    };
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        files.iter().map(|f| CleanPhoto::clean(f)).collect()
+    })
+    .await
+    .unwrap_or_else(|_| vec![Err(PhotoError::Corrupt); n])
 }
 
 /// Inserts the photos of a new report on the given executor (the report's
@@ -383,6 +418,20 @@ mod tests {
         let crc = crc32(&png[12..29]);
         png[29..33].copy_from_slice(&crc.to_be_bytes());
         assert_eq!(CleanPhoto::clean(&png), Err(PhotoError::TooManyPixels));
+        // 8 000 × 8 000 is within the side limit but 64 megapixels: refused
+        // from its header (decoding would find no pixel data: Corrupt).
+        png[16..20].copy_from_slice(&8_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&8_000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(CleanPhoto::clean(&png), Err(PhotoError::TooManyPixels));
+        // 7 000 × 7 000 (49 megapixels) passes the header check and fails
+        // only at decoding.
+        png[16..20].copy_from_slice(&7_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&7_000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(CleanPhoto::clean(&png), Err(PhotoError::Corrupt));
         assert_eq!(
             CleanPhoto::clean(&vec![0xFF; MAX_PHOTO_BYTES + 1]),
             Err(PhotoError::TooLarge)

@@ -18,6 +18,7 @@ use crate::{on_db, Actor, Result, Scope, Store, StoreError};
 pub enum SmsHandled {
     Reported(String),
     Replied(String),
+    Rated(String),
     Acknowledged,
     Help(&'static str),
 }
@@ -27,6 +28,7 @@ impl SmsHandled {
         match self {
             SmsHandled::Reported(_) => "reported",
             SmsHandled::Replied(_) => "replied",
+            SmsHandled::Rated(_) => "rated",
             SmsHandled::Acknowledged => "acknowledged",
             SmsHandled::Help(why) => why,
         }
@@ -134,6 +136,23 @@ impl Store {
                     Err(StoreError::Invalid { .. }) => Ok((
                         sms_help(&UnknownSms::ReplyWithoutText),
                         SmsHandled::Help("rejected"),
+                    )),
+                    Err(e) => Err(e),
+                }
+            }
+            SmsCommand::Rate { code, stars } => {
+                match self.rate_feedback(code.as_str(), Some(&phone), stars).await {
+                    Ok(()) => Ok((
+                        format!("Cam on ong/ba da danh gia {stars}/5 cho phan anh {code}."),
+                        SmsHandled::Rated(code.as_str().to_string()),
+                    )),
+                    Err(StoreError::NotFound) => Ok((
+                        format!("Khong tim thay phan anh {code} gui tu so dien thoai nay. Kiem tra lai ma."),
+                        SmsHandled::Help("unknown_code"),
+                    )),
+                    Err(StoreError::Conflict(_)) | Err(StoreError::Rejected(_)) => Ok((
+                        format!("Phan anh {code} chua co tra loi de danh gia."),
+                        SmsHandled::Help("not_answered"),
                     )),
                     Err(e) => Err(e),
                 }

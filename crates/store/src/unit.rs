@@ -580,6 +580,9 @@ impl Store {
                     .bind(unit_id)
                     .execute(&mut *tx)
                     .await?;
+                // The dashboard's rollups follow the unit to its new ancestors.
+                let old_parent_path = &old_path[..old_path.len() - format!("{unit_id}/").len()];
+                crate::feedback_rollup::shift_rollups!(&mut *tx, unit_id, old_parent_path, &ppath);
                 // Feedback keeps copies of both paths (its hamlet, who answers).
                 for (column, table) in [("path", "feedback"), ("responsible_path", "feedback")] {
                     let sql = format!("UPDATE {table} SET {column} = $1 || substr({column}, $2) WHERE {column} >= $3 AND {column} < $4");

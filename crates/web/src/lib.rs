@@ -6,10 +6,13 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod feedback_pages;
 pub mod i18n;
 pub mod open311;
 pub mod pages;
+pub mod rate_limit;
 pub mod report;
+pub mod reporter;
 pub mod sms;
 
 use std::net::SocketAddr;
@@ -18,9 +21,12 @@ use std::path::PathBuf;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::Router;
 use danvan_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::rate_limit::{Limiters, RateLimits};
 
 /// Largest spreadsheet accepted through the upload page.
 pub const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
@@ -37,6 +43,11 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with_limits(state, RateLimits::default())
+}
+
+/// The router with its own rate limits (tests make them small).
+pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
     let import = Router::new()
         .route(
             "/import",
@@ -59,6 +70,16 @@ pub fn router(state: AppState) -> Router {
             get(pages::resident_edit).post(pages::resident_save),
         )
         .route("/search", get(pages::search))
+        .route("/feedback", get(feedback_pages::inbox))
+        .route("/feedback/assign", post(feedback_pages::bulk_assign))
+        .route("/feedback/templates", post(feedback_pages::add_template))
+        .route("/feedback/dashboard", get(feedback_pages::dashboard))
+        .route(
+            "/feedback/dashboard.xlsx",
+            get(feedback_pages::dashboard_xlsx),
+        )
+        .route("/feedback/{id}", get(feedback_pages::item))
+        .route("/feedback/{id}/act", post(feedback_pages::act))
         .route("/export", get(pages::export))
         .route(
             "/account/password",
@@ -77,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(import)
         .merge(report::router())
         .fallback(pages::not_found)
+        .layer(Extension(Limiters::new(limits)))
         .with_state(state);
     with_security_headers(app)
 }
@@ -128,6 +150,15 @@ pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
 }
 
 pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    serve_on_with_limits(state, listener, RateLimits::default()).await
+}
+
+/// [`serve_on`] with rate limits of its own.
+pub async fn serve_on_with_limits(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    limits: RateLimits,
+) -> std::io::Result<()> {
+    let app = router_with_limits(state, limits).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).await
 }

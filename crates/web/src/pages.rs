@@ -68,7 +68,7 @@ pub fn can_edit(role: Role) -> bool {
     role != Role::Supervisor
 }
 
-fn chrome(user: &User, here: &str) -> Chrome {
+pub(crate) fn chrome(user: &User, here: &str) -> Chrome {
     Chrome {
         t: user.lang.t(),
         lang: user.lang.code(),

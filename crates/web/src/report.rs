@@ -11,14 +11,18 @@
 //! a double click one report. Photos are checked and re-encoded
 //! (`danvan_store::photo`) before anything is written, and written in the
 //! report's own transaction: bad input of any kind writes nothing.
+//!
+//! Reports are limited per client address ([`crate::rate_limit`]): over the
+//! limit the form comes back with 429 and what was typed, and nothing is
+//! decoded or written. Only reports made count, not corrections.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
@@ -33,6 +37,7 @@ use crate::auth::{cookie, same_token, set_cookie, PRE_CSRF_COOKIE};
 use crate::error::{urlencode, WebError};
 use crate::i18n::{Lang, Tr};
 use crate::pages::Chrome;
+use crate::rate_limit::{ClientKey, Limiters};
 use crate::AppState;
 
 /// A report's body: five photos at their largest, plus the text fields and
@@ -51,6 +56,8 @@ pub fn router() -> Router<AppState> {
         .route("/report/sent/{code}", get(sent))
         .route("/r/{code}", get(status))
         .route("/r/{code}/photos/{n}", get(photo))
+        .route("/r/{code}/rate", post(crate::reporter::rate))
+        .route("/r/{code}/reply", post(crate::reporter::reply))
         .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))
 }
 
@@ -421,6 +428,8 @@ fn coordinate(s: &str) -> Option<Result<f64, ()>> {
 /// in one transaction, then sends the person to the status page.
 pub async fn submit(
     State(st): State<AppState>,
+    Extension(limits): Extension<Limiters>,
+    ClientKey(client): ClientKey,
     lang: Lang,
     headers: HeaderMap,
     mut mp: Multipart,
@@ -549,6 +558,35 @@ pub async fn submit(
         .await;
     }
 
+    // A place in the client's window, given back on any way out but a
+    // report made; taken before the photos are decoded.
+    let Some(slot) = limits.report.acquire(&client) else {
+        p.general = Some(
+            pick(
+                lang,
+                "Từ địa chỉ mạng này đã có nhiều phản ánh được gửi trong ít phút. Xin đợi khoảng 10 phút rồi gửi lại, hoặc báo trực tiếp cho tổ dân vận của thôn.",
+                "Many reports were sent from this network address in the last few minutes. Please wait about 10 minutes and send again, or tell your hamlet's mobilization team directly.",
+            )
+            .into(),
+        );
+        let mut res = render_form(
+            &st,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            csrf,
+            false,
+            f,
+            p,
+            photos_sent,
+        )
+        .await?;
+        let wait = limits.report.limit().window.as_secs().to_string();
+        if let Ok(v) = HeaderValue::from_str(&wait) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(res);
+    };
+
     // Every field is checked, so one round trip shows every problem.
     let topics = st.store.topics().await?;
     let topic = topics.iter().find(|x| x.code == f.topic).cloned();
@@ -665,6 +703,7 @@ pub async fn submit(
     };
     match st.store.submit_feedback(&actor, &Scope::all(), &new).await {
         Ok(r) => {
+            slot.keep();
             let code = TrackingCode::parse(&r.code)
                 .map(|c| c.display())
                 .unwrap_or(r.code);
@@ -753,6 +792,33 @@ struct StatusPage {
     refer_to: Option<String>,
     photos: Vec<i64>,
     events: Vec<EventView>,
+    /// The reporter's forms (rate, write back) and what the last one did.
+    csrf: String,
+    can_rate: bool,
+    can_reply: bool,
+    notice: Option<(bool, &'static str)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    msg: Option<String>,
+}
+
+/// The message a reporter's form left (`reporter.rs`), and whether it is
+/// good news.
+fn notice(lang: Lang, msg: Option<&str>) -> Option<(bool, &'static str)> {
+    let fb = lang.t().fb;
+    Some(match msg? {
+        "rated" => (true, fb.msg_rated),
+        "replied" => (true, fb.msg_replied),
+        "reopened" => (true, fb.msg_reopened),
+        "notfound" => (false, fb.msg_notfound),
+        "phone" => (false, fb.msg_phone),
+        "stars" => (false, fb.stars),
+        "not_answered" => (false, fb.msg_not_answered),
+        "invalid" => (false, fb.msg_invalid),
+        _ => return None,
+    })
 }
 
 fn state_label(lang: Lang, state: &str) -> &'static str {
@@ -764,10 +830,17 @@ fn state_label(lang: Lang, state: &str) -> &'static str {
 
 /// `GET /r/{code}`: what anyone may know of an item. Confidential and
 /// unknown codes are the same 404; the reporter is never shown.
-pub async fn status(State(st): State<AppState>, lang: Lang, Path(code): Path<String>) -> Page {
+pub async fn status(
+    State(st): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> Page {
     let t = lang.t();
     let f = st.store.feedback_public(&code).await?;
     let id = st.store.public_feedback_id(&code).await?;
+    let (csrf, fresh) = pre_csrf(&headers);
     let events = st.store.feedback_events(None, id).await?;
     let photos = st.store.public_photos(&code).await?;
     let display = TrackingCode::parse(&f.code)
@@ -817,8 +890,18 @@ pub async fn status(State(st): State<AppState>, lang: Lang, Path(code): Path<Str
         photos: photos.iter().map(|ph| ph.n).collect(),
         events,
         code: display,
+        csrf: csrf.clone(),
+        can_rate: state == FeedbackState::Answered || state == FeedbackState::Closed,
+        can_reply: state != FeedbackState::Refused,
+        notice: notice(lang, q.msg.as_deref()),
     };
-    Ok(Html(page.render()?).into_response())
+    let mut res = Html(page.render()?).into_response();
+    if fresh {
+        if let Ok(v) = set_cookie(PRE_CSRF_COOKIE, &csrf, 86400, st.secure_cookies).parse() {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
 }
 
 /// `GET /r/{code}/photos/{n}`: a photo of a public item, as stored (already

@@ -102,6 +102,33 @@ async fn commands_work_end_to_end(b: Backend) {
         .await
         .unwrap()
         .is_some());
+    assert!(db
+        .store
+        .principal_for_gateway_token(&token)
+        .await
+        .unwrap()
+        .is_none());
+    // --gateway makes a key for the SMS gateway only.
+    let out = run(
+        &["token", "create", "--username", "canbo.moi", "--gateway"],
+        "",
+    );
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("Khoá cổng SMS"), "{stdout}");
+    let gateway = stdout.trim_end().lines().last().unwrap().to_string();
+    assert!(db
+        .store
+        .principal_for_gateway_token(&gateway)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(db
+        .store
+        .principal_for_api_token(&gateway)
+        .await
+        .unwrap()
+        .is_none());
     // import: errors listed, exit code 2, nothing written; --dry-run; then for real.
     let bad = crate::import::file(50, &[(100, "NK00033,Lương Văn Sai,31/02/1970,Nam,Chủ hộ,,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Điện thoại thường,".into())]);
     let out = run(

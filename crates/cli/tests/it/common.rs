@@ -140,6 +140,14 @@ pub struct Server {
 
 impl Server {
     pub async fn start(store: &Store) -> Server {
+        Server::start_with_limits(store, danvan_web::rate_limit::RateLimits::default()).await
+    }
+
+    /// With rate limits of its own (small ones, to reach them).
+    pub async fn start_with_limits(
+        store: &Store,
+        limits: danvan_web::rate_limit::RateLimits,
+    ) -> Server {
         let uploads = tempfile::tempdir().expect("uploads");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -151,7 +159,7 @@ impl Server {
             upload_dir: uploads.path().to_path_buf(),
         };
         let handle = tokio::spawn(async move {
-            let _ = danvan_web::serve_on(state, listener).await;
+            let _ = danvan_web::serve_on_with_limits(state, listener, limits).await;
         });
         Server {
             base: format!("http://{addr}"),

@@ -850,7 +850,12 @@ async fn sms_tells_new_reports_from_replies(b: Backend) {
     let s = &db.store;
     let server = crate::common::Server::start(s).await;
     let key = s
-        .create_api_token(&danvan_store::Actor::cli(), "admin", "kannel")
+        .create_token(
+            &danvan_store::Actor::cli(),
+            "admin",
+            "kannel",
+            danvan_store::account::TokenKind::Gateway,
+        )
         .await
         .unwrap();
     // A resident of the demo with a phone number.

@@ -329,6 +329,15 @@ async fn tree_history_never_rewrites_the_past(b: Backend) {
         leads_unit: false,
     };
     let moved = s.feedback(&officer_of(&p2_path), report.id).await.unwrap();
+    // The dashboards' rollups moved with the commune.
+    let sys = danvan_store::feedback::Viewer::system();
+    let total = |d: danvan_store::feedback_dashboard::Dashboard| d.totals.total();
+    assert_eq!(
+        total(s.feedback_dashboard(&sys, p2, None).await.unwrap()),
+        1
+    );
+    assert_eq!(total(s.feedback_dashboard(&sys, p, None).await.unwrap()), 0);
+    assert_eq!(total(s.feedback_dashboard(&sys, c, None).await.unwrap()), 1);
     assert!(moved.path.starts_with(&p2_path) && moved.responsible_path.starts_with(&p2_path));
     let old_province = s.unit_unscoped(p).await.unwrap().path;
     assert!(s

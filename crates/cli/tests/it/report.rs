@@ -122,6 +122,31 @@ fn big_png(side: u32) -> Vec<u8> {
     out
 }
 
+/// A 1×1 PNG whose header claims `w` × `h` pixels (CRC made right, so
+/// only the size is wrong): a few dozen bytes that would decode into
+/// gigabytes.
+fn bomb_png(w: u32, h: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::RgbImage::new(1, 1)
+        .write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
+        .unwrap();
+    png[16..20].copy_from_slice(&w.to_be_bytes());
+    png[20..24].copy_from_slice(&h.to_be_bytes());
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in &png[12..29] {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    png[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    png
+}
+
 /// The fields of a report as the form sends them (photos after the text,
 /// as the browser does: the file input is last).
 #[derive(Clone)]
@@ -438,6 +463,22 @@ async fn bad_reports_write_nothing(b: Backend) {
             "Ảnh thứ 6 (p.jpg): chỉ gửi được tối đa 5 ảnh".into(),
         ),
         (
+            "a PNG declaring 20000 × 20000 pixels",
+            Report {
+                photos: vec![("bom.png", bomb_png(20_000, 20_000))],
+                ..base.clone()
+            },
+            "Ảnh thứ 1 (bom.png): ảnh có kích thước quá lớn (tối đa 50 megapixel".into(),
+        ),
+        (
+            "a PNG declaring 8000 × 8000 pixels (64 megapixels)",
+            Report {
+                photos: vec![("bom2.png", bomb_png(8_000, 8_000))],
+                ..base.clone()
+            },
+            "Ảnh thứ 1 (bom2.png): ảnh có kích thước quá lớn".into(),
+        ),
+        (
             "a corrupt JPEG",
             Report {
                 photos: vec![("hong.jpg", corrupt)],
@@ -653,3 +694,103 @@ async fn a_resident_reports_in_the_browser(b: Backend) {
     db.finish().await;
 }
 both!(a_resident_reports_in_the_browser);
+
+/// At most `max` reports per client address in the window: corrections of
+/// a refused form do not count, the one over the limit gets 429 with its
+/// text kept and writes nothing, another address is not held back.
+async fn the_form_is_rate_limited_per_address(b: Backend) {
+    use danvan_web::rate_limit::{Limit, RateLimits};
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let limits = RateLimits {
+        report_per_ip: Limit {
+            max: 2,
+            window: std::time::Duration::from_secs(600),
+        },
+        ..RateLimits::default()
+    };
+    let server = Server::start_with_limits(s, limits).await;
+    let c = client();
+    let mai_hoang = unit_id(s, "mai hoang").await;
+    let (csrf, _, _) = open_form(&c, &server).await;
+    let report = |key: &'static str, description: &'static str| Report {
+        csrf: "",
+        key,
+        topic: "environment",
+        hamlet_id: mai_hoang,
+        description,
+        name: "",
+        phone: "",
+        anonymous: false,
+        photos: vec![("ok.jpg", plain_jpeg(8, 8))],
+    };
+    let send =
+        |c: &reqwest::Client, r: Report| c.post(server.url("/report")).multipart(r.form()).send();
+
+    let before = rows(s).await;
+    // A refused form takes no place.
+    let bad = Report {
+        csrf: &csrf,
+        topic: "",
+        ..report("r-0", "Thiếu chủ đề")
+    };
+    assert_eq!(send(&c, bad).await.unwrap().status(), 400);
+    for (key, text) in [("r-1", "Cống tắc ở ngõ 5"), ("r-2", "Rác ở bờ mương")] {
+        let r = Report {
+            csrf: &csrf,
+            ..report(key, text)
+        };
+        assert_eq!(send(&c, r).await.unwrap().status(), 303, "{key}");
+    }
+    assert_eq!(rows(s).await, (before.0 + 2, before.1 + 2));
+
+    let third = Report {
+        csrf: &csrf,
+        ..report("r-3", "Đèn đường hỏng ở ngõ 7")
+    };
+    let res = send(&c, third).await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "600");
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Từ địa chỉ mạng này đã có nhiều phản ánh được gửi trong ít phút"),
+        "{page}"
+    );
+    assert!(page.contains("Đèn đường hỏng ở ngõ 7"), "the text is kept");
+    assert_eq!(
+        rows(s).await,
+        (before.0 + 2, before.1 + 2),
+        "nothing written"
+    );
+    // Finding a hamlet is no report and still works.
+    let find = Form::new()
+        .text("csrf", csrf.clone())
+        .text("hamlet_q", "mai hoang")
+        .text("do", "find");
+    let res = c
+        .post(server.url("/report"))
+        .multipart(find)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Another address (loopback has them all) has its own window.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let (csrf2, _, _) = open_form(&other, &server).await;
+    let r = Report {
+        csrf: &csrf2,
+        ..report("o-1", "Đèn đường hỏng ở ngõ 7")
+    };
+    assert_eq!(send(&other, r).await.unwrap().status(), 303);
+    assert_eq!(rows(s).await, (before.0 + 3, before.1 + 3));
+
+    server.stop();
+    db.finish().await;
+}
+both!(the_form_is_rate_limited_per_address);

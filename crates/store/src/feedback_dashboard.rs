@@ -1,0 +1,292 @@
+//! A unit's feedback dashboard: counts by state × topic × child unit, the
+//! share answered on time, the median times to acknowledge and to answer,
+//! and the late list. Counts and times come from the rollups of the unit
+//! and its children (`feedback_rollup`), so the cost does not grow with the
+//! number of reports; only the late list reads items, through the index of
+//! open items by place and deadline.
+
+use std::collections::HashMap;
+
+use danvan_domain::feedback::FeedbackState;
+use serde::Serialize;
+
+use crate::feedback::{Topic, Viewer};
+use crate::feedback_rollup::bucket_width;
+use crate::unit::Unit;
+use crate::{on_db, prefix_end, Result, Store};
+
+/// Items shown in the late list (the count says how many there are).
+pub const LATE_LIST: i64 = 50;
+
+/// The states in the order a dashboard shows them.
+pub const STATES: [FeedbackState; 7] = [
+    FeedbackState::Received,
+    FeedbackState::Acknowledged,
+    FeedbackState::InProgress,
+    FeedbackState::Reopened,
+    FeedbackState::Answered,
+    FeedbackState::Closed,
+    FeedbackState::Refused,
+];
+
+/// One row of counts, by state in the order of `STATES`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StateCounts {
+    pub by_state: [i64; 7],
+}
+
+impl StateCounts {
+    fn add(&mut self, state: &str, n: i64) {
+        if let Some(i) = STATES.iter().position(|s| s.as_str() == state) {
+            self.by_state[i] += n;
+        }
+    }
+    pub fn total(&self) -> i64 {
+        self.by_state.iter().sum()
+    }
+    /// Not yet answered, refused or closed.
+    pub fn open(&self) -> i64 {
+        STATES
+            .iter()
+            .zip(self.by_state)
+            .filter(|(s, _)| s.is_open())
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicRow {
+    pub topic: Topic,
+    pub counts: StateCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildRow {
+    pub unit_id: i64,
+    pub name: String,
+    pub counts: StateCounts,
+}
+
+/// A late item, as the list shows it (no reporter).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct LateItem {
+    pub id: i64,
+    pub code: String,
+    pub topic_name_vi: String,
+    pub topic_name_en: String,
+    pub severity: String,
+    pub state: String,
+    pub hamlet_name: String,
+    pub responsible_label: String,
+    pub received_at: i64,
+    pub ack_due: i64,
+    pub resolve_due: i64,
+    pub escalation_level: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub unit: Unit,
+    /// The topic the child-unit table is narrowed to, if any.
+    pub topic_filter: Option<i64>,
+    pub totals: StateCounts,
+    pub by_topic: Vec<TopicRow>,
+    pub by_child: Vec<ChildRow>,
+    /// Answered (first answer) in all, and of them before the deadline.
+    pub answered: i64,
+    pub answered_on_time: i64,
+    /// Median minutes from receipt to first response and to the answer
+    /// (the middle of the histogram bucket holding the median).
+    pub median_ack_minutes: Option<i64>,
+    pub median_resolve_minutes: Option<i64>,
+    pub late_total: i64,
+    pub late: Vec<LateItem>,
+    /// When it was read (for "late" and the export's title).
+    pub at: i64,
+}
+
+impl Dashboard {
+    /// Share answered on time, in percent.
+    pub fn on_time_percent(&self) -> Option<f64> {
+        (self.answered > 0).then(|| self.answered_on_time as f64 * 100.0 / self.answered as f64)
+    }
+}
+
+/// The median of a histogram of (bucket start, count), as the middle of
+/// its bucket.
+fn median(mut hist: Vec<(i64, i64)>) -> Option<i64> {
+    hist.sort_unstable();
+    let total: i64 = hist.iter().map(|(_, n)| n).sum();
+    if total <= 0 {
+        return None;
+    }
+    let half = (total + 1) / 2;
+    let mut seen = 0;
+    for (bucket, n) in hist {
+        seen += n;
+        if seen >= half {
+            return Some(bucket + bucket_width(bucket) / 2);
+        }
+    }
+    None
+}
+
+impl Store {
+    /// The dashboard of `unit_id` as `viewer` may see it: confidential
+    /// topics only for officers. `topic` narrows the child-unit table.
+    pub async fn feedback_dashboard(
+        &self,
+        viewer: &Viewer,
+        unit_id: i64,
+        topic: Option<i64>,
+    ) -> Result<Dashboard> {
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        let officer = viewer.is_officer();
+        let topics: HashMap<i64, Topic> = self
+            .topics()
+            .await?
+            .into_iter()
+            .filter(|t| officer || !t.confidential)
+            .map(|t| (t.id, t))
+            .collect();
+        let own: Vec<(i64, String, i64)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT topic_id, state, n FROM feedback_rollup WHERE unit_id = $1"
+        )
+        .bind(unit_id)
+        .fetch_all(p)
+        .await?);
+        let mut totals = StateCounts::default();
+        let mut by_topic: HashMap<i64, StateCounts> = HashMap::new();
+        for (t, state, n) in own {
+            if topics.contains_key(&t) {
+                totals.add(&state, n);
+                by_topic.entry(t).or_default().add(&state, n);
+            }
+        }
+        let mut by_topic: Vec<TopicRow> = by_topic
+            .into_iter()
+            .filter(|(_, c)| c.total() != 0)
+            .filter_map(|(t, counts)| {
+                topics.get(&t).map(|topic| TopicRow {
+                    topic: topic.clone(),
+                    counts,
+                })
+            })
+            .collect();
+        by_topic.sort_by_key(|r| (std::cmp::Reverse(r.counts.total()), r.topic.id));
+
+        let children: Vec<(i64, String, i64, String, i64)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT c.id, c.name, r.topic_id, r.state, r.n FROM units c JOIN feedback_rollup r ON r.unit_id = c.id \
+                 WHERE c.parent_id = $1 AND ($2 IS NULL OR r.topic_id = $2) AND r.n <> 0",
+            )
+            .bind(unit_id)
+            .bind(topic)
+            .fetch_all(p)
+            .await?
+        });
+        let mut by_child: Vec<ChildRow> = Vec::new();
+        for (id, name, t, state, n) in children {
+            if !topics.contains_key(&t) {
+                continue;
+            }
+            match by_child.iter_mut().find(|c| c.unit_id == id) {
+                Some(c) => c.counts.add(&state, n),
+                None => {
+                    let mut counts = StateCounts::default();
+                    counts.add(&state, n);
+                    by_child.push(ChildRow {
+                        unit_id: id,
+                        name,
+                        counts,
+                    });
+                }
+            }
+        }
+        by_child.retain(|c| c.counts.total() != 0);
+        by_child.sort_by_cached_key(|c| danvan_domain::text::sort_key(&c.name));
+
+        let hist: Vec<(String, i64, bool, i64)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT kind, bucket, late, n FROM feedback_durations WHERE unit_id = $1 AND (confidential = FALSE OR $2 = TRUE)"
+        )
+        .bind(unit_id)
+        .bind(officer)
+        .fetch_all(p)
+        .await?
+        });
+        let (mut ack, mut resolve) = (Vec::new(), Vec::new());
+        let (mut answered, mut answered_on_time) = (0, 0);
+        for (kind, bucket, late, n) in hist {
+            if kind == "ack" {
+                ack.push((bucket, n));
+            } else {
+                resolve.push((bucket, n));
+                answered += n;
+                if !late {
+                    answered_on_time += n;
+                }
+            }
+        }
+
+        let now = self.now();
+        let end = prefix_end(&unit.path);
+        const LATE: &str = "FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id \
+             WHERE f.path >= $1 AND f.path < $2 AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
+             AND (f.resolve_due < $3 OR (f.state = 'received' AND f.ack_due < $3)) AND (f.confidential = FALSE OR $4 = TRUE)";
+        let (late_total,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(&format!(
+            "SELECT COUNT(*) {LATE}"
+        ))
+        .bind(&unit.path)
+        .bind(&end)
+        .bind(now)
+        .bind(officer)
+        .fetch_one(p)
+        .await?);
+        let late: Vec<LateItem> = on_db!(&self.db, |p| {
+            sqlx::query_as(&format!(
+            "SELECT f.id, f.code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, f.severity, f.state, u.name AS hamlet_name, \
+             f.responsible_label, f.received_at, f.ack_due, f.resolve_due, f.escalation_level {LATE} ORDER BY f.resolve_due, f.id LIMIT $5"
+        ))
+        .bind(&unit.path)
+        .bind(&end)
+        .bind(now)
+        .bind(officer)
+        .bind(LATE_LIST)
+        .fetch_all(p)
+        .await?
+        });
+
+        Ok(Dashboard {
+            unit,
+            topic_filter: topic,
+            totals,
+            by_topic,
+            by_child,
+            answered,
+            answered_on_time,
+            median_ack_minutes: median(ack),
+            median_resolve_minutes: median(resolve),
+            late_total,
+            late,
+            at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_of_its_bucket() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![(10, 1)]), Some(12));
+        // 3 items: 0-5, 0-5, 3h → the second is the median.
+        assert_eq!(median(vec![(180, 1), (0, 2)]), Some(2));
+        // 4 items: 2 quick, 2 slow → the second (the lower middle).
+        assert_eq!(median(vec![(0, 2), (2880, 2)]), Some(2));
+        assert_eq!(median(vec![(0, 1), (2880, 2)]), Some(2880 + 720));
+    }
+}
