@@ -45,6 +45,26 @@ pub struct BenchArgs {
     /// Teams to create (about 40 households each) for the team page.
     #[arg(long, default_value_t = 5)]
     pub teams: usize,
+    /// What to measure: `registry` (import, search, team page) or
+    /// `feedback` (Open311 POST and GET, dashboard, sweep; issue 3).
+    #[arg(long, value_enum, default_value_t = Suite::Registry)]
+    pub suite: Suite,
+    /// Feedback suite: reports stored before the measurements.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub reports: usize,
+    /// Feedback suite: concurrent HTTP clients (keep-alive connections).
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Feedback suite: timed seconds of the POST load (GET shapes: half).
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+}
+
+/// The benchmark suites.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    Registry,
+    Feedback,
 }
 
 /// Targets of the issue.
@@ -128,6 +148,9 @@ struct Query {
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
+    if args.suite == Suite::Feedback {
+        return crate::bench_feedback::run(args).await;
+    }
     let spec = province_spec(&args);
     if spec.communes == 0 || spec.hamlets_per_commune == 0 || spec.households == 0 {
         bail!("--communes, --hamlets and --households must be positive");

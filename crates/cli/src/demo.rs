@@ -98,8 +98,8 @@ pub async fn load_reports(store: &Store, n: usize) -> Result<usize> {
         chrono::DateTime::from_timestamp(start, 0).ok_or_else(|| anyhow!("start"))?,
     ));
     let s = Store {
-        db: store.db.clone(),
         clock: clock.clone(),
+        ..store.clone()
     };
     let actor = Actor {
         account_id: None,

@@ -3,4 +3,5 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_feedback;
 pub mod demo;

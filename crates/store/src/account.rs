@@ -478,13 +478,23 @@ impl Store {
         let Some(raw) = token.strip_prefix("dv_") else {
             return Ok(None);
         };
+        let hash = token_hash(raw);
+        // Clients send their key with every request; a revocation takes
+        // effect within the cache's two seconds. Keyed by kind too: an API
+        // token is no gateway token.
+        let key = format!("{}:{hash}", kind.as_str());
+        if let Some(p) = self.api_token_cached(&key) {
+            return Ok(p);
+        }
         let sql = format!("{ACCOUNT_SELECT} JOIN api_tokens k ON k.account_id = a.id WHERE k.token_hash = $1 AND k.kind = $2 AND k.revoked_at IS NULL AND a.active = TRUE");
         let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(token_hash(raw))
+            .bind(&hash)
             .bind(kind.as_str())
             .fetch_optional(p)
             .await?);
-        Ok(row.and_then(AccountRow::principal))
+        let principal = row.and_then(AccountRow::principal);
+        self.remember_api_token(key, principal.clone());
+        Ok(principal)
     }
 }
 

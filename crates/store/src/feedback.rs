@@ -26,7 +26,32 @@ pub const REOPEN_SECONDS: i64 = 7 * 24 * 3600;
 /// Similar reports of the same hamlet and topic are looked for this far back.
 pub const DUPLICATE_SECONDS: i64 = 14 * 24 * 3600;
 /// Items escalated or closed per transaction of the sweep.
-const SWEEP_BATCH: i64 = 500;
+const SWEEP_BATCH: i64 = 1000;
+/// Rows per multi-row INSERT of the sweep (5 parameters at most per row).
+const SWEEP_ROWS_PER_INSERT: usize = 250;
+
+/// Parameter placeholders of a statement built at run time: `?` on SQLite,
+/// where sqlx looks up each `$N` by a linear scan (see the import), `$n`
+/// on PostgreSQL.
+struct Placeholders {
+    sqlite: bool,
+    n: usize,
+}
+
+impl Placeholders {
+    fn new(sqlite: bool) -> Self {
+        Placeholders { sqlite, n: 0 }
+    }
+
+    fn next(&mut self) -> String {
+        self.n += 1;
+        if self.sqlite {
+            "?".to_string()
+        } else {
+            format!("${}", self.n)
+        }
+    }
+}
 
 /// Deadlines of a province, in hours (acknowledge, urgent) or working days.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -464,7 +489,7 @@ fn rejected(msg: &str) -> StoreError {
 }
 
 /// The province id of a path ("/12/345/…" → 12).
-fn province_of(path: &str) -> Option<i64> {
+pub(crate) fn province_of(path: &str) -> Option<i64> {
     path.trim_matches('/').split('/').next()?.parse().ok()
 }
 
@@ -576,7 +601,9 @@ impl Store {
                 detail
             );
             Ok::<(), StoreError>(())
-        })
+        })?;
+        self.feedback.invalidate();
+        Ok(())
     }
 
     /// Adds a day off (a holiday or a compensation day).
@@ -605,7 +632,9 @@ impl Store {
                 serde_json::json!({})
             );
             Ok::<(), StoreError>(())
-        })
+        })?;
+        self.feedback.invalidate();
+        Ok(())
     }
 
     /// Adds a routing rule (see [`RoutingRule`]).
@@ -666,19 +695,18 @@ impl Store {
             );
             Ok::<i64, StoreError>(id)
         })
+        .inspect(|_| self.feedback.invalidate())
     }
 
     pub async fn topic_by_code(&self, code: &str) -> Result<Topic> {
         let code = code.trim().to_lowercase();
-        let t: Option<Topic> = on_db!(&self.db, |p| {
-            sqlx::query_as(
-            "SELECT id, code, name_vi, name_en, confidential, anonymous_allowed, keywords FROM topics WHERE code = $1 AND active = TRUE"
-        )
-        .bind(&code)
-        .fetch_optional(p)
-        .await?
-        });
-        t.ok_or_else(|| rejected("Chủ đề không tồn tại"))
+        // Topics change only with a migration: read from the cache.
+        self.topics_cached()
+            .await?
+            .iter()
+            .find(|t| t.code == code)
+            .cloned()
+            .ok_or_else(|| rejected("Chủ đề không tồn tại"))
     }
 
     /// Records a new report. `scope` bounds the hamlet (and household) a
@@ -749,12 +777,9 @@ impl Store {
             }
             _ => None,
         };
-        if let Some(k) = &key {
-            if let Some(r) = self.replayed(k).await? {
-                return Ok(r);
-            }
-        }
-        let hamlet = self.unit(scope, new.hamlet_id).await?;
+        // A replay is found when its key is taken at the write (below), not
+        // by a read before: one round trip less for every new report.
+        let hamlet = self.unit_cached(scope, new.hamlet_id).await?;
         if hamlet.level != "hamlet" || hamlet.valid_to.is_some() {
             return Err(rejected("Hãy chọn một thôn đang hoạt động"));
         }
@@ -775,7 +800,11 @@ impl Store {
                 }
             }
         }
-        let (cal, deadlines) = self.calendar_for(&hamlet.path).await?;
+        // Read before the write, from caches where they change rarely: on
+        // SQLite the write is one of a group commit, which must not wait
+        // on reads (see `feedback_batch`).
+        let cal_deadlines = self.calendar_cached(&hamlet.path).await?;
+        let (cal, deadlines) = (&cal_deadlines.0, &cal_deadlines.1);
         let now = self.now();
         let counting = if new.severity == Severity::Urgent {
             Counting::CalendarHours
@@ -783,16 +812,16 @@ impl Store {
             Counting::WorkingHours
         };
         let day_hours = cal.day_seconds() as f64 / 3600.0;
-        let ack_due = calendar::deadline(&cal, now, deadlines.ack_hours, counting);
+        let ack_due = calendar::deadline(cal, now, deadlines.ack_hours, counting);
         let resolve_due = match new.severity {
             Severity::Urgent => {
-                calendar::deadline(&cal, now, deadlines.urgent_hours, Counting::CalendarHours)
+                calendar::deadline(cal, now, deadlines.urgent_hours, Counting::CalendarHours)
             }
             Severity::Normal => {
-                calendar::deadline(&cal, now, deadlines.normal_days * day_hours, counting)
+                calendar::deadline(cal, now, deadlines.normal_days * day_hours, counting)
             }
             Severity::Complex => {
-                calendar::deadline(&cal, now, deadlines.complex_days * day_hours, counting)
+                calendar::deadline(cal, now, deadlines.complex_days * day_hours, counting)
             }
         };
         let fold = text::fold(&description);
@@ -801,159 +830,64 @@ impl Store {
         } else {
             None
         };
+        let commune_id = hamlet.parent_id.ok_or(StoreError::NotFound)?;
+        let route = self.route_for(commune_id, hamlet.id, topic.id).await?;
+        // The team of the household, else the first of the hamlet.
+        let team_id = match team_id {
+            Some(t) => Some(t),
+            None => self.first_team_cached(hamlet.id).await?,
+        };
+        let draft = std::sync::Arc::new(crate::feedback_batch::Draft {
+            now,
+            actor: actor.clone(),
+            topic_id: topic.id,
+            topic_code: topic.code.clone(),
+            confidential: topic.confidential,
+            severity: new.severity.as_str(),
+            channel: new.channel.as_str(),
+            description,
+            fold,
+            hamlet_id: hamlet.id,
+            path: hamlet.path.clone(),
+            household_id: new.household_id,
+            resident_id: new.resident_id,
+            identity_consent: new.identity_consent,
+            relayed_by,
+            relay_method: new.relay_method,
+            reporter_name,
+            reporter_phone,
+            anonymous: new.anonymous,
+            lat: new.lat,
+            lon: new.lon,
+            route,
+            team_id,
+            ack_due,
+            resolve_due,
+            key: key.clone(),
+            photos: new.photos.clone(),
+        });
 
         for _attempt in 0..5 {
             let code = TrackingCode::from_random(rand::random::<[u8; 5]>());
-            // The body is its own future, so an error in it (a colliding
-            // code or key) comes back here to be retried, not out of the
-            // function.
-            let result: Result<Received> = in_tx!(&self.db, |tx| {
-                async {
-                let commune_id = hamlet.parent_id.ok_or(StoreError::NotFound)?;
-                let rule: Option<(i64, Option<i64>, String, String)> = sqlx::query_as(
-                    "SELECT r.responsible_unit_id, r.responsible_account_id, r.label, u.path FROM routing_rules r \
-                     JOIN units u ON u.id = r.responsible_unit_id \
-                     WHERE r.commune_id = $1 AND (r.topic_id = $2 OR r.topic_id IS NULL) AND (r.hamlet_id = $3 OR r.hamlet_id IS NULL) \
-                     ORDER BY (r.topic_id IS NULL), (r.hamlet_id IS NULL), r.id LIMIT 1",
-                )
-                .bind(commune_id)
-                .bind(topic.id)
-                .bind(hamlet.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let (unit_id, account_id, label, unit_path) = match rule {
-                    Some(r) => r,
-                    None => {
-                        let (name, path): (String, String) =
-                            sqlx::query_as("SELECT name, path FROM units WHERE id = $1")
-                                .bind(commune_id)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                        (commune_id, None, name, path)
-                    }
-                };
-                // The team of the household, else the first of the hamlet.
-                let team_id = match team_id {
-                    Some(t) => Some(t),
-                    None => sqlx::query_as::<_, (i64,)>(
-                        "SELECT id FROM teams WHERE hamlet_id = $1 AND kind = 'team' ORDER BY id LIMIT 1",
-                    )
-                    .bind(hamlet.id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|(t,)| t),
-                };
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
-                     household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
-                     lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
-                     received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) \
-                     VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-                     $25, $26, $27, $29, $28, $25) RETURNING id",
-                )
-                .bind(code.as_str())
-                .bind(topic.id)
-                .bind(new.severity.as_str())
-                .bind(new.channel.as_str())
-                .bind(&description)
-                .bind(&fold)
-                .bind(hamlet.id)
-                .bind(&hamlet.path)
-                .bind(new.household_id)
-                .bind(new.resident_id)
-                .bind(new.identity_consent)
-                .bind(relayed_by)
-                .bind(new.relay_method.map(|m| m.as_str()))
-                .bind(&reporter_name)
-                .bind(&reporter_phone)
-                .bind(new.anonymous)
-                .bind(new.lat)
-                .bind(new.lon)
-                .bind(topic.confidential)
-                .bind(unit_id)
-                .bind(&unit_path)
-                .bind(&label)
-                .bind(account_id)
-                .bind(team_id)
-                .bind(now)
-                .bind(ack_due)
-                .bind(resolve_due)
-                .bind(&key)
-                .bind(ack_due.min(resolve_due))
-                .fetch_one(&mut *tx)
-                .await?;
-                let how = new
-                    .relay_method
-                    .map_or(String::new(), |m| m.label_vi().to_string());
-                event!(
-                    &mut *tx,
-                    id,
-                    now,
-                    "received",
-                    None::<&str>,
-                    Some("received"),
-                    actor,
-                    how,
-                    true
-                );
-                count!(&mut *tx, hamlet.id, topic.id, "received", 1);
-                crate::insert_photos!(&mut *tx, id, new.photos, now);
-                notify!(
-                    &mut *tx,
-                    unit_id,
-                    id,
-                    "new",
-                    format!("Phản ánh mới {}", code.display()),
-                    now
-                );
-                if let Some(phone) = &reporter_phone {
-                    let body = format!(
-                        "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
-                        code.display(),
-                        calendar::to_local(resolve_due).format("%H:%M %d/%m/%Y"),
-                        code.display()
-                    );
-                    queue_sms!(
-                        &mut *tx,
-                        phone,
-                        body,
-                        id,
-                        format!("feedback:{id}:received"),
-                        now
-                    );
-                }
-                audit!(
-                    &mut *tx,
-                    self,
-                    actor,
-                    "create",
-                    "feedback",
-                    id,
-                    hamlet.path,
-                    serde_json::json!({"channel": new.channel.as_str(), "topic": topic.code})
-                );
-                Ok::<Received, StoreError>(Received {
-                    id,
-                    code: code.as_str().to_string(),
-                    replayed: false,
-                    similar: Vec::new(),
-                    ack_due,
-                    resolve_due,
-                })
-                }
-                .await
-            });
-            match result {
-                Ok(mut r) => {
+            match self.write_report(&draft, code.clone()).await? {
+                Some(id) => {
                     // Best effort: the report is committed either way.
-                    r.similar = self
-                        .similar_to(r.id, hamlet.id, topic.id, &fold, now)
+                    let similar = self
+                        .similar_to(id, hamlet.id, topic.id, &draft.fold, now)
                         .await
                         .unwrap_or_default();
-                    return Ok(r);
+                    return Ok(Received {
+                        id,
+                        code: code.as_str().to_string(),
+                        replayed: false,
+                        similar,
+                        ack_due,
+                        resolve_due,
+                    });
                 }
-                // Two submissions with one key at once: the other one won.
-                Err(e) if e.is_unique_violation() => {
+                // The key or the code was taken. Two submissions with one
+                // key at once: the other one won.
+                None => {
                     if let Some(k) = &key {
                         if let Some(r) = self.replayed(k).await? {
                             return Ok(r);
@@ -961,7 +895,6 @@ impl Store {
                     }
                     // Else a tracking code collided: draw again.
                 }
-                Err(e) => return Err(e),
             }
         }
         Err(rejected("Không tạo được mã theo dõi, hãy thử lại"))
@@ -1649,10 +1582,18 @@ impl Store {
     /// Escalates what is late and closes what was answered a week ago;
     /// returns (escalated, closed). Only items whose `next_escalation_at`
     /// has passed are read, through its index.
+    ///
+    /// Per batch, everything read is read before the transaction (parents of
+    /// the answering units, once per sweep; calendars, cached), so the
+    /// transaction holds the write lock only for one guarded UPDATE per item
+    /// and a few multi-row INSERTs of the history, notifications and audit
+    /// entries of the items it escalated.
     pub async fn sweep_feedback(&self) -> Result<(usize, usize)> {
         let now = self.now();
         let actor = Actor::system();
+        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
         let (mut escalated, mut closed) = (0, 0);
+        let mut parents: HashMap<i64, Option<(i64, String, String)>> = HashMap::new();
         loop {
             let due: Vec<Due> = on_db!(&self.db, |p| {
                 sqlx::query_as(
@@ -1668,25 +1609,36 @@ impl Store {
                 break;
             }
             let n = due.len();
-            // Calendars are read before the transaction, which holds one
-            // connection (and on SQLite the write lock) and must not wait
-            // for a second.
-            let mut calendars: HashMap<i64, (WorkCalendar, Deadlines)> = HashMap::new();
+            // Read before the transaction, which holds one connection (and
+            // on SQLite the write lock) and must not wait for a second.
             for d in &due {
-                let province = province_of(&d.responsible_path).unwrap_or(0);
-                if let std::collections::hash_map::Entry::Vacant(e) = calendars.entry(province) {
-                    e.insert(self.calendar_for(&d.responsible_path).await?);
+                if let std::collections::hash_map::Entry::Vacant(e) =
+                    parents.entry(d.responsible_unit_id)
+                {
+                    e.insert(on_db!(&self.db, |p| sqlx::query_as(
+                        "SELECT p.id, p.name, p.path FROM units u JOIN units p ON p.id = u.parent_id WHERE u.id = $1",
+                    )
+                    .bind(d.responsible_unit_id)
+                    .fetch_optional(p)
+                    .await?));
                 }
             }
+            let mut calendars: HashMap<i64, std::sync::Arc<(WorkCalendar, Deadlines)>> =
+                HashMap::new();
+            for (_, _, ppath) in parents.values().flatten() {
+                let province = province_of(ppath).unwrap_or(0);
+                if let std::collections::hash_map::Entry::Vacant(e) = calendars.entry(province) {
+                    e.insert(self.calendar_cached(ppath).await?);
+                }
+            }
+            // What the transaction escalated: (id, from unit, to unit, its name, path of the item's unit).
+            let mut moved: Vec<(i64, i64, i64, String, String, String)> = Vec::new();
             in_tx!(&self.db, |tx| {
+                // Late items to move up: (item, parent, its name, its path, level, next look).
+                let mut late: Vec<(&Due, i64, String, String, i32, i64)> = Vec::new();
                 for d in &due {
                     let (id, state, hamlet, topic) = (&d.id, &d.state, &d.hamlet_id, &d.topic_id);
-                    let (unit, path, level, code) = (
-                        &d.responsible_unit_id,
-                        &d.responsible_path,
-                        &d.escalation_level,
-                        &d.code,
-                    );
+                    let (unit, level) = (&d.responsible_unit_id, &d.escalation_level);
                     let st = FeedbackState::parse(state).unwrap_or(FeedbackState::Received);
                     if st == FeedbackState::Answered {
                         // Guarded like every change: a reopen or a rating in
@@ -1726,18 +1678,12 @@ impl Store {
                     }
                     // Late: up to the parent unit, which gets an acknowledge
                     // period of its own before the next step up.
-                    let parent: Option<(i64, String, String)> = sqlx::query_as(
-                        "SELECT p.id, p.name, p.path FROM units u JOIN units p ON p.id = u.parent_id WHERE u.id = $1",
-                    )
-                    .bind(unit)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    match parent {
+                    match parents.get(unit).cloned().flatten() {
                         Some((pid, pname, ppath)) => {
                             let default = (WorkCalendar::default(), Deadlines::default());
                             let (cal, dl) = calendars
                                 .get(&province_of(&ppath).unwrap_or(0))
-                                .unwrap_or(&default);
+                                .map_or((&default.0, &default.1), |c| (&c.0, &c.1));
                             // Urgent items keep counting calendar hours.
                             let counting = if d.severity == Severity::Urgent.as_str() {
                                 Counting::CalendarHours
@@ -1745,50 +1691,7 @@ impl Store {
                                 Counting::WorkingHours
                             };
                             let next = calendar::deadline(cal, now, dl.ack_hours, counting);
-                            let done = sqlx::query(
-                                "UPDATE feedback SET responsible_unit_id = $2, responsible_path = $3, responsible_label = $4, \
-                                 responsible_account_id = NULL, escalation_level = $5, next_escalation_at = $6, updated_at = $7 \
-                                 WHERE id = $1 AND state = $8 AND next_escalation_at = $9",
-                            )
-                            .bind(id)
-                            .bind(pid)
-                            .bind(&ppath)
-                            .bind(&pname)
-                            .bind(level + 1)
-                            .bind(next)
-                            .bind(now)
-                            .bind(state)
-                            .bind(d.next_escalation_at)
-                            .execute(&mut *tx)
-                            .await?;
-                            if done.rows_affected() != 1 {
-                                continue;
-                            }
-                            event!(
-                                &mut *tx,
-                                *id,
-                                now,
-                                "escalated",
-                                None::<&str>,
-                                None::<&str>,
-                                actor,
-                                format!("Quá hạn, chuyển lên {pname}"),
-                                true
-                            );
-                            let body = format!("Phản ánh {code} quá hạn, đã chuyển lên {pname}");
-                            notify!(&mut *tx, *unit, *id, "escalated", body.clone(), now);
-                            notify!(&mut *tx, pid, *id, "escalated", body, now);
-                            audit!(
-                                &mut *tx,
-                                self,
-                                actor,
-                                "escalate",
-                                "feedback",
-                                id,
-                                path,
-                                serde_json::json!({"to_unit": pid})
-                            );
-                            escalated += 1;
+                            late.push((d, pid, pname, ppath, level + 1, next));
                         }
                         None => {
                             // The top of the tree: nobody left to escalate to.
@@ -1802,8 +1705,144 @@ impl Store {
                         }
                     }
                 }
+                // Guarded like one by one: only rows still in the state and
+                // with the moment read move; RETURNING says which did.
+                for chunk in late.chunks(SWEEP_ROWS_PER_INSERT) {
+                    let mut ph = Placeholders::new(sqlite);
+                    let now_ph = ph.next();
+                    let rows: Vec<String> = chunk
+                        .iter()
+                        .map(|_| {
+                            let cols: Vec<String> = (0..8).map(|_| ph.next()).collect();
+                            format!("({})", cols.join(", "))
+                        })
+                        .collect();
+                    let sql = format!(
+                        "UPDATE feedback SET responsible_unit_id = v.column2, responsible_path = v.column3, responsible_label = v.column4, \
+                         responsible_account_id = NULL, escalation_level = v.column5, next_escalation_at = v.column6, updated_at = {now_ph} \
+                         FROM (VALUES {}) AS v WHERE feedback.id = v.column1 AND feedback.state = v.column7 \
+                         AND feedback.next_escalation_at = v.column8 RETURNING feedback.id",
+                        rows.join(", ")
+                    );
+                    let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(now);
+                    for (d, pid, pname, ppath, level, next) in chunk {
+                        q = q
+                            .bind(d.id)
+                            .bind(*pid)
+                            .bind(ppath)
+                            .bind(pname)
+                            .bind(*level)
+                            .bind(*next)
+                            .bind(&d.state)
+                            .bind(d.next_escalation_at);
+                    }
+                    let done: HashSet<i64> = q
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .map(|(id,)| id)
+                        .collect();
+                    for (d, pid, pname, _, _, _) in chunk {
+                        if done.contains(&d.id) {
+                            moved.push((
+                                d.id,
+                                d.responsible_unit_id,
+                                *pid,
+                                pname.clone(),
+                                d.responsible_path.clone(),
+                                d.code.clone(),
+                            ));
+                        }
+                    }
+                }
+                // The history, notifications and audit entries of the
+                // escalated items, many rows per statement.
+                for chunk in moved.chunks(SWEEP_ROWS_PER_INSERT) {
+                    let mut ph = Placeholders::new(sqlite);
+                    let rows: Vec<String> = chunk
+                        .iter()
+                        .map(|_| {
+                            format!(
+                                "({}, {}, 'escalated', NULL, NULL, NULL, {}, {}, TRUE)",
+                                ph.next(),
+                                ph.next(),
+                                ph.next(),
+                                ph.next()
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) VALUES {}",
+                        rows.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (id, _, _, pname, _, _) in chunk {
+                        q = q
+                            .bind(id)
+                            .bind(now)
+                            .bind(&actor.name)
+                            .bind(format!("Quá hạn, chuyển lên {pname}"));
+                    }
+                    q.execute(&mut *tx).await?;
+
+                    let mut ph = Placeholders::new(sqlite);
+                    let rows: Vec<String> = chunk
+                        .iter()
+                        .flat_map(|_| [0, 1])
+                        .map(|_| {
+                            format!(
+                                "({}, {}, 'escalated', {}, {})",
+                                ph.next(),
+                                ph.next(),
+                                ph.next(),
+                                ph.next()
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES {}",
+                        rows.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (id, from, to, pname, _, code) in chunk {
+                        let body = format!("Phản ánh {code} quá hạn, đã chuyển lên {pname}");
+                        q = q.bind(from).bind(id).bind(body.clone()).bind(now);
+                        q = q.bind(to).bind(id).bind(body).bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+
+                    let mut ph = Placeholders::new(sqlite);
+                    let rows: Vec<String> = chunk
+                        .iter()
+                        .map(|_| {
+                            format!(
+                                "({}, NULL, {}, 'escalate', 'feedback', {}, {}, {})",
+                                ph.next(),
+                                ph.next(),
+                                ph.next(),
+                                ph.next(),
+                                ph.next()
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) VALUES {}",
+                        rows.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (id, _, to, _, path, _) in chunk {
+                        q = q
+                            .bind(now)
+                            .bind(&actor.name)
+                            .bind(id.to_string())
+                            .bind(path)
+                            .bind(serde_json::json!({"to_unit": to}).to_string());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
                 Ok::<(), StoreError>(())
             })?;
+            escalated += moved.len();
             if (n as i64) < SWEEP_BATCH {
                 break;
             }

@@ -12,6 +12,8 @@ pub mod clock;
 pub mod error;
 pub mod export;
 pub mod feedback;
+pub mod feedback_batch;
+pub mod feedback_bulk;
 pub mod feedback_dashboard;
 pub mod feedback_inbox;
 pub mod feedback_query;
@@ -104,6 +106,9 @@ macro_rules! in_tx {
 pub struct Store {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    /// The group-commit writer of new reports and the feedback caches,
+    /// shared by every clone (see `feedback_batch`).
+    pub feedback: Arc<feedback_batch::FeedbackShared>,
 }
 
 impl std::fmt::Debug for Store {
@@ -152,7 +157,11 @@ impl Store {
                 "địa chỉ cơ sở dữ liệu phải bắt đầu bằng sqlite:// hoặc postgres://".into(),
             ));
         };
-        Ok(Store { db, clock })
+        Ok(Store {
+            db,
+            clock,
+            feedback: Arc::default(),
+        })
     }
 
     /// Applies pending migrations of the backend.

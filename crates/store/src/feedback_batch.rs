@@ -1,0 +1,784 @@
+//! Group commit of new reports, and the small caches `submit_feedback`
+//! reads before it writes.
+//!
+//! With `synchronous = FULL` every SQLite commit waits for the disk, so one
+//! transaction per report caps submissions at the disk's flush rate. On
+//! SQLite, `submit_feedback` therefore prepares the whole report first
+//! (validation, routing, deadlines) and hands it to one writer task. The
+//! writer takes whatever is queued (up to [`MAX_BATCH`]), writes each report
+//! inside its own SAVEPOINT of one `BEGIN IMMEDIATE` transaction, commits
+//! once, and only then answers each submitter. A report the database refuses
+//! (a colliding tracking code or submission key) rolls back its savepoint
+//! alone and is answered with its own error, so the caller's retry and
+//! replay logic is unchanged; if the commit itself fails, every report of
+//! the batch is answered with an error and none is acknowledged.
+//!
+//! PostgreSQL bypasses the writer: its connections commit in parallel and
+//! the server already groups concurrent WAL flushes, so a single writer
+//! would only serialize what the server does concurrently.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use danvan_domain::calendar::{self, WorkCalendar};
+use danvan_domain::feedback::{RelayMethod, TrackingCode};
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::feedback::{Deadlines, Topic};
+use crate::{audit, Actor, Db, Result, Store, StoreError};
+
+/// Most reports one group commit writes.
+pub const MAX_BATCH: usize = 256;
+/// Cached calendars, routes and topics are read again after this long even
+/// without a change made through this process (another process, e.g. the
+/// command line, may have changed them).
+const CACHE_TTL: Duration = Duration::from_secs(10);
+/// What other code changes without telling this cache (a hamlet closed, a
+/// team made, an API token revoked) is read again after this long.
+const SHORT_TTL: Duration = Duration::from_secs(2);
+
+/// Who answers a report: the unit, its officer, the label shown, its path.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub unit_id: i64,
+    pub account_id: Option<i64>,
+    pub label: String,
+    pub path: String,
+}
+
+/// Everything a new report's transaction writes, computed before it.
+pub(crate) struct Draft {
+    pub now: i64,
+    pub actor: Actor,
+    pub topic_id: i64,
+    pub topic_code: String,
+    pub confidential: bool,
+    pub severity: &'static str,
+    pub channel: &'static str,
+    pub description: String,
+    pub fold: String,
+    pub hamlet_id: i64,
+    pub path: String,
+    pub household_id: Option<i64>,
+    pub resident_id: Option<i64>,
+    pub identity_consent: bool,
+    pub relayed_by: Option<i64>,
+    pub relay_method: Option<RelayMethod>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub anonymous: bool,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub route: Route,
+    pub team_id: Option<i64>,
+    pub ack_due: i64,
+    pub resolve_due: i64,
+    pub key: Option<String>,
+    pub photos: Vec<crate::photo::CleanPhoto>,
+}
+
+impl Draft {
+    /// For `audit!`, which reads the time from what it is given.
+    fn now(&self) -> i64 {
+        self.now
+    }
+}
+
+/// Writes one report on `$tx` (a transaction or a savepoint of either
+/// backend); evaluates to its id. Errors stay inside: the caller decides
+/// whether they spoil only a savepoint or the whole transaction.
+macro_rules! write_report {
+    ($tx:ident, $d:expr, $code:expr) => {
+        async {
+            let d: &Draft = $d;
+            let code: &TrackingCode = $code;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
+                 household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
+                 lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
+                 received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) \
+                 VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+                 $25, $26, $27, $29, $28, $25) RETURNING id",
+            )
+            .bind(code.as_str())
+            .bind(d.topic_id)
+            .bind(d.severity)
+            .bind(d.channel)
+            .bind(&d.description)
+            .bind(&d.fold)
+            .bind(d.hamlet_id)
+            .bind(&d.path)
+            .bind(d.household_id)
+            .bind(d.resident_id)
+            .bind(d.identity_consent)
+            .bind(d.relayed_by)
+            .bind(d.relay_method.map(|m| m.as_str()))
+            .bind(&d.reporter_name)
+            .bind(&d.reporter_phone)
+            .bind(d.anonymous)
+            .bind(d.lat)
+            .bind(d.lon)
+            .bind(d.confidential)
+            .bind(d.route.unit_id)
+            .bind(&d.route.path)
+            .bind(&d.route.label)
+            .bind(d.route.account_id)
+            .bind(d.team_id)
+            .bind(d.now)
+            .bind(d.ack_due)
+            .bind(d.resolve_due)
+            .bind(&d.key)
+            .bind(d.ack_due.min(d.resolve_due))
+            .fetch_one(&mut *$tx)
+            .await?;
+            let how = d.relay_method.map_or(String::new(), |m| m.label_vi().to_string());
+            sqlx::query(
+                "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) \
+                 VALUES ($1, $2, 'received', NULL, 'received', $3, $4, $5, TRUE)",
+            )
+            .bind(id)
+            .bind(d.now)
+            .bind(d.actor.account_id)
+            .bind(&d.actor.name)
+            .bind(how)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, 'received', 1) \
+                 ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
+            )
+            .bind(d.hamlet_id)
+            .bind(d.topic_id)
+            .execute(&mut *$tx)
+            .await?;
+            $crate::feedback_rollup::rollup!(&mut *$tx, d.hamlet_id, d.topic_id, "received", 1);
+            $crate::insert_photos!(&mut *$tx, id, d.photos, d.now);
+            sqlx::query(
+                "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES ($1, $2, 'new', $3, $4)",
+            )
+            .bind(d.route.unit_id)
+            .bind(id)
+            .bind(format!("Phản ánh mới {}", code.display()))
+            .bind(d.now)
+            .execute(&mut *$tx)
+            .await?;
+            if let Some(phone) = &d.reporter_phone {
+                let body = format!(
+                    "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
+                    code.display(),
+                    calendar::to_local(d.resolve_due).format("%H:%M %d/%m/%Y"),
+                    code.display()
+                );
+                sqlx::query(
+                    "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) \
+                     VALUES ('sms', $1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+                )
+                .bind(phone)
+                .bind(body)
+                .bind(id)
+                .bind(format!("feedback:{id}:received"))
+                .bind(d.now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            audit!(
+                &mut *$tx,
+                d,
+                d.actor,
+                "create",
+                "feedback",
+                id,
+                d.path,
+                serde_json::json!({"channel": d.channel, "topic": d.topic_code})
+            );
+            Ok::<i64, StoreError>(id)
+        }
+        .await
+    };
+}
+
+/// One report waiting for the writer.
+struct Job {
+    draft: Arc<Draft>,
+    code: TrackingCode,
+    reply: oneshot::Sender<Result<Option<i64>>>,
+}
+
+struct Cached<T> {
+    generation: u64,
+    at: Instant,
+    value: T,
+}
+
+impl<T: Clone> Cached<T> {
+    fn fresh(&self, generation: u64) -> Option<T> {
+        (self.generation == generation && self.at.elapsed() < CACHE_TTL).then(|| self.value.clone())
+    }
+
+    fn fresh_short(&self) -> Option<T> {
+        (self.at.elapsed() < SHORT_TTL).then(|| self.value.clone())
+    }
+
+    fn now(value: T) -> Self {
+        Cached {
+            generation: 0,
+            at: Instant::now(),
+            value,
+        }
+    }
+}
+
+/// A province's calendar and deadlines.
+pub(crate) type CalendarOf = Arc<(WorkCalendar, Deadlines)>;
+
+/// Shared by every clone of a [`Store`]: the writer's queue and the caches.
+#[derive(Default)]
+pub struct FeedbackShared {
+    writer: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    /// Bumped by every change this process makes to calendars, holidays or
+    /// routing rules; a cached value of an older generation is stale.
+    generation: AtomicU64,
+    calendars: Mutex<HashMap<i64, Cached<CalendarOf>>>,
+    /// By (commune, hamlet, topic).
+    routes: Mutex<HashMap<(i64, i64, i64), Cached<Route>>>,
+    topics: Mutex<Option<Cached<Arc<Vec<Topic>>>>>,
+    /// Hamlets by id, for the scope and validity checks of a submission.
+    units: Mutex<HashMap<i64, Cached<crate::unit::Unit>>>,
+    /// The first team of a hamlet, by hamlet id.
+    teams: Mutex<HashMap<i64, Cached<Option<i64>>>>,
+    /// API tokens by their hash: an Open311 client sends its key with
+    /// every report.
+    api_tokens: Mutex<HashMap<String, Cached<Option<crate::account::Principal>>>>,
+}
+
+impl std::fmt::Debug for FeedbackShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedbackShared").finish_non_exhaustive()
+    }
+}
+
+impl FeedbackShared {
+    /// Forgets every cached calendar, route and topic list.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Queues a job, starting the writer if there is none (or the runtime
+    /// that ran the previous one has ended).
+    fn enqueue(&self, pool: &SqlitePool, job: Job) {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let job = match writer.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_writer(pool.clone(), rx));
+        // The receiver was just made and is alive.
+        let _ = tx.send(job);
+        *writer = Some(tx);
+    }
+}
+
+/// The writer: one group commit per turn, over whatever is queued.
+async fn run_writer(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        match write_batch(&pool, &jobs).await {
+            Ok(results) => {
+                for (job, r) in jobs.drain(..).zip(results) {
+                    let _ = job.reply.send(r);
+                }
+            }
+            Err(e) => {
+                // Nothing of the batch is committed: every submitter hears so.
+                tracing::warn!(error = %e, n = jobs.len(), "feedback group commit failed");
+                let msg = e.to_string();
+                for job in jobs.drain(..) {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Db(sqlx::Error::Protocol(msg.clone()))));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction, one commit. Returns each report's id, `None` when its
+/// tracking code or submission key was taken; `Err` when the transaction
+/// itself failed.
+///
+/// First try: a handful of multi-row statements for the whole batch (sqlx
+/// hands every SQLite statement to the connection's thread and back, and
+/// those switches, not SQLite, were most of the cost), where a taken code
+/// or key skips its row (`ON CONFLICT DO NOTHING`). Should that fail for
+/// any other reason, the batch is written again one SAVEPOINT per report,
+/// so a bad report spoils nothing but itself.
+async fn write_batch(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Result<Option<i64>>>> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    match write_together(&mut tx, jobs).await {
+        Ok(ids) => {
+            tx.commit().await?;
+            return Ok(ids.into_iter().map(Ok).collect());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, n = jobs.len(), "feedback batch written one by one");
+            tx.rollback().await?;
+        }
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+        match write_report!(sp, &job.draft, &job.code) {
+            Ok(id) => {
+                sp.commit().await?;
+                out.push(Ok(Some(id)));
+            }
+            Err(e) => {
+                sp.rollback().await?;
+                out.push(if e.is_unique_violation() {
+                    Ok(None)
+                } else {
+                    Err(e)
+                });
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// `(?, ?, …)` rows for SQLite's anonymous parameters: `row` is one row's
+/// text, repeated `n` times.
+fn rows(row: &str, n: usize) -> String {
+    vec![row; n].join(", ")
+}
+
+/// The whole batch in one statement per table (see `write_batch`).
+async fn write_together(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    jobs: &[Job],
+) -> Result<Vec<Option<i64>>> {
+    let sql = format!(
+        "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
+         household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
+         lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
+         received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING id, code",
+        rows(
+            "(?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            jobs.len()
+        )
+    );
+    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+    for job in jobs {
+        let d = &job.draft;
+        q = q
+            .bind(job.code.as_str())
+            .bind(d.topic_id)
+            .bind(d.severity)
+            .bind(d.channel)
+            .bind(&d.description)
+            .bind(&d.fold)
+            .bind(d.hamlet_id)
+            .bind(&d.path)
+            .bind(d.household_id)
+            .bind(d.resident_id)
+            .bind(d.identity_consent)
+            .bind(d.relayed_by)
+            .bind(d.relay_method.map(|m| m.as_str()))
+            .bind(&d.reporter_name)
+            .bind(&d.reporter_phone)
+            .bind(d.anonymous)
+            .bind(d.lat)
+            .bind(d.lon)
+            .bind(d.confidential)
+            .bind(d.route.unit_id)
+            .bind(&d.route.path)
+            .bind(&d.route.label)
+            .bind(d.route.account_id)
+            .bind(d.team_id)
+            .bind(d.now)
+            .bind(d.ack_due)
+            .bind(d.resolve_due)
+            .bind(d.ack_due.min(d.resolve_due))
+            .bind(&d.key)
+            .bind(d.now);
+    }
+    let mut by_code: HashMap<String, i64> = q
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(id, code)| (code, id))
+        .collect();
+    // `remove`: should two reports of the batch have drawn one code, the
+    // second is told its code was taken, not given the first one's id.
+    let ids: Vec<Option<i64>> = jobs
+        .iter()
+        .map(|j| by_code.remove(j.code.as_str()))
+        .collect();
+    let written: Vec<(&Job, i64)> = jobs
+        .iter()
+        .zip(&ids)
+        .filter_map(|(j, id)| id.map(|id| (j, id)))
+        .collect();
+    if written.is_empty() {
+        return Ok(ids);
+    }
+    let n = written.len();
+
+    let sql = format!(
+        "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) VALUES {}",
+        rows("(?, ?, 'received', NULL, 'received', ?, ?, ?, TRUE)", n)
+    );
+    let mut q = sqlx::query(&sql);
+    for (job, id) in &written {
+        let d = &job.draft;
+        q = q
+            .bind(*id)
+            .bind(d.now)
+            .bind(d.actor.account_id)
+            .bind(&d.actor.name)
+            .bind(
+                d.relay_method
+                    .map_or(String::new(), |m| m.label_vi().to_string()),
+            );
+    }
+    q.execute(&mut **tx).await?;
+
+    let mut counts: HashMap<(i64, i64), i64> = HashMap::new();
+    for (job, _) in &written {
+        *counts
+            .entry((job.draft.hamlet_id, job.draft.topic_id))
+            .or_default() += 1;
+    }
+    let sql = format!(
+        "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES {} \
+         ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
+        rows("(?, ?, 'received', ?)", counts.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for ((hamlet, topic), k) in &counts {
+        q = q.bind(*hamlet).bind(*topic).bind(*k);
+    }
+    q.execute(&mut **tx).await?;
+
+    // The dashboard's rollups: the hamlet and every unit above it, whose
+    // ids its path holds.
+    let mut rollup: HashMap<(i64, i64), i64> = HashMap::new();
+    for (job, _) in &written {
+        for unit in crate::feedback_rollup::path_ids(&job.draft.path) {
+            *rollup.entry((unit, job.draft.topic_id)).or_default() += 1;
+        }
+    }
+    let sql = format!(
+        "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) VALUES {} \
+         ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
+        rows("(?, ?, 'received', ?)", rollup.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for ((unit, topic), k) in &rollup {
+        q = q.bind(*unit).bind(*topic).bind(*k);
+    }
+    q.execute(&mut **tx).await?;
+
+    for (job, id) in &written {
+        let d = &job.draft;
+        crate::insert_photos!(&mut **tx, *id, d.photos, d.now);
+    }
+
+    let sql = format!(
+        "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES {}",
+        rows("(?, ?, 'new', ?, ?)", n)
+    );
+    let mut q = sqlx::query(&sql);
+    for (job, id) in &written {
+        q = q
+            .bind(job.draft.route.unit_id)
+            .bind(*id)
+            .bind(format!("Phản ánh mới {}", job.code.display()))
+            .bind(job.draft.now);
+    }
+    q.execute(&mut **tx).await?;
+
+    let sms: Vec<&(&Job, i64)> = written
+        .iter()
+        .filter(|(j, _)| j.draft.reporter_phone.is_some())
+        .collect();
+    if !sms.is_empty() {
+        let sql = format!(
+            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) VALUES {} \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            rows("('sms', ?, ?, ?, ?, ?)", sms.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for (job, id) in sms {
+            let d = &job.draft;
+            let code = &job.code;
+            q = q
+                .bind(d.reporter_phone.as_deref())
+                .bind(format!(
+                    "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
+                    code.display(),
+                    calendar::to_local(d.resolve_due).format("%H:%M %d/%m/%Y"),
+                    code.display()
+                ))
+                .bind(*id)
+                .bind(format!("feedback:{id}:received"))
+                .bind(d.now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    let sql = format!(
+        "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) VALUES {}",
+        rows("(?, ?, ?, 'create', 'feedback', ?, ?, ?)", n)
+    );
+    let mut q = sqlx::query(&sql);
+    for (job, id) in &written {
+        let d = &job.draft;
+        q = q
+            .bind(d.now)
+            .bind(d.actor.account_id)
+            .bind(&d.actor.name)
+            .bind(id.to_string())
+            .bind(&d.path)
+            .bind(serde_json::json!({"channel": d.channel, "topic": d.topic_code}).to_string());
+    }
+    q.execute(&mut **tx).await?;
+    Ok(ids)
+}
+
+impl Store {
+    /// Writes a prepared report with `code`; on SQLite through the group
+    /// commit, on PostgreSQL in a transaction of its own. Returns its id
+    /// once committed, `None` when the code or the submission key was
+    /// taken (nothing written).
+    pub(crate) async fn write_report(
+        &self,
+        draft: &Arc<Draft>,
+        code: TrackingCode,
+    ) -> Result<Option<i64>> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let (reply, answer) = oneshot::channel();
+                self.feedback.enqueue(
+                    pool,
+                    Job {
+                        draft: draft.clone(),
+                        code,
+                        reply,
+                    },
+                );
+                answer.await.unwrap_or_else(|_| {
+                    Err(StoreError::Db(sqlx::Error::Protocol(
+                        "the feedback writer stopped before answering".into(),
+                    )))
+                })
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                match write_report!(tx, draft.as_ref(), &code) {
+                    Ok(id) => {
+                        tx.commit().await?;
+                        Ok(Some(id))
+                    }
+                    Err(e) if e.is_unique_violation() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// `calendar_for`, cached per province.
+    pub(crate) async fn calendar_cached(
+        &self,
+        path: &str,
+    ) -> Result<Arc<(WorkCalendar, Deadlines)>> {
+        let province = crate::feedback::province_of(path).unwrap_or(0);
+        let generation = self.feedback.generation();
+        if let Some(c) = lock(&self.feedback.calendars)
+            .get(&province)
+            .and_then(|c| c.fresh(generation))
+        {
+            return Ok(c);
+        }
+        let value = Arc::new(self.calendar_for(path).await?);
+        lock(&self.feedback.calendars).insert(
+            province,
+            Cached {
+                generation,
+                at: Instant::now(),
+                value: value.clone(),
+            },
+        );
+        Ok(value)
+    }
+
+    /// Active topics, cached (they change only with a migration).
+    pub(crate) async fn topics_cached(&self) -> Result<Arc<Vec<Topic>>> {
+        let generation = self.feedback.generation();
+        if let Some(t) = lock(&self.feedback.topics)
+            .as_ref()
+            .and_then(|c| c.fresh(generation))
+        {
+            return Ok(t);
+        }
+        let value = Arc::new(self.topics().await?);
+        *lock(&self.feedback.topics) = Some(Cached {
+            generation,
+            at: Instant::now(),
+            value: value.clone(),
+        });
+        Ok(value)
+    }
+
+    /// Who answers `topic_id` from `hamlet_id` of `commune_id`: the most
+    /// specific routing rule, else the commune. Read before the report's
+    /// transaction and cached; `add_routing_rule` invalidates.
+    pub(crate) async fn route_for(
+        &self,
+        commune_id: i64,
+        hamlet_id: i64,
+        topic_id: i64,
+    ) -> Result<Route> {
+        let key = (commune_id, hamlet_id, topic_id);
+        let generation = self.feedback.generation();
+        if let Some(r) = lock(&self.feedback.routes)
+            .get(&key)
+            .and_then(|c| c.fresh(generation))
+        {
+            return Ok(r);
+        }
+        let rule: Option<(i64, Option<i64>, String, String)> = crate::on_db!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT r.responsible_unit_id, r.responsible_account_id, r.label, u.path FROM routing_rules r \
+                 JOIN units u ON u.id = r.responsible_unit_id \
+                 WHERE r.commune_id = $1 AND (r.topic_id = $2 OR r.topic_id IS NULL) AND (r.hamlet_id = $3 OR r.hamlet_id IS NULL) \
+                 ORDER BY (r.topic_id IS NULL), (r.hamlet_id IS NULL), r.id LIMIT 1",
+            )
+            .bind(commune_id)
+            .bind(topic_id)
+            .bind(hamlet_id)
+            .fetch_optional(p)
+            .await?
+        });
+        let route = match rule {
+            Some((unit_id, account_id, label, path)) => Route {
+                unit_id,
+                account_id,
+                label,
+                path,
+            },
+            None => {
+                let (label, path): (String, String) = crate::on_db!(&self.db, |p| {
+                    sqlx::query_as("SELECT name, path FROM units WHERE id = $1")
+                        .bind(commune_id)
+                        .fetch_one(p)
+                        .await?
+                });
+                Route {
+                    unit_id: commune_id,
+                    account_id: None,
+                    label,
+                    path,
+                }
+            }
+        };
+        // Only a hamlet's own cache entries grow the map; a province has
+        // a few thousand hamlets × a handful of topics.
+        lock(&self.feedback.routes).insert(
+            key,
+            Cached {
+                generation,
+                at: Instant::now(),
+                value: route.clone(),
+            },
+        );
+        Ok(route)
+    }
+}
+
+impl Store {
+    /// `unit(scope, id)` read through a cache of [`SHORT_TTL`].
+    pub(crate) async fn unit_cached(
+        &self,
+        scope: &crate::Scope,
+        id: i64,
+    ) -> Result<crate::unit::Unit> {
+        let hit = lock(&self.feedback.units)
+            .get(&id)
+            .and_then(Cached::fresh_short);
+        let unit = match hit {
+            Some(u) => u,
+            None => {
+                let u = self.unit_unscoped(id).await?;
+                let mut units = lock(&self.feedback.units);
+                if units.len() > 100_000 {
+                    units.clear();
+                }
+                units.insert(id, Cached::now(u.clone()));
+                u
+            }
+        };
+        if scope.contains_path(&unit.path) {
+            Ok(unit)
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    /// The first team of a hamlet (reports without a household go to it),
+    /// through a cache of [`SHORT_TTL`].
+    pub(crate) async fn first_team_cached(&self, hamlet_id: i64) -> Result<Option<i64>> {
+        if let Some(t) = lock(&self.feedback.teams)
+            .get(&hamlet_id)
+            .and_then(Cached::fresh_short)
+        {
+            return Ok(t);
+        }
+        let team = crate::on_db!(&self.db, |p| sqlx::query_as::<_, (i64,)>(
+            "SELECT id FROM teams WHERE hamlet_id = $1 AND kind = 'team' ORDER BY id LIMIT 1",
+        )
+        .bind(hamlet_id)
+        .fetch_optional(p)
+        .await?)
+        .map(|(t,)| t);
+        let mut teams = lock(&self.feedback.teams);
+        if teams.len() > 100_000 {
+            teams.clear();
+        }
+        teams.insert(hamlet_id, Cached::now(team));
+        Ok(team)
+    }
+
+    /// A verified API token's principal, kept for [`SHORT_TTL`]: a revoked
+    /// token stops working within that time.
+    pub(crate) fn api_token_cached(&self, hash: &str) -> Option<Option<crate::account::Principal>> {
+        lock(&self.feedback.api_tokens)
+            .get(hash)
+            .and_then(Cached::fresh_short)
+    }
+
+    pub(crate) fn remember_api_token(&self, hash: String, p: Option<crate::account::Principal>) {
+        let mut tokens = lock(&self.feedback.api_tokens);
+        if tokens.len() > 10_000 {
+            tokens.clear();
+        }
+        tokens.insert(hash, Cached::now(p));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
