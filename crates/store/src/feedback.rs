@@ -484,6 +484,11 @@ macro_rules! queue_sms {
     };
 }
 
+/// "K7Q2-M9XA", as people read and type a code.
+fn display_code(code: &str) -> String {
+    TrackingCode::parse(code).map_or_else(|| code.to_string(), |c| c.display())
+}
+
 fn rejected(msg: &str) -> StoreError {
     StoreError::Rejected(msg.to_string())
 }
@@ -1477,7 +1482,7 @@ impl Store {
                     f.responsible_unit_id,
                     id,
                     "reopened",
-                    format!("Người dân mở lại phản ánh {}", f.code),
+                    format!("Người dân mở lại phản ánh {}", display_code(&f.code)),
                     now
                 );
             } else {
@@ -1486,7 +1491,7 @@ impl Store {
                     f.responsible_unit_id,
                     id,
                     "message",
-                    format!("Người dân nhắn thêm về phản ánh {}", f.code),
+                    format!("Người dân nhắn thêm về phản ánh {}", display_code(&f.code)),
                     now
                 );
             }
@@ -1805,7 +1810,8 @@ impl Store {
                     );
                     let mut q = sqlx::query(&sql);
                     for (id, from, to, pname, _, code) in chunk {
-                        let body = format!("Phản ánh {code} quá hạn, đã chuyển lên {pname}");
+                        let shown = display_code(code);
+                        let body = format!("Phản ánh {shown} quá hạn, đã chuyển lên {pname}");
                         q = q.bind(from).bind(id).bind(body.clone()).bind(now);
                         q = q.bind(to).bind(id).bind(body).bind(now);
                     }

@@ -232,8 +232,10 @@ impl Store {
 
         let now = self.now();
         let end = prefix_end(&unit.path);
-        const LATE: &str = "FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id \
-             WHERE f.path >= $1 AND f.path < $2 AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
+        // Both read only the open-items index (`feedback_open_due` carries
+        // every column of the condition); the list joins names to its 50.
+        const LATE: &str = "FROM feedback f WHERE f.path >= $1 AND f.path < $2 \
+             AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
              AND (f.resolve_due < $3 OR (f.state = 'received' AND f.ack_due < $3)) AND (f.confidential = FALSE OR $4 = TRUE)";
         let (late_total,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(&format!(
             "SELECT COUNT(*) {LATE}"
@@ -247,7 +249,9 @@ impl Store {
         let late: Vec<LateItem> = on_db!(&self.db, |p| {
             sqlx::query_as(&format!(
             "SELECT f.id, f.code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, f.severity, f.state, u.name AS hamlet_name, \
-             f.responsible_label, f.received_at, f.ack_due, f.resolve_due, f.escalation_level {LATE} ORDER BY f.resolve_due, f.id LIMIT $5"
+             f.responsible_label, f.received_at, f.ack_due, f.resolve_due, f.escalation_level \
+             FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id \
+             WHERE f.id IN (SELECT f.id {LATE} ORDER BY f.resolve_due, f.id LIMIT $5) ORDER BY f.resolve_due, f.id"
         ))
         .bind(&unit.path)
         .bind(&end)
