@@ -432,16 +432,20 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            if !sqlite {
-                sqlx::query("ANALYZE feedback").execute(&mut *tx).await?;
-            }
             tx.commit().await?;
         });
-        if sqlite {
-            on_db!(&self.db, |p| {
-                sqlx::query("ANALYZE").execute(p).await?;
-            });
-        }
+        // Statistics for the planner; on PostgreSQL also the visibility map,
+        // which a bulk load leaves unset until autovacuum comes by and which
+        // index-only scans (the dashboard's late count) need. A server in
+        // its steady state has both.
+        let sql = if sqlite {
+            "ANALYZE"
+        } else {
+            "VACUUM (ANALYZE) feedback"
+        };
+        on_db!(&self.db, |p| {
+            sqlx::query(sql).execute(p).await?;
+        });
         // The dashboard's rollups, from the counts and the items.
         self.rebuild_feedback_rollups().await?;
         Ok(outcome)
