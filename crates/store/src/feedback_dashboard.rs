@@ -15,6 +15,15 @@ use crate::feedback_rollup::bucket_width;
 use crate::unit::Unit;
 use crate::{on_db, prefix_end, Result, Store};
 
+/// The late items of a subtree as a viewer may see them ($1, $2: the
+/// path range; $3: now; $4: officer; $5: a team role's team). Read from
+/// the open-items index alone (`feedback_open_due` carries every column of
+/// the condition); the list joins names to its 50 only.
+const LATE: &str = "FROM feedback f WHERE f.path >= $1 AND f.path < $2 \
+     AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
+     AND (f.resolve_due < $3 OR (f.state = 'received' AND f.ack_due < $3)) AND (f.confidential = FALSE OR $4 = TRUE) \
+     AND ($5 IS NULL OR f.team_id = $5)";
+
 /// Items shown in the late list (the count says how many there are).
 pub const LATE_LIST: i64 = 50;
 
@@ -133,6 +142,40 @@ fn median(mut hist: Vec<(i64, i64)>) -> Option<i64> {
 }
 
 impl Store {
+    /// How many items under `path` are late, as `viewer` may see them.
+    async fn late_count(&self, viewer: &Viewer, path: &str, now: i64) -> Result<i64> {
+        let (n,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(&format!(
+            "SELECT COUNT(*) {LATE}"
+        ))
+        .bind(path)
+        .bind(prefix_end(path))
+        .bind(now)
+        .bind(viewer.is_officer())
+        .bind(viewer.scope.team_id)
+        .fetch_one(p)
+        .await?);
+        Ok(n)
+    }
+
+    /// Open and late items of a unit, for a home page: the rollup row and
+    /// the late count, without the rest of the dashboard.
+    pub async fn feedback_at_a_glance(&self, viewer: &Viewer, unit_id: i64) -> Result<(i64, i64)> {
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        let (open,): (i64,) = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(r.n), 0) AS BIGINT) FROM feedback_rollup r JOIN topics t ON t.id = r.topic_id \
+             WHERE r.unit_id = $1 AND r.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
+             AND (t.confidential = FALSE OR $2 = TRUE)"
+        )
+        .bind(unit_id)
+        .bind(viewer.is_officer())
+        .fetch_one(p)
+        .await?
+        });
+        let late = self.late_count(viewer, &unit.path, self.now()).await?;
+        Ok((open, late))
+    }
+
     /// The dashboard of `unit_id` as `viewer` may see it: confidential
     /// topics only for officers. `topic` narrows the child-unit table.
     pub async fn feedback_dashboard(
@@ -231,32 +274,20 @@ impl Store {
         }
 
         let now = self.now();
+        let late_total = self.late_count(viewer, &unit.path, now).await?;
         let end = prefix_end(&unit.path);
-        // Both read only the open-items index (`feedback_open_due` carries
-        // every column of the condition); the list joins names to its 50.
-        const LATE: &str = "FROM feedback f WHERE f.path >= $1 AND f.path < $2 \
-             AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
-             AND (f.resolve_due < $3 OR (f.state = 'received' AND f.ack_due < $3)) AND (f.confidential = FALSE OR $4 = TRUE)";
-        let (late_total,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(&format!(
-            "SELECT COUNT(*) {LATE}"
-        ))
-        .bind(&unit.path)
-        .bind(&end)
-        .bind(now)
-        .bind(officer)
-        .fetch_one(p)
-        .await?);
         let late: Vec<LateItem> = on_db!(&self.db, |p| {
             sqlx::query_as(&format!(
             "SELECT f.id, f.code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, f.severity, f.state, u.name AS hamlet_name, \
              f.responsible_label, f.received_at, f.ack_due, f.resolve_due, f.escalation_level \
              FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id \
-             WHERE f.id IN (SELECT f.id {LATE} ORDER BY f.resolve_due, f.id LIMIT $5) ORDER BY f.resolve_due, f.id"
+             WHERE f.id IN (SELECT f.id {LATE} ORDER BY f.resolve_due, f.id LIMIT $6) ORDER BY f.resolve_due, f.id"
         ))
         .bind(&unit.path)
         .bind(&end)
         .bind(now)
         .bind(officer)
+        .bind(viewer.scope.team_id)
         .bind(LATE_LIST)
         .fetch_all(p)
         .await?

@@ -293,14 +293,14 @@ pub async fn home(State(st): State<AppState>, user: User) -> Page {
     let feedback_line = match &unit {
         Some(u) => {
             let viewer = danvan_store::feedback::Viewer::of(p);
-            let d = st.store.feedback_dashboard(&viewer, u.id, None).await?;
+            let (open, late) = st.store.feedback_at_a_glance(&viewer, u.id).await?;
             Some(
                 user.lang
                     .t()
                     .fb
                     .home_line
-                    .replace("{open}", &d.totals.open().to_string())
-                    .replace("{late}", &d.late_total.to_string()),
+                    .replace("{open}", &open.to_string())
+                    .replace("{late}", &late.to_string()),
             )
         }
         None => None,
