@@ -87,6 +87,53 @@ impl Draft {
     }
 }
 
+/// Binds one report's columns of the `INSERT INTO feedback` of both
+/// writers, in their order (code … received_at, ack_due, resolve_due,
+/// next_escalation_at, submission_key).
+macro_rules! bind_report {
+    ($q:expr, $d:expr, $code:expr) => {
+        $q.bind($code.as_str())
+            .bind($d.topic_id)
+            .bind($d.severity)
+            .bind($d.channel)
+            .bind(&$d.description)
+            .bind(&$d.fold)
+            .bind($d.hamlet_id)
+            .bind(&$d.path)
+            .bind($d.household_id)
+            .bind($d.resident_id)
+            .bind($d.identity_consent)
+            .bind($d.relayed_by)
+            .bind($d.relay_method.map(|m| m.as_str()))
+            .bind(&$d.reporter_name)
+            .bind(&$d.reporter_phone)
+            .bind($d.anonymous)
+            .bind($d.lat)
+            .bind($d.lon)
+            .bind($d.confidential)
+            .bind($d.route.unit_id)
+            .bind(&$d.route.path)
+            .bind(&$d.route.label)
+            .bind($d.route.account_id)
+            .bind($d.team_id)
+            .bind($d.now)
+            .bind($d.ack_due)
+            .bind($d.resolve_due)
+            .bind($d.ack_due.min($d.resolve_due))
+            .bind(&$d.key)
+    };
+}
+
+/// The SMS that tells a reporter their report was received.
+fn received_sms(code: &TrackingCode, resolve_due: i64) -> String {
+    format!(
+        "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
+        code.display(),
+        calendar::to_local(resolve_due).format("%H:%M %d/%m/%Y"),
+        code.display()
+    )
+}
+
 /// Writes one report on `$tx` (a transaction or a savepoint of either
 /// backend); evaluates to its id. Errors stay inside: the caller decides
 /// whether they spoil only a savepoint or the whole transaction.
@@ -95,43 +142,15 @@ macro_rules! write_report {
         async {
             let d: &Draft = $d;
             let code: &TrackingCode = $code;
-            let (id,): (i64,) = sqlx::query_as(
+            let q = sqlx::query_as(
                 "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
                  household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
                  lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
                  received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) \
                  VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-                 $25, $26, $27, $29, $28, $25) RETURNING id",
-            )
-            .bind(code.as_str())
-            .bind(d.topic_id)
-            .bind(d.severity)
-            .bind(d.channel)
-            .bind(&d.description)
-            .bind(&d.fold)
-            .bind(d.hamlet_id)
-            .bind(&d.path)
-            .bind(d.household_id)
-            .bind(d.resident_id)
-            .bind(d.identity_consent)
-            .bind(d.relayed_by)
-            .bind(d.relay_method.map(|m| m.as_str()))
-            .bind(&d.reporter_name)
-            .bind(&d.reporter_phone)
-            .bind(d.anonymous)
-            .bind(d.lat)
-            .bind(d.lon)
-            .bind(d.confidential)
-            .bind(d.route.unit_id)
-            .bind(&d.route.path)
-            .bind(&d.route.label)
-            .bind(d.route.account_id)
-            .bind(d.team_id)
-            .bind(d.now)
-            .bind(d.ack_due)
-            .bind(d.resolve_due)
-            .bind(&d.key)
-            .bind(d.ack_due.min(d.resolve_due))
+                 $25, $26, $27, $28, $29, $25) RETURNING id",
+            );
+            let (id,): (i64,) = bind_report!(q, d, code)
             .fetch_one(&mut *$tx)
             .await?;
             let how = d.relay_method.map_or(String::new(), |m| m.label_vi().to_string());
@@ -166,12 +185,7 @@ macro_rules! write_report {
             .execute(&mut *$tx)
             .await?;
             if let Some(phone) = &d.reporter_phone {
-                let body = format!(
-                    "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
-                    code.display(),
-                    calendar::to_local(d.resolve_due).format("%H:%M %d/%m/%Y"),
-                    code.display()
-                );
+                let body = received_sms(code, d.resolve_due);
                 sqlx::query(
                     "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) \
                      VALUES ('sms', $1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -383,37 +397,8 @@ async fn write_together(
     let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
     for job in jobs {
         let d = &job.draft;
-        q = q
-            .bind(job.code.as_str())
-            .bind(d.topic_id)
-            .bind(d.severity)
-            .bind(d.channel)
-            .bind(&d.description)
-            .bind(&d.fold)
-            .bind(d.hamlet_id)
-            .bind(&d.path)
-            .bind(d.household_id)
-            .bind(d.resident_id)
-            .bind(d.identity_consent)
-            .bind(d.relayed_by)
-            .bind(d.relay_method.map(|m| m.as_str()))
-            .bind(&d.reporter_name)
-            .bind(&d.reporter_phone)
-            .bind(d.anonymous)
-            .bind(d.lat)
-            .bind(d.lon)
-            .bind(d.confidential)
-            .bind(d.route.unit_id)
-            .bind(&d.route.path)
-            .bind(&d.route.label)
-            .bind(d.route.account_id)
-            .bind(d.team_id)
-            .bind(d.now)
-            .bind(d.ack_due)
-            .bind(d.resolve_due)
-            .bind(d.ack_due.min(d.resolve_due))
-            .bind(&d.key)
-            .bind(d.now);
+        // updated_at: the single-report statement reuses received_at's $25.
+        q = bind_report!(q, d, &job.code).bind(d.now);
     }
     let mut by_code: HashMap<String, i64> = q
         .fetch_all(&mut **tx)
@@ -527,12 +512,7 @@ async fn write_together(
             let code = &job.code;
             q = q
                 .bind(d.reporter_phone.as_deref())
-                .bind(format!(
-                    "Da tiep nhan phan anh {}. Han xu ly: {}. Tra loi: TL {} <noi dung>",
-                    code.display(),
-                    calendar::to_local(d.resolve_due).format("%H:%M %d/%m/%Y"),
-                    code.display()
-                ))
+                .bind(received_sms(code, d.resolve_due))
                 .bind(*id)
                 .bind(format!("feedback:{id}:received"))
                 .bind(d.now);

@@ -197,7 +197,10 @@ async fn dashboard_counts_times_and_late_items(b: Backend) {
     // A team member's late list holds only their own team's items: none of
     // these (the hamlet's web reports go to its first team).
     let member = viewer(&s, "thanhvien.maihoang2").await;
-    let m = s.feedback_dashboard(&member, mai_hoang, None).await.unwrap();
+    let m = s
+        .feedback_dashboard(&member, mai_hoang, None)
+        .await
+        .unwrap();
     assert_eq!((m.late_total, m.late.len()), (0, 0));
     assert_eq!(
         s.feedback_at_a_glance(&member, mai_hoang).await.unwrap().1,
