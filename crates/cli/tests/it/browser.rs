@@ -149,6 +149,17 @@ impl Browser {
         self.cmd(reqwest::Method::GET, path, Value::Null).await
     }
 
+    /// Logs in through the login form with the demo password and waits
+    /// for the home page.
+    pub(crate) async fn log_in(&self, server: &Server, username: &str) {
+        self.goto(&server.url("/login")).await;
+        self.type_into("#login", username).await;
+        self.type_into("#password", PW).await;
+        let submit = self.find("main form button[type=submit]").await;
+        self.click(&submit).await;
+        self.wait_for("h1", |t| t.contains("Xin chào")).await;
+    }
+
     pub(crate) async fn goto(&self, url: &str) {
         self.post("/url", json!({ "url": url }))
             .await
@@ -276,12 +287,7 @@ async fn a_person_logs_in_searches_and_imports(b: Backend) {
     let server = Server::start(s).await;
 
     // 1. Log in through the form.
-    browser.goto(&server.url("/login")).await;
-    browser.type_into("#login", "xa.phucson").await;
-    browser.type_into("#password", PW).await;
-    let submit = browser.find("main form button[type=submit]").await;
-    browser.click(&submit).await;
-    browser.wait_for("h1", |t| t.contains("Xin chào")).await;
+    browser.log_in(&server, "xa.phucson").await;
 
     // 2. Search without diacritics from the home page, open the household.
     browser

@@ -247,3 +247,25 @@ pub async fn unit_id(store: &Store, q: &str) -> i64 {
         .unwrap_or_else(|| panic!("no unit {q}"))
         .id
 }
+
+/// A phone number of a resident in `username`'s team, and the hamlet of
+/// that resident's household (SMS reports are placed by the phone).
+pub async fn team_resident_phone(store: &Store, username: &str) -> (String, i64) {
+    let member = store.principal_by_username(username).await.expect("member");
+    for h in store
+        .team_households(member.team_id.expect("a team role"))
+        .await
+        .expect("households")
+    {
+        let phone = store
+            .residents(h.id)
+            .await
+            .expect("residents")
+            .into_iter()
+            .find_map(|r| r.phone);
+        if let Some(p) = phone {
+            return (p, h.hamlet_id);
+        }
+    }
+    panic!("no resident with a phone in {username}'s team");
+}

@@ -43,7 +43,7 @@ async fn viewer(s: &Store, username: &str) -> Viewer {
     Viewer::of(&s.principal_by_username(username).await.unwrap())
 }
 
-fn web_report(hamlet: i64, topic: &str, text: &str) -> NewFeedback {
+pub(crate) fn web_report(hamlet: i64, topic: &str, text: &str) -> NewFeedback {
     NewFeedback {
         topic: topic.into(),
         severity: Severity::Normal,
@@ -859,24 +859,7 @@ async fn sms_tells_new_reports_from_replies(b: Backend) {
         .await
         .unwrap();
     // A resident of the demo with a phone number.
-    let member = s
-        .principal_by_username("thanhvien.maihoang2")
-        .await
-        .unwrap();
-    let mut sender = None;
-    for h in s.team_households(member.team_id.unwrap()).await.unwrap() {
-        if let Some(r) = s
-            .residents(h.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|r| r.phone.is_some())
-        {
-            sender = Some((r.phone.unwrap(), h.hamlet_id));
-            break;
-        }
-    }
-    let (phone, hamlet) = sender.expect("a resident with a phone");
+    let (phone, hamlet) = crate::common::team_resident_phone(s, "thanhvien.maihoang2").await;
     let c = reqwest::Client::new();
     let sms = |from: &str, text: &str, id: &str| {
         c.get(server.url("/sms/inbound"))

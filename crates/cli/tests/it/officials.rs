@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use chrono::TimeZone;
-use danvan_domain::feedback::{Channel, Severity};
+use danvan_domain::feedback::Severity;
 use danvan_store::feedback::{Action, NewFeedback, Viewer};
 use danvan_store::feedback_inbox::{InboxFilter, InboxSort, StateFilter};
 use danvan_store::{FixedClock, Scope, Store, StoreError};
@@ -36,22 +36,10 @@ async fn viewer(s: &Store, username: &str) -> Viewer {
 
 fn report(hamlet: i64, topic: &str, severity: Severity, text: &str) -> NewFeedback {
     NewFeedback {
-        topic: topic.into(),
         severity,
-        channel: Channel::Web,
-        description: text.into(),
-        hamlet_id: hamlet,
-        lat: None,
-        lon: None,
         reporter_name: Some("Đỗ Văn Tâm".into()),
         reporter_phone: Some("0912 000 111".into()),
-        anonymous: false,
-        household_id: None,
-        resident_id: None,
-        relay_method: None,
-        identity_consent: false,
-        submission_key: None,
-        photos: Vec::new(),
+        ..crate::feedback::web_report(hamlet, topic, text)
     }
 }
 
@@ -591,12 +579,7 @@ async fn officials_work_the_inbox_in_the_browser(b: Backend) {
     let [_r1, r2, r3, _r4] = four_reports(&s, &clock).await;
     let server = Server::start(&s).await;
 
-    browser.goto(&server.url("/login")).await;
-    browser.type_into("#login", "xa.phucson").await;
-    browser.type_into("#password", PW).await;
-    let submit = browser.find("main form button[type=submit]").await;
-    browser.click(&submit).await;
-    browser.wait_for("h1", |t| t.contains("Xin chào")).await;
+    browser.log_in(&server, "xa.phucson").await;
 
     // The home page counts what is open and late in the commune.
     browser
@@ -729,24 +712,7 @@ async fn reporters_rate_answers_by_sms(b: Backend) {
     let (s, clock) = at_monday(&db).await;
     let (_, mai_hoang, _) = places(&s).await;
     // A resident of Mai Hoàng with a phone, so the hamlet is known.
-    let member = s
-        .principal_by_username("thanhvien.maihoang2")
-        .await
-        .unwrap();
-    let mut phone = None;
-    for h in s.team_households(member.team_id.unwrap()).await.unwrap() {
-        if let Some(p) = s
-            .residents(h.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find_map(|r| r.phone)
-        {
-            phone = Some(p);
-            break;
-        }
-    }
-    let phone = phone.expect("a resident with a phone");
+    let (phone, _) = crate::common::team_resident_phone(&s, "thanhvien.maihoang2").await;
     let (reply, _) = s
         .sms_inbound(&phone, "PA moi truong cong ranh bi tac", Some("g1"))
         .await
