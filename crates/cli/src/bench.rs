@@ -58,6 +58,20 @@ pub struct BenchArgs {
     /// Feedback suite: timed seconds of the POST load (GET shapes: half).
     #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,
+    /// Feedback suite: which measurements to run, of `post`, `get`,
+    /// `dashboard`, `sweep` (comma-separated; all by default). The sweep
+    /// opens every report, so it runs last.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "post,get,dashboard,sweep"
+    )]
+    pub phases: Vec<String>,
+    /// Feedback suite: run on a database an earlier run of this suite
+    /// filled (for trying one change after another), instead of refusing
+    /// a database that holds units.
+    #[arg(long)]
+    pub reuse: bool,
 }
 
 /// The benchmark suites.

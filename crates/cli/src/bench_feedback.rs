@@ -252,16 +252,283 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .migrate()
         .await
         .context("cannot migrate the database")?;
-    if !store.top_units(&Scope::all()).await?.is_empty() {
-        bail!("the benchmark needs an empty database (it already holds units)");
-    }
     let actor = Actor::cli();
     let mut lines: Vec<Line> = Vec::new();
     let backend = store.backend();
+    let phase = |p: &str| args.phases.iter().any(|x| x == p);
+    let existing = store.top_units(&Scope::all()).await?;
+    let (province_id, _province, hamlets, api_key) = match existing.first() {
+        Some(top) if args.reuse => {
+            let hamlets: Vec<i64> = store
+                .hamlets_under(&top.path)
+                .await?
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .collect();
+            let api_key = store
+                .create_api_token(&actor, "bench.open311", "benchmark (reuse)")
+                .await?;
+            eprintln!("bench: reusing {} hamlets and their reports", hamlets.len());
+            (top.id, top.clone(), hamlets, api_key)
+        }
+        Some(_) => bail!("the benchmark needs an empty database (it already holds units; --reuse runs on one an earlier run filled)"),
+        None => setup(&store, &args, &spec, &mut lines).await?,
+    };
+    let topics: Vec<String> = store
+        .topics()
+        .await?
+        .into_iter()
+        .filter(|t| !t.confidential)
+        .map(|t| t.code)
+        .collect();
+
+    let server = if phase("post") || phase("get") {
+        Some(start_server(&args.database_url).await?)
+    } else {
+        None
+    };
+    if let (Some(server), true) = (&server, phase("post")) {
+        let before = count_feedback(&store).await?;
+
+        // Open311 POST.
+        let post_url = format!("{}/open311/v2/requests.json", server.base);
+        let (key, hs, ts) = (api_key.clone(), hamlets.clone(), topics.clone());
+        // Keys of this run never replay an earlier run's reports.
+        let run_id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        WARM_OK.store(0, Ordering::Relaxed);
+        let mut post = load(args.clients, 2.0, args.seconds, 201, move |c, n| {
+            let desc = format!(
+                "{} (phản ánh số {n} của người dân)",
+                DESCRIPTIONS[n as usize % DESCRIPTIONS.len()]
+            );
+            // Distinct points inside Vietnam.
+            let lat = 10.0 + (n % 100_000) as f64 * 0.0001;
+            let lon = 105.0 + (n / 100_000) as f64 * 0.001 + (n % 7) as f64 * 0.00001;
+            let mut form: Vec<(&str, String)> = vec![
+                ("api_key", key.clone()),
+                ("service_code", ts[n as usize % ts.len()].clone()),
+                (
+                    "attribute[hamlet_id]",
+                    hs[(n as usize * 7919) % hs.len()].to_string(),
+                ),
+                ("lat", format!("{lat:.6}")),
+                ("long", format!("{lon:.6}")),
+                ("description", desc),
+                ("attribute[submission_key]", format!("bench-{run_id}-{n}")),
+            ];
+            if n % 3 != 0 {
+                form.push(("last_name", "Nguyễn".into()));
+                form.push(("first_name", "Văn An".into()));
+                form.push(("phone", format!("09{:08}", n % 100_000_000)));
+            }
+            c.post(post_url.as_str()).form(&form)
+        })
+        .await?;
+        let created = post.ok + WARM_OK.load(Ordering::Relaxed);
+        let after = count_feedback(&store).await?;
+        let post_summary = post.summary();
+        eprintln!("bench: POST {post_summary}");
+        if let Some(e) = &post.first_error {
+            eprintln!("bench: first POST error: {e}");
+        }
+        let rate = post.rate();
+        let p99 = pct(&post.latencies, 0.99);
+        lines.push(line(
+            format!(
+                "Open311 POST, {} clients, keep-alive, separate server process",
+                args.clients
+            ),
+            post_summary,
+            if backend == "sqlite" {
+                "≥ 5,000/s, p99 ≤ 50 ms (SQLite)"
+            } else {
+                "— (target is for SQLite)"
+            },
+            (backend == "sqlite").then_some(rate >= POST_RATE_TARGET && p99 <= POST_P99_TARGET_MS),
+        ));
+        let stored = (after - before) as u64;
+        lines.push(line(
+            "Rows added to `feedback` vs 201 responses (warm-up included)",
+            format!("{stored} rows, {created} responses 201"),
+            "equal",
+            Some(stored == created),
+        ));
+    }
+    if let (Some(server), true) = (&server, phase("get")) {
+        // Open311 GET: listings of several shapes, from small to full.
+        let now = store.now();
+        let iso = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .unwrap_or_default()
+                .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("+07:00"))
+                .format("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        };
+        let codes = store.feedback_sample_codes(2000).await?;
+        type Shape = (&'static str, Arc<dyn Fn(u64) -> String + Send + Sync>);
+        let shapes: Vec<Shape> = vec![
+            ("10 tracking codes (service_request_id)", {
+                let codes = codes.clone();
+                Arc::new(move |n| {
+                    let k = (n as usize * 10) % codes.len().max(1);
+                    let list: Vec<&str> = codes
+                        .iter()
+                        .cycle()
+                        .skip(k)
+                        .take(10)
+                        .map(String::as_str)
+                        .collect();
+                    format!("service_request_id={}", list.join(","))
+                })
+            }),
+            ("one service, one hour (start_date, end_date)", {
+                let ts = topics.clone();
+                Arc::new(move |n| {
+                    let end = now - (n % 2000) as i64 * 3600;
+                    format!(
+                        "service_code={}&start_date={}&end_date={}",
+                        ts[n as usize % ts.len()],
+                        urlencode(&iso(end - 3600)),
+                        urlencode(&iso(end))
+                    )
+                })
+            }),
+            ("open items of one service, one day", {
+                let ts = topics.clone();
+                Arc::new(move |n| {
+                    let end = now - (n % 20) as i64 * 86400;
+                    format!(
+                        "service_code={}&status=open&start_date={}&end_date={}",
+                        ts[n as usize % ts.len()],
+                        urlencode(&iso(end - 86400)),
+                        urlencode(&iso(end))
+                    )
+                })
+            }),
+            ("one service, any status, 90 days (full: 1,000 results)", {
+                let ts = topics.clone();
+                Arc::new(move |n| format!("service_code={}", ts[n as usize % ts.len()]))
+            }),
+        ];
+        let get_seconds = (args.seconds / 2.0).max(3.0);
+        for (name, q) in shapes {
+            let base = format!("{}/open311/v2/requests.json", server.base);
+            let mut l = load(args.clients, 1.0, get_seconds, 200, move |c, n| {
+                c.get(format!("{base}?{}", q(n)))
+            })
+            .await?;
+            let mean_rows = l.rows as f64 / l.ok.max(1) as f64;
+            let s = l.summary();
+            eprintln!("bench: GET {name}: {s}, {mean_rows:.0} results each");
+            if let Some(e) = &l.first_error {
+                eprintln!("bench: first GET error: {e}");
+            }
+            lines.push(line(
+                format!("Open311 GET, {name}, {} clients", args.clients),
+                format!("{s}; {mean_rows:.0} results per response"),
+                "≥ 2,000/s",
+                Some(l.rate() >= GET_RATE_TARGET),
+            ));
+        }
+    }
+    drop(server);
+
+    if phase("dashboard") {
+        // The province dashboard (`Store::feedback_dashboard`, from the
+        // rollups), as a province officer sees it, and the older summary.
+        let viewer = danvan_store::feedback::Viewer::system();
+        // As the server's minute sweep does: what fell late is counted in
+        // the rollups (a database an older version filled has all of it
+        // still to count).
+        let counted = store.count_newly_late(store.now()).await?;
+        eprintln!("bench: {counted} items newly counted late");
+        for (name, dashboard) in [
+            ("dashboard (`feedback_dashboard`)", true),
+            ("summary (`feedback_summary`)", false),
+        ] {
+            let mut times = Vec::new();
+            for i in 0..105 {
+                let t = Instant::now();
+                if dashboard {
+                    store.feedback_dashboard(&viewer, province_id, None).await?;
+                } else {
+                    store.feedback_summary(&viewer, province_id).await?;
+                }
+                if i >= 5 {
+                    times.push(t.elapsed());
+                }
+            }
+            times.sort();
+            let median = pct(&times, 0.5);
+            eprintln!("bench: province {name}: median {median:.1} ms");
+            lines.push(line(
+                format!("Province {name}, 100 calls after 5"),
+                format!("median {median:.1} ms, p95 {:.1} ms", pct(&times, 0.95)),
+                if dashboard { "median ≤ 50 ms" } else { "—" },
+                dashboard.then_some(median <= DASHBOARD_TARGET_MS),
+            ));
+        }
+    }
+    if phase("sweep") {
+        // The sweep: every report open, 1 % fallen due since the last
+        // minute; first as neighbours (10 runs of consecutive reports, as
+        // deadlines counted from the same minutes of receipt fall due
+        // together), then spread one to a page (the worst case).
+        let rows = store.feedback_row_count().await?;
+        for (layout, stride, run) in [
+            (
+                "10 runs of neighbours",
+                (rows / 10).max(1),
+                (rows / 1000).max(1),
+            ),
+            ("spread, one a page", 100, 1),
+        ] {
+            let t = Instant::now();
+            let (open, due) = store
+                .feedback_bulk_open_all(stride, run)
+                .await
+                .map_err(|e| anyhow!("open_all: {e}"))?;
+            eprintln!(
+                "bench: {open} open, {due} due ({layout}), prepared in {:.1?}",
+                t.elapsed()
+            );
+            let t = Instant::now();
+            let (escalated, closed) = store.sweep_feedback().await?;
+            let sweep = t.elapsed().as_secs_f64();
+            eprintln!("bench: sweep {escalated} escalated, {closed} closed in {sweep:.2} s");
+            lines.push(line(
+                format!("Escalation sweep, {open} open reports of which {due} due ({layout})"),
+                format!("{sweep:.2} s ({escalated} escalated)"),
+                "≤ 1 s",
+                Some(sweep <= SWEEP_TARGET_S),
+            ));
+        }
+    }
+
+    println!("\n### Feedback ({backend})\n");
+    println!("| Measure | Result | Target | Met |\n| --- | --- | --- | --- |");
+    for Line(m, r, t, met) in &lines {
+        println!("| {m} | {r} | {t} | {met} |");
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// A fresh database's province, API key and reports: (province id, the
+/// province, its hamlets, the key).
+async fn setup(
+    store: &Store,
+    args: &BenchArgs,
+    spec: &ProvinceSpec,
+    lines: &mut Vec<Line>,
+) -> Result<(i64, danvan_store::unit::Unit, Vec<i64>, String)> {
+    let actor = Actor::cli();
 
     // The unit tree.
     let t = Instant::now();
-    let units = province_units(&spec);
+    let units = province_units(spec);
     let mut ids: HashMap<String, i64> = HashMap::new();
     for u in &units {
         let parent_id = u.parent.as_ref().and_then(|p| ids.get(p).copied());
@@ -346,218 +613,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         "",
         None,
     ));
-    let topics: Vec<String> = store
-        .topics()
-        .await?
-        .into_iter()
-        .filter(|t| !t.confidential)
-        .map(|t| t.code)
-        .collect();
-
-    let server = start_server(&args.database_url).await?;
-    let before = count_feedback(&store).await?;
-
-    // Open311 POST.
-    let post_url = format!("{}/open311/v2/requests.json", server.base);
-    let (key, hs, ts) = (api_key.clone(), hamlets.clone(), topics.clone());
-    // Keys of this run never replay an earlier run's reports.
-    let run_id = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    WARM_OK.store(0, Ordering::Relaxed);
-    let mut post = load(args.clients, 2.0, args.seconds, 201, move |c, n| {
-        let desc = format!(
-            "{} (phản ánh số {n} của người dân)",
-            DESCRIPTIONS[n as usize % DESCRIPTIONS.len()]
-        );
-        // Distinct points inside Vietnam.
-        let lat = 10.0 + (n % 100_000) as f64 * 0.0001;
-        let lon = 105.0 + (n / 100_000) as f64 * 0.001 + (n % 7) as f64 * 0.00001;
-        let mut form: Vec<(&str, String)> = vec![
-            ("api_key", key.clone()),
-            ("service_code", ts[n as usize % ts.len()].clone()),
-            (
-                "attribute[hamlet_id]",
-                hs[(n as usize * 7919) % hs.len()].to_string(),
-            ),
-            ("lat", format!("{lat:.6}")),
-            ("long", format!("{lon:.6}")),
-            ("description", desc),
-            ("attribute[submission_key]", format!("bench-{run_id}-{n}")),
-        ];
-        if n % 3 != 0 {
-            form.push(("last_name", "Nguyễn".into()));
-            form.push(("first_name", "Văn An".into()));
-            form.push(("phone", format!("09{:08}", n % 100_000_000)));
-        }
-        c.post(post_url.as_str()).form(&form)
-    })
-    .await?;
-    let created = post.ok + WARM_OK.load(Ordering::Relaxed);
-    let after = count_feedback(&store).await?;
-    let post_summary = post.summary();
-    eprintln!("bench: POST {post_summary}");
-    if let Some(e) = &post.first_error {
-        eprintln!("bench: first POST error: {e}");
-    }
-    let rate = post.rate();
-    let p99 = pct(&post.latencies, 0.99);
-    lines.push(line(
-        format!(
-            "Open311 POST, {} clients, keep-alive, separate server process",
-            args.clients
-        ),
-        post_summary,
-        if backend == "sqlite" {
-            "≥ 5,000/s, p99 ≤ 50 ms (SQLite)"
-        } else {
-            "— (target is for SQLite)"
-        },
-        (backend == "sqlite").then_some(rate >= POST_RATE_TARGET && p99 <= POST_P99_TARGET_MS),
-    ));
-    let stored = (after - before) as u64;
-    lines.push(line(
-        "Rows added to `feedback` vs 201 responses (warm-up included)",
-        format!("{stored} rows, {created} responses 201"),
-        "equal",
-        Some(stored == created),
-    ));
-
-    // Open311 GET: listings of several shapes, from small to full.
-    let now = store.now();
-    let iso = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .unwrap_or_default()
-            .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("+07:00"))
-            .format("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string()
-    };
-    let codes = store.feedback_sample_codes(2000).await?;
-    type Shape = (&'static str, Arc<dyn Fn(u64) -> String + Send + Sync>);
-    let shapes: Vec<Shape> = vec![
-        ("10 tracking codes (service_request_id)", {
-            let codes = codes.clone();
-            Arc::new(move |n| {
-                let k = (n as usize * 10) % codes.len().max(1);
-                let list: Vec<&str> = codes
-                    .iter()
-                    .cycle()
-                    .skip(k)
-                    .take(10)
-                    .map(String::as_str)
-                    .collect();
-                format!("service_request_id={}", list.join(","))
-            })
-        }),
-        ("one service, one hour (start_date, end_date)", {
-            let ts = topics.clone();
-            Arc::new(move |n| {
-                let end = now - (n % 2000) as i64 * 3600;
-                format!(
-                    "service_code={}&start_date={}&end_date={}",
-                    ts[n as usize % ts.len()],
-                    urlencode(&iso(end - 3600)),
-                    urlencode(&iso(end))
-                )
-            })
-        }),
-        ("open items of one service, one day", {
-            let ts = topics.clone();
-            Arc::new(move |n| {
-                let end = now - (n % 20) as i64 * 86400;
-                format!(
-                    "service_code={}&status=open&start_date={}&end_date={}",
-                    ts[n as usize % ts.len()],
-                    urlencode(&iso(end - 86400)),
-                    urlencode(&iso(end))
-                )
-            })
-        }),
-        ("one service, any status, 90 days (full: 1,000 results)", {
-            let ts = topics.clone();
-            Arc::new(move |n| format!("service_code={}", ts[n as usize % ts.len()]))
-        }),
-    ];
-    let get_seconds = (args.seconds / 2.0).max(3.0);
-    for (name, q) in shapes {
-        let base = format!("{}/open311/v2/requests.json", server.base);
-        let mut l = load(args.clients, 1.0, get_seconds, 200, move |c, n| {
-            c.get(format!("{base}?{}", q(n)))
-        })
-        .await?;
-        let mean_rows = l.rows as f64 / l.ok.max(1) as f64;
-        let s = l.summary();
-        eprintln!("bench: GET {name}: {s}, {mean_rows:.0} results each");
-        if let Some(e) = &l.first_error {
-            eprintln!("bench: first GET error: {e}");
-        }
-        lines.push(line(
-            format!("Open311 GET, {name}, {} clients", args.clients),
-            format!("{s}; {mean_rows:.0} results per response"),
-            "≥ 2,000/s",
-            Some(l.rate() >= GET_RATE_TARGET),
-        ));
-    }
-    drop(server);
-
-    // The province dashboard (`Store::feedback_dashboard`, from the
-    // rollups), as a province officer sees it, and the older summary.
-    let viewer = danvan_store::feedback::Viewer::system();
-    for (name, dashboard) in [
-        ("dashboard (`feedback_dashboard`)", true),
-        ("summary (`feedback_summary`)", false),
-    ] {
-        let mut times = Vec::new();
-        for i in 0..105 {
-            let t = Instant::now();
-            if dashboard {
-                store.feedback_dashboard(&viewer, province_id, None).await?;
-            } else {
-                store.feedback_summary(&viewer, province_id).await?;
-            }
-            if i >= 5 {
-                times.push(t.elapsed());
-            }
-        }
-        times.sort();
-        let median = pct(&times, 0.5);
-        eprintln!("bench: province {name}: median {median:.1} ms");
-        lines.push(line(
-            format!("Province {name}, 100 calls after 5"),
-            format!("median {median:.1} ms, p95 {:.1} ms", pct(&times, 0.95)),
-            if dashboard { "median ≤ 50 ms" } else { "—" },
-            dashboard.then_some(median <= DASHBOARD_TARGET_MS),
-        ));
-    }
-
-    // The sweep: every report open, 1 % fallen due since the last minute.
-    let t = Instant::now();
-    let (open, due) = store
-        .feedback_bulk_open_all(100)
-        .await
-        .map_err(|e| anyhow!("open_all: {e}"))?;
-    eprintln!(
-        "bench: {open} open, {due} due, prepared in {:.1?}",
-        t.elapsed()
-    );
-    let t = Instant::now();
-    let (escalated, closed) = store.sweep_feedback().await?;
-    let sweep = t.elapsed().as_secs_f64();
-    eprintln!("bench: sweep {escalated} escalated, {closed} closed in {sweep:.2} s");
-    lines.push(line(
-        format!("Escalation sweep, {open} open reports of which {due} due"),
-        format!("{sweep:.2} s ({escalated} escalated)"),
-        "≤ 1 s",
-        Some(sweep <= SWEEP_TARGET_S),
-    ));
-
-    println!("\n### Feedback ({backend})\n");
-    println!("| Measure | Result | Target | Met |\n| --- | --- | --- | --- |");
-    for Line(m, r, t, met) in &lines {
-        println!("| {m} | {r} | {t} | {met} |");
-    }
-    store.close().await;
-    Ok(())
+    Ok((province_id, province, hamlets, api_key))
 }
 
 /// Percent-encodes a query value (dates carry `+` and `:`).

@@ -16,8 +16,8 @@ use danvan_domain::{text, Phone, Role};
 use serde::Serialize;
 
 use crate::account::Principal;
-use crate::feedback_rollup::record_duration;
-use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
+use crate::feedback_rollup::{record_duration, set_lateness};
+use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
 /// Longest description accepted (characters).
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -876,11 +876,16 @@ impl Store {
             let code = TrackingCode::from_random(rand::random::<[u8; 5]>());
             match self.write_report(&draft, code.clone()).await? {
                 Some(id) => {
-                    // Best effort: the report is committed either way.
-                    let similar = self
-                        .similar_to(id, hamlet.id, topic.id, &draft.fold, now)
-                        .await
-                        .unwrap_or_default();
+                    // Best effort: the report is committed either way. An
+                    // Open311 or SMS answer has no place for them, so those
+                    // channels (the busiest) skip the read.
+                    let similar = if matches!(new.channel, Channel::Open311 | Channel::Sms) {
+                        Vec::new()
+                    } else {
+                        self.similar_to(id, &hamlet, topic.id, &draft.fold, now)
+                            .await
+                            .unwrap_or_default()
+                    };
                     return Ok(Received {
                         id,
                         code: code.as_str().to_string(),
@@ -927,21 +932,23 @@ impl Store {
     async fn similar_to(
         &self,
         id: i64,
-        hamlet: i64,
+        hamlet: &crate::unit::Unit,
         topic: i64,
         fold: &str,
         now: i64,
     ) -> Result<Vec<String>> {
+        // By the hamlet's path: the index `feedback_path (path, received_at)`.
         let rows: Vec<(String, String)> = on_db!(&self.db, |p| {
             sqlx::query_as(
-            "SELECT code, description_fold FROM feedback WHERE hamlet_id = $1 AND topic_id = $2 AND received_at >= $3 \
+            "SELECT code, description_fold FROM feedback WHERE path = $5 AND hamlet_id = $1 AND topic_id = $2 AND received_at >= $3 \
              AND id <> $4 AND duplicate_of IS NULL AND confidential = FALSE \
              AND state IN ('received', 'acknowledged', 'in_progress', 'reopened') ORDER BY received_at DESC LIMIT 200"
         )
-        .bind(hamlet)
+        .bind(hamlet.id)
         .bind(topic)
         .bind(now - DUPLICATE_SECONDS)
         .bind(id)
+        .bind(&hamlet.path)
         .fetch_all(p)
         .await?
         });
@@ -1324,6 +1331,16 @@ impl Store {
                     state.as_str(),
                     new_state.as_str()
                 );
+                set_lateness!(
+                    &mut *tx,
+                    id,
+                    f.hamlet_id,
+                    f.topic_id,
+                    new_state,
+                    f.ack_due,
+                    f.resolve_due,
+                    now
+                );
             }
             if first_response {
                 record_duration!(
@@ -1477,6 +1494,17 @@ impl Store {
                     state.as_str(),
                     next.as_str()
                 );
+                // The reopened item's resolve deadline is the fresh period.
+                set_lateness!(
+                    &mut *tx,
+                    id,
+                    f.hamlet_id,
+                    f.topic_id,
+                    next,
+                    f.ack_due,
+                    due.unwrap_or(f.resolve_due),
+                    now
+                );
                 notify!(
                     &mut *tx,
                     f.responsible_unit_id,
@@ -1595,6 +1623,7 @@ impl Store {
     /// entries of the items it escalated.
     pub async fn sweep_feedback(&self) -> Result<(usize, usize)> {
         let now = self.now();
+        self.count_newly_late(now).await?;
         let actor = Actor::system();
         let sqlite = matches!(self.db, crate::Db::Sqlite(_));
         let (mut escalated, mut closed) = (0, 0);
@@ -1856,19 +1885,65 @@ impl Store {
         Ok((escalated, closed))
     }
 
+    /// Counts in the 'late' rollups the items whose `late_at` has passed
+    /// (they fell late since the last sweep), a batch a transaction.
+    /// Returns how many. Until this runs, reads add such items from the
+    /// `feedback_late_at` index, so no count waits for it.
+    pub async fn count_newly_late(&self, now: i64) -> Result<usize> {
+        let mut counted = 0;
+        loop {
+            let n = in_tx!(&self.db, |tx| {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "UPDATE feedback SET late = TRUE, late_at = NULL WHERE id IN \
+                     (SELECT id FROM feedback WHERE late_at < $1 ORDER BY late_at LIMIT $2) \
+                     AND late_at < $1 AND late = FALSE RETURNING path, topic_id",
+                )
+                .bind(now)
+                .bind(SWEEP_BATCH)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut delta: HashMap<(i64, i64), i64> = HashMap::new();
+                for (path, topic) in &rows {
+                    for unit in crate::feedback_rollup::path_ids(path) {
+                        *delta.entry((unit, *topic)).or_default() += 1;
+                    }
+                }
+                let delta: Vec<((i64, i64), i64)> = delta.into_iter().collect();
+                for chunk in delta.chunks(SWEEP_ROWS_PER_INSERT) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) ",
+                    );
+                    q.push_values(chunk, |mut b, ((unit, topic), n)| {
+                        b.push_bind(*unit)
+                            .push_bind(*topic)
+                            .push_bind("late")
+                            .push_bind(*n);
+                    });
+                    q.push(
+                        " ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                }
+                Ok::<usize, StoreError>(rows.len())
+            })?;
+            counted += n;
+            if (n as i64) < SWEEP_BATCH {
+                return Ok(counted);
+            }
+        }
+    }
+
     /// Counts for the subtree of `unit_id` (by state and by topic) and the
     /// number of late items, as the viewer may see them.
     pub async fn feedback_summary(&self, viewer: &Viewer, unit_id: i64) -> Result<Summary> {
         let unit = self.unit(&viewer.scope, unit_id).await?;
-        let end = prefix_end(&unit.path);
+        // The unit's own rollup rows total its subtree.
         let rows: Vec<(String, String, i64)> = on_db!(&self.db, |p| {
             sqlx::query_as(
-            "SELECT t.code, c.state, CAST(SUM(c.n) AS BIGINT) FROM feedback_counts c JOIN units u ON u.id = c.hamlet_id \
-             JOIN topics t ON t.id = c.topic_id WHERE u.path >= $1 AND u.path < $2 AND (t.confidential = FALSE OR $3 = TRUE) \
-             GROUP BY t.code, c.state"
+            "SELECT t.code, r.state, r.n FROM feedback_rollup r JOIN topics t ON t.id = r.topic_id \
+             WHERE r.unit_id = $1 AND r.state <> 'late' AND (t.confidential = FALSE OR $2 = TRUE)"
         )
-        .bind(&unit.path)
-        .bind(&end)
+        .bind(unit.id)
         .bind(viewer.is_officer())
         .fetch_all(p)
         .await?
@@ -1887,20 +1962,7 @@ impl Store {
         }
         s.by_state.retain(|(_, n)| *n != 0);
         s.by_topic.retain(|(_, n)| *n != 0);
-        let now = self.now();
-        let (late,): (i64,) = on_db!(&self.db, |p| {
-            sqlx::query_as(
-            "SELECT COUNT(*) FROM feedback WHERE path >= $1 AND path < $2 AND state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
-             AND (resolve_due < $3 OR (state = 'received' AND ack_due < $3)) AND (confidential = FALSE OR $4 = TRUE)"
-        )
-        .bind(&unit.path)
-        .bind(&end)
-        .bind(now)
-        .bind(viewer.is_officer())
-        .fetch_one(p)
-        .await?
-        });
-        s.late = late;
+        s.late = self.late_count(viewer, &unit, self.now()).await?;
         Ok(s)
     }
 }

@@ -18,13 +18,13 @@
 //! would only serialize what the server does concurrently.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use danvan_domain::calendar::{self, WorkCalendar};
 use danvan_domain::feedback::{RelayMethod, TrackingCode};
-use sqlx::SqlitePool;
+use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::feedback::{Deadlines, Topic};
@@ -146,9 +146,9 @@ macro_rules! write_report {
                 "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
                  household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
                  lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
-                 received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) \
+                 received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at, late_at) \
                  VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-                 $25, $26, $27, $28, $29, $25) RETURNING id",
+                 $25, $26, $27, $28, $29, $25, $28) RETURNING id",
             );
             let (id,): (i64,) = bind_report!(q, d, code)
             .fetch_one(&mut *$tx)
@@ -304,24 +304,127 @@ impl FeedbackShared {
 }
 
 /// The writer: one group commit per turn, over whatever is queued.
+///
+/// It keeps a connection of its own rather than taking one from the pool
+/// for each batch: SQLite drops a connection's page cache whenever another
+/// connection has written, so a writer that hopped between pool
+/// connections found its cache emptied at every turn and read the leaf
+/// pages of its indexes back from the operating system.
 async fn run_writer(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut conn: Option<SqliteConnection> = None;
+    // Dropped when the writer ends, which ends the checkpointer too.
+    let (_alive, gone) = oneshot::channel::<()>();
+    let catch_up = Arc::new(AtomicBool::new(false));
+    tokio::spawn(run_checkpointer(pool.clone(), gone, catch_up.clone()));
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        match write_batch(&pool, &jobs).await {
+        let written = match conn.as_mut() {
+            Some(c) => write_batch(c, &jobs).await,
+            None => match writer_connection(&pool).await {
+                Ok(c) => write_batch(conn.insert(c), &jobs).await,
+                Err(e) => Err(e),
+            },
+        };
+        if catch_up.swap(false, Ordering::SeqCst) {
+            if let Some(c) = conn.as_mut() {
+                // Between two transactions, nothing is appended while it
+                // copies, so it reaches the end of the WAL and the next
+                // transaction writes the WAL from its start again.
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&mut *c)
+                    .await
+                {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        }
+        match written {
             Ok(results) => {
                 for (job, r) in jobs.drain(..).zip(results) {
                     let _ = job.reply.send(r);
                 }
             }
             Err(e) => {
-                // Nothing of the batch is committed: every submitter hears so.
+                // Nothing of the batch is committed: every submitter hears
+                // so. The next batch starts on a new connection.
                 tracing::warn!(error = %e, n = jobs.len(), "feedback group commit failed");
+                conn = None;
                 let msg = e.to_string();
                 for job in jobs.drain(..) {
                     let _ = job
                         .reply
                         .send(Err(StoreError::Db(sqlx::Error::Protocol(msg.clone()))));
                 }
+            }
+        }
+    }
+}
+
+/// The writer's own connection. It does not copy the WAL back into the
+/// database inside a commit, as SQLite does every 1000 pages (every
+/// submitter of that batch would wait for the copy): the checkpointer
+/// copies beside it.
+async fn writer_connection(pool: &SqlitePool) -> Result<SqliteConnection> {
+    let mut conn = pool.connect_options().connect().await?;
+    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+        .execute(&mut conn)
+        .await?;
+    Ok(conn)
+}
+
+/// How often the checkpointer copies committed pages from the WAL into
+/// the database. A page written by many commits in between is copied once.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// WAL frames left behind by a passive checkpoint above which the writer
+/// is asked to finish the copy itself (1024 pages: 4 MB).
+const WAL_CATCH_UP_FRAMES: i64 = 8192;
+
+/// Copies the WAL into the database every [`CHECKPOINT_EVERY`] on a
+/// connection of its own, until the writer ends.
+///
+/// `PASSIVE` never blocks the writer or a reader. But under a steady load
+/// the writer commits while it copies, so the copy never reaches the end
+/// of the WAL at the moment a transaction begins, and the WAL would never
+/// start over and grow without end. When much is left behind, the
+/// checkpointer sets `catch_up`: the writer then copies the rest between
+/// two of its transactions (little, as this pass copied the bulk), and the
+/// next transaction starts the WAL from its beginning.
+async fn run_checkpointer(
+    pool: SqlitePool,
+    mut gone: oneshot::Receiver<()>,
+    catch_up: Arc<AtomicBool>,
+) {
+    let mut conn: Option<SqliteConnection> = None;
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut gone => return,
+            _ = tick.tick() => {}
+        }
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match pool.connect_options().connect().await {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "checkpointer cannot connect");
+                    continue;
+                }
+            },
+        };
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *c)
+            .await
+        {
+            Ok((_busy, log, _copied)) => {
+                if log > WAL_CATCH_UP_FRAMES {
+                    catch_up.store(true, Ordering::SeqCst);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                conn = None;
             }
         }
     }
@@ -337,8 +440,11 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
 /// or key skips its row (`ON CONFLICT DO NOTHING`). Should that fail for
 /// any other reason, the batch is written again one SAVEPOINT per report,
 /// so a bad report spoils nothing but itself.
-async fn write_batch(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Result<Option<i64>>>> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    jobs: &[Job],
+) -> Result<Vec<Result<Option<i64>>>> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     match write_together(&mut tx, jobs).await {
         Ok(ids) => {
             tx.commit().await?;
@@ -349,7 +455,7 @@ async fn write_batch(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Result<Optio
             tx.rollback().await?;
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut out = Vec::with_capacity(jobs.len());
     for job in jobs {
         let mut sp = sqlx::Connection::begin(&mut *tx).await?;
@@ -380,25 +486,29 @@ fn rows(row: &str, n: usize) -> String {
 
 /// The whole batch in one statement per table (see `write_batch`).
 async fn write_together(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     jobs: &[Job],
 ) -> Result<Vec<Option<i64>>> {
     let sql = format!(
         "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
          household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
          lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
-         received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at) VALUES {} \
+         received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at, late_at) VALUES {} \
          ON CONFLICT DO NOTHING RETURNING id, code",
         rows(
-            "(?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             jobs.len()
         )
     );
     let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
     for job in jobs {
         let d = &job.draft;
-        // updated_at: the single-report statement reuses received_at's $25.
-        q = bind_report!(q, d, &job.code).bind(d.now);
+        // updated_at and late_at: the single-report statement reuses
+        // received_at's $25 and next_escalation_at's $28 (a new report is
+        // late once its first deadline passes).
+        q = bind_report!(q, d, &job.code)
+            .bind(d.now)
+            .bind(d.ack_due.min(d.resolve_due));
     }
     let mut by_code: HashMap<String, i64> = q
         .fetch_all(&mut **tx)
@@ -606,7 +716,7 @@ impl Store {
     }
 
     /// Active topics, cached (they change only with a migration).
-    pub(crate) async fn topics_cached(&self) -> Result<Arc<Vec<Topic>>> {
+    pub async fn topics_cached(&self) -> Result<Arc<Vec<Topic>>> {
         let generation = self.feedback.generation();
         if let Some(t) = lock(&self.feedback.topics)
             .as_ref()

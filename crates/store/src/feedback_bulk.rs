@@ -452,21 +452,25 @@ impl Store {
     }
 
     /// **Benchmark only**: makes every report open (`in_progress` unless
-    /// already open) with its next look in the future, except every
-    /// `due_every`-th, which fell due within the last minute (what one run
-    /// of the minute sweep finds). Rebuilds `feedback_counts` from the
-    /// table. Returns (open, due).
-    pub async fn feedback_bulk_open_all(&self, due_every: i64) -> Result<(i64, i64)> {
+    /// already open) with its next look in the future, except those whose
+    /// `id % stride < run`, which fell due within the last minute (what
+    /// one run of the minute sweep finds): `(100, 1)` spreads 1 % evenly
+    /// over the table, one item a page; `(n / 10, n / 1000)` makes 10 runs
+    /// of neighbours, as deadlines counted from reports received in the
+    /// same minutes are. Rebuilds `feedback_counts` from the table.
+    /// Returns (open, due).
+    pub async fn feedback_bulk_open_all(&self, stride: i64, run: i64) -> Result<(i64, i64)> {
         let now = self.now();
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
             sqlx::query(
                 "UPDATE feedback SET state = CASE WHEN state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
                  THEN state ELSE 'in_progress' END, answered_at = NULL, closed_at = NULL, answer = NULL, \
-                 next_escalation_at = CASE WHEN id % $1 = 0 THEN $2 - 1 - id % 59 ELSE $2 + 60 + id % 604800 END",
+                 next_escalation_at = CASE WHEN id % $1 < $3 THEN $2 - 1 - id % 59 ELSE $2 + 60 + id % 604800 END",
             )
-            .bind(due_every)
+            .bind(stride.max(1))
             .bind(now)
+            .bind(run)
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM feedback_counts")

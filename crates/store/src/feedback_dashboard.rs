@@ -16,13 +16,42 @@ use crate::unit::Unit;
 use crate::{on_db, prefix_end, Result, Store};
 
 /// The late items of a subtree as a viewer may see them ($1, $2: the
-/// path range; $3: now; $4: officer; $5: a team role's team). Read from
-/// the open-items index alone (`feedback_open_due` carries every column of
-/// the condition); the list joins names to its 50 only.
-const LATE: &str = "FROM feedback f WHERE f.path >= $1 AND f.path < $2 \
-     AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
-     AND (f.resolve_due < $3 OR (f.state = 'received' AND f.ack_due < $3)) AND (f.confidential = FALSE OR $4 = TRUE) \
-     AND ($5 IS NULL OR f.team_id = $5)";
+/// path range; $3: now; $4: officer; $5: a team role's team), in two
+/// parts: those the sweep has counted late (`late`) and those fallen late
+/// since (`late_at` passed, index `feedback_late_at`: at most a minute's
+/// worth). `select` is what to select; `from` names the table, and on
+/// SQLite may force the index of the first part (see `late_list_index`).
+/// SQLite, without statistics, would read the second part through the
+/// path range (a province's: every item) rather than the few entries of
+/// `late_at` that have passed, so it is told which index to use.
+fn late_parts(select: &str, from: &str, sqlite: bool) -> [String; 2] {
+    let rest = "AND f.path >= $1 AND f.path < $2 AND (f.confidential = FALSE OR $4 = TRUE) \
+                AND ($5 IS NULL OR f.team_id = $5)";
+    let fresh = if sqlite {
+        "feedback f INDEXED BY feedback_late_at"
+    } else {
+        "feedback f"
+    };
+    [
+        format!("SELECT {select} FROM {from} WHERE f.late = TRUE {rest}"),
+        format!("SELECT {select} FROM {fresh} WHERE f.late_at < $3 {rest}"),
+    ]
+}
+
+/// Which index SQLite should read a late list from. Its planner cannot
+/// tell a province's path range (nearly every late item) from a hamlet's,
+/// and always takes the range of `feedback_late`, which for a province
+/// means reading all its late items to sort out the 50 most overdue.
+/// `feedback_late_due` walks all late items in deadline order instead and
+/// stops at 50 of the unit's: about `50 × all / unit` rows against `unit`
+/// rows by place. (PostgreSQL plans each range with its statistics.)
+fn late_list_index(unit_late: i64, all_late: i64) -> &'static str {
+    if unit_late > 0 && unit_late.saturating_mul(unit_late) > LATE_LIST.saturating_mul(all_late) {
+        "feedback f INDEXED BY feedback_late_due"
+    } else {
+        "feedback f"
+    }
+}
 
 /// Items shown in the late list (the count says how many there are).
 pub const LATE_LIST: i64 = 50;
@@ -142,18 +171,33 @@ fn median(mut hist: Vec<(i64, i64)>) -> Option<i64> {
 }
 
 impl Store {
-    /// How many items under `path` are late, as `viewer` may see them.
-    async fn late_count(&self, viewer: &Viewer, path: &str, now: i64) -> Result<i64> {
-        let (n,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(&format!(
-            "SELECT COUNT(*) {LATE}"
-        ))
-        .bind(path)
-        .bind(prefix_end(path))
-        .bind(now)
-        .bind(viewer.is_officer())
-        .bind(viewer.scope.team_id)
-        .fetch_one(p)
-        .await?);
+    /// How many items under `unit` are late, as `viewer` may see them: the
+    /// 'late' rollups of the unit, plus those fallen late since the last
+    /// sweep. A team role sees only its team's items, which the rollups
+    /// do not tell apart: those it counts (a hamlet's worth).
+    pub(crate) async fn late_count(&self, viewer: &Viewer, unit: &Unit, now: i64) -> Result<i64> {
+        let end = prefix_end(&unit.path);
+        let sqlite = self.backend() == "sqlite";
+        let [counted, fresh] = late_parts("COUNT(*)", "feedback f", sqlite);
+        let sql = if viewer.scope.team_id.is_some() {
+            format!("SELECT ({counted}) + ({fresh})")
+        } else {
+            format!(
+                "SELECT (SELECT CAST(COALESCE(SUM(r.n), 0) AS BIGINT) FROM feedback_rollup r JOIN topics t ON t.id = r.topic_id \
+                 WHERE r.unit_id = $6 AND r.state = 'late' AND (t.confidential = FALSE OR $4 = TRUE)) + ({fresh})"
+            )
+        };
+        let team = viewer.scope.team_id;
+        let (n,): (i64,) = on_db!(&self.db, |p| {
+            let q = sqlx::query_as(&sql)
+                .bind(&unit.path)
+                .bind(&end)
+                .bind(now)
+                .bind(viewer.is_officer())
+                .bind(team);
+            let q = if team.is_none() { q.bind(unit.id) } else { q };
+            q.fetch_one(p).await?
+        });
         Ok(n)
     }
 
@@ -172,7 +216,7 @@ impl Store {
         .fetch_one(p)
         .await?
         });
-        let late = self.late_count(viewer, &unit.path, self.now()).await?;
+        let late = self.late_count(viewer, &unit, self.now()).await?;
         Ok((open, late))
     }
 
@@ -219,21 +263,24 @@ impl Store {
             .collect();
         by_topic.sort_by_key(|r| (std::cmp::Reverse(r.counts.total()), r.topic.id));
 
-        let children: Vec<(i64, String, i64, String, i64)> = on_db!(&self.db, |p| {
+        // Summed over topics here: a province's children hold some 4,000
+        // rows of unit × topic × state, their sums a tenth of that.
+        let children: Vec<(i64, String, String, i64)> = on_db!(&self.db, |p| {
             sqlx::query_as(
-                "SELECT c.id, c.name, r.topic_id, r.state, r.n FROM units c JOIN feedback_rollup r ON r.unit_id = c.id \
-                 WHERE c.parent_id = $1 AND ($2 IS NULL OR r.topic_id = $2) AND r.n <> 0",
+                "SELECT c.id, c.name, r.state, CAST(SUM(r.n) AS BIGINT) FROM units c JOIN feedback_rollup r ON r.unit_id = c.id \
+                 JOIN topics t ON t.id = r.topic_id \
+                 WHERE c.parent_id = $1 AND ($2 IS NULL OR r.topic_id = $2) AND r.n <> 0 AND r.state <> 'late' \
+                 AND t.active = TRUE AND (t.confidential = FALSE OR $3 = TRUE) \
+                 GROUP BY c.id, c.name, r.state",
             )
             .bind(unit_id)
             .bind(topic)
+            .bind(officer)
             .fetch_all(p)
             .await?
         });
         let mut by_child: Vec<ChildRow> = Vec::new();
-        for (id, name, t, state, n) in children {
-            if !topics.contains_key(&t) {
-                continue;
-            }
+        for (id, name, state, n) in children {
             match by_child.iter_mut().find(|c| c.unit_id == id) {
                 Some(c) => c.counts.add(&state, n),
                 None => {
@@ -274,14 +321,31 @@ impl Store {
         }
 
         let now = self.now();
-        let late_total = self.late_count(viewer, &unit.path, now).await?;
+        let late_total = self.late_count(viewer, &unit, now).await?;
         let end = prefix_end(&unit.path);
+        // The most overdue of each part, then of both.
+        let from = if self.backend() == "sqlite" {
+            let (all_late,): (i64,) = on_db!(&self.db, |p| {
+                sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(r.n), 0) AS BIGINT) FROM feedback_rollup r JOIN units u ON u.id = r.unit_id \
+                 WHERE u.parent_id IS NULL AND r.state = 'late'"
+            )
+            .fetch_one(p)
+            .await?
+            });
+            late_list_index(late_total, all_late)
+        } else {
+            "feedback f"
+        };
+        let [counted, fresh] = late_parts("f.id, f.resolve_due", from, self.backend() == "sqlite");
         let late: Vec<LateItem> = on_db!(&self.db, |p| {
             sqlx::query_as(&format!(
             "SELECT f.id, f.code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, f.severity, f.state, u.name AS hamlet_name, \
              f.responsible_label, f.received_at, f.ack_due, f.resolve_due, f.escalation_level \
              FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id \
-             WHERE f.id IN (SELECT f.id {LATE} ORDER BY f.resolve_due, f.id LIMIT $6) ORDER BY f.resolve_due, f.id"
+             WHERE f.id IN (SELECT a.id FROM ({counted} ORDER BY f.resolve_due, f.id LIMIT $6) a \
+             UNION ALL SELECT b.id FROM ({fresh} ORDER BY f.resolve_due, f.id LIMIT $6) b) \
+             ORDER BY f.resolve_due, f.id LIMIT $6"
         ))
         .bind(&unit.path)
         .bind(&end)
@@ -313,6 +377,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_share_of_late_items_is_read_in_deadline_order() {
+        // A province with all 51,000 late items; a commune with 500 of them.
+        assert!(late_list_index(51_000, 51_000).contains("feedback_late_due"));
+        assert_eq!(late_list_index(500, 51_000), "feedback f");
+        assert_eq!(late_list_index(0, 0), "feedback f");
+    }
 
     #[test]
     fn the_median_is_the_middle_of_its_bucket() {

@@ -155,7 +155,7 @@ impl Store {
         if !filter.topics.is_empty() {
             // Topics are a handful of rows: resolve codes here so the
             // predicate stays on the feedback table.
-            let all = self.topics().await?;
+            let all = self.topics_cached().await?;
             for code in &filter.topics {
                 let code = code.trim().to_lowercase();
                 if let Some(t) = all.iter().find(|t| t.code == code) {

@@ -67,6 +67,65 @@ macro_rules! rollup {
 }
 pub(crate) use rollup;
 
+/// Whether an item in `state` with these deadlines is late at `now`, and
+/// if not (and open) when it becomes late: its `(late, late_at)` columns.
+/// Late: open, and past the resolve deadline, or still unacknowledged past
+/// the acknowledge one.
+pub fn lateness(
+    state: danvan_domain::feedback::FeedbackState,
+    ack_due: i64,
+    resolve_due: i64,
+    now: i64,
+) -> (bool, Option<i64>) {
+    use danvan_domain::feedback::FeedbackState;
+    if !state.is_open() {
+        return (false, None);
+    }
+    let at = if state == FeedbackState::Received {
+        ack_due.min(resolve_due)
+    } else {
+        resolve_due
+    };
+    if at < now {
+        (true, None)
+    } else {
+        (false, Some(at))
+    }
+}
+
+/// After a change of state or deadlines, in the change's transaction (the
+/// row already locked by its guarded UPDATE): sets the item's `late` and
+/// `late_at` anew and moves the 'late' rollup when `late` flipped. The old
+/// value is read here, not before the transaction, so a sweep that counted
+/// the item late in between is not counted twice.
+macro_rules! set_lateness {
+    ($ex:expr, $id:expr, $hamlet:expr, $topic:expr, $state:expr, $ack_due:expr, $resolve_due:expr, $now:expr) => {{
+        let (late, late_at) =
+            $crate::feedback_rollup::lateness($state, $ack_due, $resolve_due, $now);
+        sqlx::query("UPDATE feedback SET late_at = $2 WHERE id = $1")
+            .bind($id)
+            .bind(late_at)
+            .execute($ex)
+            .await?;
+        let flipped = sqlx::query("UPDATE feedback SET late = $2 WHERE id = $1 AND late <> $2")
+            .bind($id)
+            .bind(late)
+            .execute($ex)
+            .await?
+            .rows_affected();
+        if flipped == 1 {
+            $crate::feedback_rollup::rollup!(
+                $ex,
+                $hamlet,
+                $topic,
+                "late",
+                if late { 1 } else { -1 }
+            );
+        }
+    }};
+}
+pub(crate) use set_lateness;
+
 /// Records how long an item took (`$kind` "ack" or "resolve") for its
 /// hamlet (`$path`) and every unit above it.
 macro_rules! record_duration {
@@ -135,6 +194,7 @@ impl Store {
     /// to repair. Reads the items as a stream; holds one entry per unit ×
     /// topic × state and per unit × bucket.
     pub async fn rebuild_feedback_rollups(&self) -> Result<()> {
+        self.recompute_lateness().await?;
         let hamlets: Vec<(String, i64, String, i64)> = on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT h.path, k.topic_id, k.state, k.n FROM feedback_counts k JOIN units h ON h.id = k.hamlet_id WHERE k.n <> 0"
@@ -146,6 +206,18 @@ impl Store {
         for (path, topic, state, n) in hamlets {
             for unit in path_ids(&path) {
                 *counts.entry((unit, topic, state.clone())).or_default() += n;
+            }
+        }
+        let late: Vec<(String, i64, i64)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT path, topic_id, COUNT(*) FROM feedback WHERE late = TRUE GROUP BY path, topic_id",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        for (path, topic, n) in late {
+            for unit in path_ids(&path) {
+                *counts.entry((unit, topic, "late".to_string())).or_default() += n;
             }
         }
         // Per hamlet path first (few), then spread to the ancestors.
@@ -226,6 +298,26 @@ impl Store {
             }
             Ok::<(), StoreError>(())
         })
+    }
+
+    /// Sets every item's `late` and `late_at` from its state and deadlines
+    /// as of now (see [`lateness`]), writing only the rows that change.
+    async fn recompute_lateness(&self) -> Result<()> {
+        const LATE: &str = "(state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
+             AND (resolve_due < $1 OR (state = 'received' AND ack_due < $1)))";
+        const LATE_AT: &str =
+            "(CASE WHEN state NOT IN ('received', 'acknowledged', 'in_progress', 'reopened') \
+             OR resolve_due < $1 OR (state = 'received' AND ack_due < $1) THEN NULL \
+             WHEN state = 'received' AND ack_due < resolve_due THEN ack_due ELSE resolve_due END)";
+        let sql = format!(
+            "UPDATE feedback SET late = {LATE}, late_at = {LATE_AT} \
+             WHERE late <> {LATE} OR late_at IS DISTINCT FROM {LATE_AT}"
+        );
+        let now = self.now();
+        on_db!(&self.db, |p| {
+            sqlx::query(&sql).bind(now).execute(p).await?;
+        });
+        Ok(())
     }
 
     /// After an upgrade that added the rollups to a database with feedback

@@ -636,7 +636,7 @@ async fn list_requests(st: &AppState, format: Format, pairs: &Pairs) -> Result<R
     if !codes.is_empty() {
         let topics = st
             .store
-            .topics()
+            .topics_cached()
             .await
             .map_err(|e| Failure::store(format, e))?;
         for code in codes {
