@@ -282,6 +282,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .map(|t| t.code)
         .collect();
 
+    // As the server's minute sweep does, before it starts: what fell late
+    // is counted in the rollups (a database an older version filled has
+    // all of it still to count, which would stall the first measurement).
+    let counted = store.count_newly_late(store.now()).await?;
+    eprintln!("bench: {counted} items newly counted late");
     let server = if phase("post") || phase("get") {
         Some(start_server(&args.database_url).await?)
     } else {
@@ -439,11 +444,6 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         // The province dashboard (`Store::feedback_dashboard`, from the
         // rollups), as a province officer sees it, and the older summary.
         let viewer = danvan_store::feedback::Viewer::system();
-        // As the server's minute sweep does: what fell late is counted in
-        // the rollups (a database an older version filled has all of it
-        // still to count).
-        let counted = store.count_newly_late(store.now()).await?;
-        eprintln!("bench: {counted} items newly counted late");
         for (name, dashboard) in [
             ("dashboard (`feedback_dashboard`)", true),
             ("summary (`feedback_summary`)", false),

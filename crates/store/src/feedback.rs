@@ -25,8 +25,11 @@ pub const MAX_DESCRIPTION: usize = 4000;
 pub const REOPEN_SECONDS: i64 = 7 * 24 * 3600;
 /// Similar reports of the same hamlet and topic are looked for this far back.
 pub const DUPLICATE_SECONDS: i64 = 14 * 24 * 3600;
-/// Items escalated or closed per transaction of the sweep.
-const SWEEP_BATCH: i64 = 1000;
+/// Items escalated or closed per transaction of the sweep. A minute's
+/// sweep meets a handful; a backlog (the server was down over a weekend)
+/// is worked through in few commits, each holding SQLite's write lock for
+/// a fraction of a second.
+const SWEEP_BATCH: i64 = 5000;
 /// Rows per multi-row INSERT of the sweep (5 parameters at most per row).
 const SWEEP_ROWS_PER_INSERT: usize = 250;
 
@@ -1670,6 +1673,8 @@ impl Store {
             in_tx!(&self.db, |tx| {
                 // Late items to move up: (item, parent, its name, its path, level, next look).
                 let mut late: Vec<(&Due, i64, String, String, i32, i64)> = Vec::new();
+                // Items with nothing left to look at: not open, or at the top.
+                let mut settled: Vec<&Due> = Vec::new();
                 for d in &due {
                     let (id, state, hamlet, topic) = (&d.id, &d.state, &d.hamlet_id, &d.topic_id);
                     let (unit, level) = (&d.responsible_unit_id, &d.escalation_level);
@@ -1703,11 +1708,7 @@ impl Store {
                         continue;
                     }
                     if !st.is_open() {
-                        sqlx::query("UPDATE feedback SET next_escalation_at = NULL WHERE id = $1 AND next_escalation_at = $2")
-                            .bind(id)
-                            .bind(d.next_escalation_at)
-                            .execute(&mut *tx)
-                            .await?;
+                        settled.push(d);
                         continue;
                     }
                     // Late: up to the parent unit, which gets an acknowledge
@@ -1727,17 +1728,28 @@ impl Store {
                             let next = calendar::deadline(cal, now, dl.ack_hours, counting);
                             late.push((d, pid, pname, ppath, level + 1, next));
                         }
-                        None => {
-                            // The top of the tree: nobody left to escalate to.
-                            sqlx::query(
-                                "UPDATE feedback SET next_escalation_at = NULL WHERE id = $1 AND next_escalation_at = $2",
-                            )
-                            .bind(id)
-                            .bind(d.next_escalation_at)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
+                        // The top of the tree: nobody left to escalate to.
+                        None => settled.push(d),
                     }
+                }
+                // Nothing more to look at for these: many rows a statement,
+                // each guarded by the moment read.
+                for chunk in settled.chunks(SWEEP_ROWS_PER_INSERT) {
+                    let mut ph = Placeholders::new(sqlite);
+                    let rows: Vec<String> = chunk
+                        .iter()
+                        .map(|_| format!("({}, {})", ph.next(), ph.next()))
+                        .collect();
+                    let sql = format!(
+                        "UPDATE feedback SET next_escalation_at = NULL FROM (VALUES {}) AS v \
+                         WHERE feedback.id = v.column1 AND feedback.next_escalation_at = v.column2",
+                        rows.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for d in chunk {
+                        q = q.bind(d.id).bind(d.next_escalation_at);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 // Guarded like one by one: only rows still in the state and
                 // with the moment read move; RETURNING says which did.

@@ -32,6 +32,11 @@ DROP INDEX feedback_open_due;
 -- feedback_path (path, received_at).
 DROP INDEX feedback_similar;
 
+-- Here only: 0009's feedback_received_id (received_at, id) serves every
+-- read this one did (SQLite's own carries the rowid, so it stays there).
+-- An UPDATE that moves an item (escalation) writes every index anew.
+DROP INDEX feedback_received;
+
 -- The planner has no statistics of the new columns until autovacuum
 -- comes round; without them it scans the table for the late list.
 ANALYZE feedback;
