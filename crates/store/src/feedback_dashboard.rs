@@ -1,9 +1,10 @@
 //! A unit's feedback dashboard: counts by state × topic × child unit, the
 //! share answered on time, the median times to acknowledge and to answer,
-//! and the late list. Counts and times come from the rollups of the unit
-//! and its children (`feedback_rollup`), so the cost does not grow with the
-//! number of reports; only the late list reads items, through the index of
-//! open items by place and deadline.
+//! and the late list. Counts, times and the late count come from the
+//! rollups of the unit and its children (`feedback_rollup`), so the cost
+//! does not grow with the number of reports; only the late list reads
+//! items (50 of them, from the partial indexes of late items), and both
+//! late figures add the few items fallen late since the last sweep.
 
 use std::collections::HashMap;
 
