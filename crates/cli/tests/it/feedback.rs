@@ -395,6 +395,17 @@ async fn answers_are_approved_by_the_leader(b: Backend) {
         .await
         .unwrap();
     assert_eq!(state.as_str(), "reopened");
+    // The reopened item gets a fresh period; once that has passed it counts
+    // late (after the sweep, in the rollups), and answering it again takes
+    // it off the count.
+    let commune = s.feedback(&leader, r.id).await.unwrap().responsible_unit_id;
+    clock.advance(chrono::Duration::days(3));
+    assert!(s.count_newly_late(s.now()).await.unwrap() >= 1);
+    let late_before = s
+        .feedback_dashboard(&leader, commune, None)
+        .await
+        .unwrap()
+        .late_total;
     // Answered again, then closed by the sweep a week later.
     s.act_on_feedback(
         &leader,
@@ -408,6 +419,12 @@ async fn answers_are_approved_by_the_leader(b: Backend) {
     s.act_on_feedback(&leader, r.id, Action::ApproveAnswer)
         .await
         .unwrap();
+    let late_after = s
+        .feedback_dashboard(&leader, commune, None)
+        .await
+        .unwrap()
+        .late_total;
+    assert_eq!(late_before - late_after, 1);
     clock.advance(chrono::Duration::days(8));
     let (_, closed) = s.sweep_feedback().await.unwrap();
     assert_eq!(closed, 1);
