@@ -238,9 +238,7 @@ impl Feedback {
 
     /// Late: still open past its deadline (to acknowledge while received).
     pub fn is_late(&self, now: i64) -> bool {
-        let st = self.state();
-        st.is_open()
-            && (now > self.resolve_due || (st == FeedbackState::Received && now > self.ack_due))
+        crate::feedback_rollup::lateness(self.state(), self.ack_due, self.resolve_due, now).0
     }
 
     /// Hides who reported when the resident did not agree that their

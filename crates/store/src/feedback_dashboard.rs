@@ -232,11 +232,11 @@ impl Store {
         let unit = self.unit(&viewer.scope, unit_id).await?;
         let officer = viewer.is_officer();
         let topics: HashMap<i64, Topic> = self
-            .topics()
+            .topics_cached()
             .await?
-            .into_iter()
+            .iter()
             .filter(|t| officer || !t.confidential)
-            .map(|t| (t.id, t))
+            .map(|t| (t.id, t.clone()))
             .collect();
         let own: Vec<(i64, String, i64)> = on_db!(&self.db, |p| sqlx::query_as(
             "SELECT topic_id, state, n FROM feedback_rollup WHERE unit_id = $1"

@@ -96,7 +96,9 @@ impl InboxRow {
         }
     }
     pub fn is_late(&self, now: i64) -> bool {
-        FeedbackState::parse(&self.state).is_some_and(|s| s.is_open()) && now > self.due()
+        FeedbackState::parse(&self.state).is_some_and(|s| {
+            crate::feedback_rollup::lateness(s, self.ack_due, self.resolve_due, now).0
+        })
     }
 }
 
@@ -140,8 +142,7 @@ const INBOX_WHERE: &str = "FROM feedback f JOIN topics t ON t.id = f.topic_id JO
      AND ($3 IS NULL OR f.team_id = $3) AND (f.confidential = FALSE OR $4 = TRUE) \
      AND ($5 = 'all' OR ($5 = 'open' AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened')) OR f.state = $5) \
      AND ($6 IS NULL OR f.topic_id = $6) AND ($7 IS NULL OR f.severity = $7) \
-     AND ($8 = FALSE OR (f.state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
-          AND (f.resolve_due < $9 OR (f.state = 'received' AND f.ack_due < $9)))) \
+     AND ($8 = FALSE OR f.late = TRUE OR f.late_at < $9) \
      AND ($10 IS NULL OR f.team_id = $10) AND ($11 IS NULL OR f.hamlet_id = $11)";
 
 impl Store {

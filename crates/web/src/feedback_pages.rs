@@ -899,20 +899,7 @@ pub async fn photo(
 ) -> Page {
     let n: i64 = n.parse().map_err(|_| WebError::NotFound)?;
     let (mime, bytes) = st.store.feedback_photo(&Viewer::of(&user.p), id, n).await?;
-    let mime = match mime.as_str() {
-        "image/jpeg" => "image/jpeg",
-        "image/png" => "image/png",
-        _ => return Err(WebError::NotFound),
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
-            (header::CONTENT_DISPOSITION, "inline"),
-        ],
-        bytes,
-    )
-        .into_response())
+    crate::report::photo_response(&mime, bytes, "private, max-age=3600")
 }
 
 // ---------------------------------------------------------------- dashboard

@@ -909,7 +909,14 @@ pub async fn status(
 pub async fn photo(State(st): State<AppState>, Path((code, n)): Path<(String, String)>) -> Page {
     let n: i64 = n.parse().map_err(|_| WebError::NotFound)?;
     let (mime, bytes) = st.store.public_photo(&code, n).await?;
-    let mime = match mime.as_str() {
+    photo_response(&mime, bytes, "public, max-age=86400")
+}
+
+/// A stored photo as a response, for the public status page and the
+/// officials' item page alike; `cache` says who may keep it and how long.
+/// Stored photos are re-encoded JPEG or PNG, anything else is not ours.
+pub(crate) fn photo_response(mime: &str, bytes: Vec<u8>, cache: &'static str) -> Page {
+    let mime = match mime {
         "image/jpeg" => "image/jpeg",
         "image/png" => "image/png",
         _ => return Err(WebError::NotFound),
@@ -917,7 +924,7 @@ pub async fn photo(State(st): State<AppState>, Path((code, n)): Path<(String, St
     Ok((
         [
             (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::CACHE_CONTROL, cache),
             (header::CONTENT_DISPOSITION, "inline"),
         ],
         bytes,

@@ -248,6 +248,23 @@ pub async fn unit_id(store: &Store, q: &str) -> i64 {
         .id
 }
 
+/// The SMS queued for an item, oldest first: (recipient, body).
+pub async fn outbox_for(store: &Store, feedback_id: i64) -> Vec<(String, String)> {
+    const SQL: &str = "SELECT recipient, body FROM outbox WHERE feedback_id = $1 ORDER BY id";
+    match &store.db {
+        danvan_store::Db::Sqlite(p) => sqlx::query_as(SQL)
+            .bind(feedback_id)
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        danvan_store::Db::Postgres(p) => sqlx::query_as(SQL)
+            .bind(feedback_id)
+            .fetch_all(p)
+            .await
+            .unwrap(),
+    }
+}
+
 /// A phone number of a resident in `username`'s team, and the hamlet of
 /// that resident's household (SMS reports are placed by the phone).
 pub async fn team_resident_phone(store: &Store, username: &str) -> (String, i64) {

@@ -357,22 +357,7 @@ async fn answers_are_approved_by_the_leader(b: Backend) {
     );
     assert!(public.answered_at.is_some());
     // The reporter was told by SMS, at receipt and at the answer.
-    let sms: Vec<(String, String)> = match &s.db {
-        danvan_store::Db::Sqlite(p) => {
-            sqlx::query_as("SELECT recipient, body FROM outbox WHERE feedback_id = $1 ORDER BY id")
-                .bind(r.id)
-                .fetch_all(p)
-                .await
-                .unwrap()
-        }
-        danvan_store::Db::Postgres(p) => {
-            sqlx::query_as("SELECT recipient, body FROM outbox WHERE feedback_id = $1 ORDER BY id")
-                .bind(r.id)
-                .fetch_all(p)
-                .await
-                .unwrap()
-        }
-    };
+    let sms = crate::common::outbox_for(&s, r.id).await;
     assert!(sms.len() >= 3, "{sms:?}");
     assert!(sms.iter().all(|(to, _)| to == "+84912345678"));
     assert!(sms.last().unwrap().1.contains("tra loi"), "{sms:?}");

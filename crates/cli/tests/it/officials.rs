@@ -787,23 +787,8 @@ async fn reporters_rate_answers_by_sms(b: Backend) {
         .await
         .unwrap();
     // The answer's SMS says how to rate it.
-    let told: Vec<(String,)> = match &s.db {
-        danvan_store::Db::Sqlite(p) => {
-            sqlx::query_as("SELECT body FROM outbox WHERE feedback_id = $1")
-                .bind(f.id)
-                .fetch_all(p)
-                .await
-                .unwrap()
-        }
-        danvan_store::Db::Postgres(p) => {
-            sqlx::query_as("SELECT body FROM outbox WHERE feedback_id = $1")
-                .bind(f.id)
-                .fetch_all(p)
-                .await
-                .unwrap()
-        }
-    };
-    assert!(told.iter().any(|(b,)| b.contains("DG ")), "{told:?}");
+    let told = crate::common::outbox_for(&s, f.id).await;
+    assert!(told.iter().any(|(_, b)| b.contains("DG ")), "{told:?}");
     // A bad rating gets help; another phone is not the reporter.
     let (reply, _) = s
         .sms_inbound(&phone, &format!("DG {code} 9"), Some("g3"))
