@@ -17,7 +17,8 @@ use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
 use danvan_store::feedback::{NewFeedback, PublicFeedback, Topic};
 use danvan_store::feedback_query::PublicFilter;
 use danvan_store::StoreError;
-use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use crate::AppState;
 
@@ -87,27 +88,42 @@ fn format_of_path(path: &str) -> Format {
 }
 
 /// `s` as a JSON string: quotes, backslashes and control characters
-/// escaped, everything else (Vietnamese included) as it is.
+/// escaped, everything else (Vietnamese included) as it is. Runs of bytes
+/// that need no escape are copied whole: this writes every text field of
+/// a listing.
 fn write_json_string(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Every byte matched above is ASCII, so `i` is a char boundary.
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escape);
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
 /// One document in a form both writers understand.
 #[derive(Debug, Clone)]
-enum Node {
-    Text(String),
+enum Node<'a> {
+    /// Borrowed from the row it shows where it can be: a listing of 1,000
+    /// requests has some 15,000 text fields.
+    Text(Cow<'a, str>),
     Int(i64),
     Num(f64),
     Bool(bool),
@@ -116,24 +132,48 @@ enum Node {
     /// Left out of JSON; an empty XML element (optional Open311 fields).
     Absent,
     /// A JSON object; XML child elements in this order.
-    Obj(Vec<(&'static str, Node)>),
+    Obj(Vec<(&'static str, Node<'a>)>),
     /// A JSON array; in XML one element named by the tag per entry.
-    List(&'static str, Vec<Node>),
+    List(&'static str, Vec<Node<'a>>),
 }
 
-fn text(s: impl Into<String>) -> Node {
+fn text<'a>(s: impl Into<Cow<'a, str>>) -> Node<'a> {
     Node::Text(s.into())
 }
 
-impl Node {
+impl Node<'_> {
+    /// About how many bytes the JSON of this document takes, so the output
+    /// is allocated once rather than grown through a dozen copies.
+    fn size_hint(&self) -> usize {
+        match self {
+            Node::Text(s) => s.len() + 8,
+            Node::Obj(fields) => {
+                fields
+                    .iter()
+                    .map(|(k, v)| k.len() + 4 + v.size_hint())
+                    .sum::<usize>()
+                    + 2
+            }
+            Node::List(_, items) => {
+                items.iter().map(Node::size_hint).sum::<usize>() + items.len() + 2
+            }
+            _ => 24,
+        }
+    }
+
     /// Writes the JSON text straight into `out`, fields in their order: a
     /// listing of 1,000 requests is some 18,000 fields, and building a
     /// `serde_json::Value` tree of them first doubled the cost of writing.
     fn write_json(&self, out: &mut String) {
         match self {
             Node::Text(s) => write_json_string(s, out),
-            Node::Int(i) => out.push_str(&i.to_string()),
-            Node::Num(x) if x.is_finite() => out.push_str(&Value::from(*x).to_string()),
+            Node::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            // Rust's shortest round-trip form, never an exponent: valid JSON.
+            Node::Num(x) if x.is_finite() => {
+                let _ = write!(out, "{x}");
+            }
             Node::Num(_) | Node::Null | Node::Absent => out.push_str("null"),
             Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Node::Obj(fields) => {
@@ -167,9 +207,10 @@ impl Node {
     }
 
     #[cfg(test)]
-    fn to_json(&self) -> Value {
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
         match self {
-            Node::Text(s) => Value::String(s.clone()),
+            Node::Text(s) => Value::String(s.to_string()),
             Node::Int(i) => Value::from(*i),
             Node::Num(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
             Node::Bool(b) => Value::Bool(*b),
@@ -235,30 +276,51 @@ impl Node {
 /// characters XML 1.0 cannot carry at all are dropped, since no escape
 /// would make the document well-formed.
 fn escape_xml(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (replacement, len) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\'' => ("&apos;", 1),
+            b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            0..=0x1f => ("", 1),
+            // U+FFFE and U+FFFF (EF BF BE, EF BF BF).
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                ("", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(replacement);
+        i += len;
+        start = i;
     }
+    out.push_str(&s[start..]);
 }
 
 /// A response: `body` as JSON, or as XML under the element `root`.
 fn reply(status: StatusCode, format: Format, root: &str, body: &Node) -> Response {
     let text = match format {
         Format::Json => {
-            let mut out = String::with_capacity(1024);
+            let mut out = String::with_capacity(body.size_hint());
             body.write_json(&mut out);
             out
         }
         Format::Xml => {
-            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+            let mut out = String::with_capacity(body.size_hint() * 2);
+            out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
             body.write_xml(root, &mut out);
             out
         }
@@ -463,7 +525,7 @@ fn discovery(st: &AppState, original: &Uri, headers: &HeaderMap, format: Format)
     reply(StatusCode::OK, format, "discovery", &doc)
 }
 
-fn service_node(t: &Topic) -> Node {
+fn service_node(t: &Topic) -> Node<'_> {
     // Confidential topics are listed so people can report them, and say
     // that their reports are never published.
     let (description, group) = if t.confidential {
@@ -499,15 +561,15 @@ async fn services(st: &AppState, format: Format) -> Result<Response, Failure> {
     Ok(reply(StatusCode::OK, format, "services", &doc))
 }
 
-fn attribute(
-    code: &str,
-    datatype: &str,
+fn attribute<'a>(
+    code: &'a str,
+    datatype: &'a str,
     required: bool,
     order: i64,
-    datatype_description: &str,
-    description: &str,
-    values: Node,
-) -> Node {
+    datatype_description: &'a str,
+    description: &'a str,
+    values: Node<'a>,
+) -> Node<'a> {
     Node::Obj(vec![
         ("variable", Node::Bool(true)),
         ("code", text(code)),
@@ -595,7 +657,7 @@ async fn service_definition(
 // Service requests
 // ---------------------------------------------------------------------------
 
-fn request_node(f: &PublicFeedback, now: i64) -> Node {
+fn request_node(f: &PublicFeedback, now: i64) -> Node<'_> {
     let state = FeedbackState::parse(&f.state).unwrap_or(FeedbackState::Received);
     let notes = match (&f.answer, &f.refusal_reason) {
         (Some(answer), _) => text(answer),
@@ -958,6 +1020,20 @@ mod tests {
         let mut out = String::new();
         escape_xml("<script>&\"'\u{1}\n", &mut out);
         assert_eq!(out, "&lt;script&gt;&amp;&quot;&apos;\n");
+        // Runs between escapes are copied whole, multibyte text included;
+        // the two non-characters go, their neighbours (EF BF BD) stay.
+        let mut out = String::new();
+        escape_xml("Hạn\u{FFFE}xử\u{FFFF}lý\u{FFFD}<b>", &mut out);
+        assert_eq!(out, "Hạnxửlý\u{FFFD}&lt;b&gt;");
+    }
+
+    #[test]
+    fn json_strings_escape_only_what_json_needs() {
+        let mut out = String::new();
+        write_json_string("Ngõ 5 \"Hà Nội\"\\\u{1f}\u{7f}\tđ", &mut out);
+        assert_eq!(out, "\"Ngõ 5 \\\"Hà Nội\\\"\\\\\\u001f\u{7f}\\tđ\"");
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, "Ngõ 5 \"Hà Nội\"\\\u{1f}\u{7f}\tđ");
     }
 
     #[test]
@@ -1002,7 +1078,7 @@ mod tests {
             json.starts_with(r#"[{"z":"#),
             "fields keep their order: {json}"
         );
-        let back: Value = serde_json::from_str(&json).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back, doc.to_json());
     }
 
