@@ -166,6 +166,14 @@ pub async fn serve_on_with_limits(
     listener: tokio::net::TcpListener,
     limits: RateLimits,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let app = router_with_limits(state, limits).into_make_service_with_connect_info::<SocketAddr>();
+    // Small answers leave at once rather than waiting for the client's
+    // delayed ACK of the previous segment (Nagle's algorithm).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app).await
 }
