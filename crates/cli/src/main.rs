@@ -52,6 +52,8 @@ enum Command {
         /// Mark cookies Secure (when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        #[command(flatten)]
+        gateway: GatewayArgs,
     },
     /// Manage accounts.
     User {
@@ -213,6 +215,66 @@ fn main() -> ExitCode {
     }
 }
 
+/// The SMS gateway (Kannel). Without `--kannel-url` messages wait in the
+/// outbox until a server with a gateway runs.
+#[derive(clap::Args, Debug)]
+struct GatewayArgs {
+    /// Kannel's sendsms address, e.g. http://127.0.0.1:13013/cgi-bin/sendsms.
+    #[arg(long, env = "DANVAN_KANNEL_URL")]
+    kannel_url: Option<String>,
+    /// Kannel's sendsms-user.
+    #[arg(long, env = "DANVAN_KANNEL_USER", default_value = "danvan")]
+    kannel_user: String,
+    /// Its password.
+    #[arg(
+        long,
+        env = "DANVAN_KANNEL_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    kannel_password: String,
+    /// The sender phones show.
+    #[arg(long, env = "DANVAN_SMS_FROM", default_value = "DanVan")]
+    sms_from: String,
+    /// This server's address as Kannel reaches it (delivery reports);
+    /// default http://BIND.
+    #[arg(long, env = "DANVAN_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A gateway token (`danvan token create --gateway`) for Kannel's reports.
+    #[arg(long, env = "DANVAN_GATEWAY_KEY", hide_env_values = true)]
+    gateway_key: Option<String>,
+    /// Messages handed to Kannel per second at most.
+    #[arg(long, env = "DANVAN_SMS_RATE", default_value_t = 100)]
+    sms_rate: u32,
+    /// Seconds a sender's claim on messages lasts.
+    #[arg(long, env = "DANVAN_SMS_LEASE_SECS", default_value_t = danvan_store::outbox::LEASE_SECS)]
+    sms_lease_secs: i64,
+}
+
+impl GatewayArgs {
+    fn config(&self, bind: SocketAddr) -> Result<Option<danvan_web::gateway::KannelConfig>> {
+        let Some(url) = &self.kannel_url else {
+            return Ok(None);
+        };
+        let key = self.gateway_key.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--kannel-url cần --gateway-key (tạo bằng: danvan token create --gateway)"
+            )
+        })?;
+        let mut c =
+            danvan_web::gateway::KannelConfig::new(url, &self.kannel_user, &self.kannel_password);
+        c.from = self.sms_from.clone();
+        c.public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bind}"));
+        c.gateway_key = key;
+        c.rate_per_second = self.sms_rate.max(1);
+        c.lease_secs = self.sms_lease_secs.max(1);
+        Ok(Some(c))
+    }
+}
+
 async fn open(db: &DbArg) -> Result<Store> {
     danvan::admin::open_store(&db.database_url).await
 }
@@ -245,13 +307,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             for (user, role, unit) in demo::account_list() {
                 println!("  {user:<22} {role:<18} {unit}");
             }
-            serve(store, listener, false).await
+            serve(store, listener, false, None).await
         }
         Command::Serve {
             db,
             bind,
             secure_cookies,
+            gateway,
         } => {
+            let kannel = gateway.config(bind)?;
             let store = open(&db).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
@@ -261,7 +325,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 listener.local_addr()?,
                 store.backend()
             );
-            serve(store, listener, secure_cookies).await
+            serve(store, listener, secure_cookies, kannel).await
         }
         Command::Bench(args) => {
             danvan::bench::run(args).await?;
@@ -444,10 +508,18 @@ async fn serve(
     store: Store,
     listener: tokio::net::TcpListener,
     secure_cookies: bool,
+    kannel: Option<danvan_web::gateway::KannelConfig>,
 ) -> Result<ExitCode> {
     let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
     std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
     danvan_web::spawn_sweeper(store.clone());
+    match kannel {
+        Some(cfg) => {
+            tracing::info!(url = %cfg.sendsms_url, rate = cfg.rate_per_second, "SMS through Kannel");
+            danvan_web::gateway::spawn_sms_sender(store.clone(), cfg);
+        }
+        None => tracing::info!("no SMS gateway (--kannel-url): messages wait in the outbox"),
+    }
     let state = danvan_web::AppState {
         store,
         secure_cookies,

@@ -1,6 +1,7 @@
 //! Domain types and Vietnamese text rules of Dân Vận. No I/O, no clock:
 //! callers pass "today" where a rule depends on it.
 
+pub mod announcement;
 pub mod calendar;
 pub mod citizen_id;
 pub mod date;

@@ -7,6 +7,7 @@
 //! expansions. Each module is named after the domain word it stores.
 
 pub mod account;
+pub mod announcement;
 pub mod audit;
 pub mod clock;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod feedback_query;
 pub mod feedback_rollup;
 pub mod household;
 pub mod import;
+pub mod outbox;
 pub mod photo;
 pub mod scope;
 pub mod search;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{cookie, SESSION_COOKIE};
-use crate::AppState;
+use crate::{announce_api, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/feedback", post(feedback_create))
         .route("/feedback/{id}", get(feedback_get))
         .route("/units/{id}/feedback-summary", get(feedback_summary))
+        .route("/announcements", post(announce_api::create))
+        .route("/announcements/{id}", get(announce_api::get_one))
+        .route("/announcements/{id}/approve", post(announce_api::approve))
+        .route("/announcements/{id}/reach", get(announce_api::reach))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
         })
@@ -46,7 +50,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: &str) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: &str) -> Self {
         ApiError {
             status,
             code,
@@ -158,7 +162,7 @@ async fn units(
     Ok(Json(Value::Array(units.iter().map(unit_json).collect())))
 }
 
-fn parse_id(id: &str) -> Result<i64, ApiError> {
+pub fn parse_id(id: &str) -> Result<i64, ApiError> {
     id.parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy"))
 }

@@ -2,11 +2,13 @@
 //! JSON API and its OpenAPI document, sessions, CSRF and security headers.
 //! It never writes SQL: every read and write goes through `danvan_store`.
 
+pub mod announce_api;
 pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod feedback_pages;
+pub mod gateway;
 pub mod i18n;
 pub mod open311;
 pub mod pages;
@@ -101,6 +103,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
             "/sms/inbound",
             get(sms::inbound_get).post(sms::inbound_post),
         )
+        .route("/sms/report", get(gateway::report))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .merge(import)
         .merge(report::router())
@@ -145,6 +148,13 @@ pub fn spawn_sweeper(store: Store) {
                     tracing::info!(escalated, closed, "feedback sweep")
                 }
                 Err(e) => tracing::error!(error = %e, "feedback sweep failed"),
+            }
+            match gateway::sweep_outbox(&store).await {
+                Ok((0, 0, 0)) => {}
+                Ok((released, planned, fell_back)) => {
+                    tracing::info!(released, planned, fell_back, "outbox sweep")
+                }
+                Err(e) => tracing::error!(error = %e, "outbox sweep failed"),
             }
         }
     });

@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 mod access;
+mod announce;
 mod api;
 mod browser;
 mod cli;

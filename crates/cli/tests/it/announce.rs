@@ -1,0 +1,435 @@
+//! Announcements through the JSON API: who may write and approve, the
+//! delivery plan per household in the demo's Mai Hoàng, the reach figures,
+//! and bad input that changes nothing.
+
+use danvan_store::{Actor, Scope, Store};
+use serde_json::{json, Value};
+
+use crate::common::{unit_id, Backend, Server, TestDb};
+
+async fn token(store: &Store, username: &str) -> String {
+    store
+        .create_api_token(&Actor::cli(), username, "announce test")
+        .await
+        .expect("token")
+}
+
+async fn post(server: &Server, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(server.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(server: &Server, token: &str, path: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Households of a unit by what they can receive: (feed, sms, visit).
+pub async fn expected_channels(store: &Store, hamlet: i64) -> (i64, i64, i64) {
+    let path = store.unit(&Scope::all(), hamlet).await.expect("unit").path;
+    let rows: Vec<(String, bool)> = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT reach, phone IS NOT NULL FROM households WHERE path >= $1 AND path < $2"
+    )
+    .bind(&path)
+    .bind(format!("{path}\u{FFFF}"))
+    .fetch_all(p)
+    .await
+    .expect("households"));
+    let feed = rows.iter().filter(|(r, _)| r == "smartphone").count() as i64;
+    let sms = rows
+        .iter()
+        .filter(|(r, phone)| r == "basic_phone" && *phone)
+        .count() as i64;
+    (feed, sms, rows.len() as i64 - feed - sms)
+}
+
+fn count(reach: &Value, channel: &str) -> i64 {
+    reach["by_channel"]
+        .as_array()
+        .expect("by_channel")
+        .iter()
+        .filter(|r| r["channel"] == channel)
+        .map(|r| r["count"].as_i64().unwrap_or(0))
+        .sum()
+}
+
+async fn announcement_rows(store: &Store) -> i64 {
+    let (n,): (i64,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM announcements"
+    )
+    .fetch_one(p)
+    .await
+    .expect("count"));
+    n
+}
+
+async fn plan_and_reach(backend: Backend) {
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    store
+        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
+        .await
+        .expect("leader");
+    let server = Server::start(store).await;
+    let mai_hoang = unit_id(store, "mai hoang").await;
+    let (feed, sms, visit) = expected_channels(store, mai_hoang).await;
+    assert!(
+        feed > 0 && sms > 0 && visit > 0,
+        "the demo hamlet has every kind of household: {feed} {sms} {visit}"
+    );
+    let phuc_son = store
+        .unit(&Scope::all(), mai_hoang)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let supervisor = token(store, "giamsat.phucson").await;
+    let leader = token(store, "xa.phucson").await;
+    let body = json!({
+        "unit_id": phuc_son.to_string(),
+        "title": "Họp thôn",
+        "body": "Mời các hộ dự họp thôn lúc 19 giờ tối thứ Bảy tại nhà văn hóa thôn Mai Hoàng.",
+        "urgency": "normal",
+        "audience": {"units": [mai_hoang.to_string()]},
+    });
+
+    // A supervisor writes; it waits for the leader's approval.
+    let (status, a) = post(&server, &supervisor, "/api/v1/announcements", body.clone()).await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!(a["state"], "pending");
+    assert_eq!(a["households"], 0);
+    assert_eq!(a["sms"]["coding"], "ucs2");
+    assert!(a["sms"]["parts"].as_i64().unwrap() >= 2, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    let (status, _) = post(
+        &server,
+        &supervisor,
+        &format!("/api/v1/announcements/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 422, "only the unit's leader approves");
+
+    // The leader approves: the plan is written at once (send time: now).
+    let (status, a) = post(
+        &server,
+        &leader,
+        &format!("/api/v1/announcements/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["state"], "planned");
+    assert_eq!(a["households"], feed + sms + visit);
+    let (status, again) = post(
+        &server,
+        &leader,
+        &format!("/api/v1/announcements/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 409, "approved once only: {again}");
+
+    // Each household by the channel it can receive.
+    let (status, reach) = get(
+        &server,
+        &leader,
+        &format!("/api/v1/announcements/{id}/reach"),
+    )
+    .await;
+    assert_eq!(status, 200, "{reach}");
+    assert_eq!(count(&reach, "feed"), feed);
+    assert_eq!(count(&reach, "sms"), sms);
+    assert_eq!(count(&reach, "visit"), visit);
+    assert_eq!(reach["households"], feed + sms + visit);
+    assert_eq!(reach["reached"], 0);
+    let listed = reach["not_reached"].as_array().unwrap();
+    // Nobody reached yet: smartphone households too until they open it.
+    assert_eq!(
+        listed.len() as i64,
+        (feed + sms + visit).min(100),
+        "the list: households not reached yet"
+    );
+    // One SMS queued per basic-phone household, keyed by announcement and household.
+    let queued: Vec<(String, String)> = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT idempotency_key, state FROM outbox WHERE announcement_id = $1"
+    )
+    .bind(id.parse::<i64>().unwrap())
+    .fetch_all(p)
+    .await
+    .unwrap());
+    assert_eq!(queued.len() as i64, sms);
+    assert!(queued
+        .iter()
+        .all(|(k, s)| k.starts_with(&format!("ann:{id}:")) && s == "queued"));
+    // Planning again changes nothing.
+    assert_eq!(
+        store.plan_announcement(id.parse().unwrap()).await.unwrap(),
+        None
+    );
+
+    // A visit ticked by the household's team member counts it reached.
+    let visit_household = listed
+        .iter()
+        .find(|h| h["channel"] == "visit" && h["team_id"].is_string())
+        .expect("a visit with a team");
+    let hh: i64 = visit_household["household_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let team: i64 = visit_household["team_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let member = danvan_store::feedback::Viewer {
+        actor: Actor::cli(),
+        scope: Scope {
+            path: store.unit(&Scope::all(), mai_hoang).await.unwrap().path,
+            team_id: Some(team),
+        },
+        role: danvan_domain::Role::TeamMember,
+        leads_unit: false,
+    };
+    store
+        .tick_visit(&member, id.parse().unwrap(), hh)
+        .await
+        .expect("tick");
+    let (_, reach) = get(
+        &server,
+        &leader,
+        &format!("/api/v1/announcements/{id}/reach"),
+    )
+    .await;
+    assert_eq!(reach["reached"], 1);
+    assert!(!reach["not_reached"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["household_id"].as_str() == Some(hh.to_string().as_str())));
+    // Not a household of the audience: refused, nothing written.
+    let elsewhere = unit_id(store, "yen the").await;
+    let outside: Option<(i64,)> = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT id FROM households WHERE path >= $1 AND path < $2 LIMIT 1"
+    )
+    .bind(store.unit(&Scope::all(), elsewhere).await.unwrap().path)
+    .bind(format!(
+        "{}\u{FFFF}",
+        store.unit(&Scope::all(), elsewhere).await.unwrap().path
+    ))
+    .fetch_optional(p)
+    .await
+    .unwrap());
+    if let Some((other,)) = outside {
+        assert!(store
+            .tick_visit(
+                &danvan_store::feedback::Viewer::system(),
+                id.parse().unwrap(),
+                other
+            )
+            .await
+            .is_err());
+    }
+
+    // The audit log holds the writing, the approval and the plan.
+    let actions: Vec<(String,)> = danvan_store::on_db!(&store.db, |p| {
+        sqlx::query_as(
+        "SELECT action FROM audit_log WHERE entity = 'announcement' AND entity_id = $1 ORDER BY id"
+    )
+    .bind(&id)
+    .fetch_all(p)
+    .await
+    .unwrap()
+    });
+    let actions: Vec<&str> = actions.iter().map(|(a,)| a.as_str()).collect();
+    assert_eq!(actions, ["create", "approve", "plan"]);
+
+    // The leader's own announcement needs no approval; an emergency by a
+    // supervisor skips it, and says so.
+    let (status, a) = post(&server, &leader, "/api/v1/announcements", body.clone()).await;
+    assert_eq!((status, a["state"].as_str()), (201, Some("planned")), "{a}");
+    let mut emergency = body.clone();
+    emergency["urgency"] = json!("emergency");
+    let (status, a) = post(&server, &supervisor, "/api/v1/announcements", emergency).await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!(a["state"], "planned");
+    assert_eq!(a["approval_skipped"], true);
+
+    server.stop();
+    db.finish().await;
+}
+both!(plan_and_reach);
+
+async fn bad_announcements_change_nothing(backend: Backend) {
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    let server = Server::start(store).await;
+    let mai_hoang = unit_id(store, "mai hoang").await;
+    let phuc_son = store
+        .unit(&Scope::all(), mai_hoang)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let officer = token(store, "xa.phucson").await;
+    let good = json!({
+        "unit_id": phuc_son.to_string(),
+        "title": "Phun thuốc diệt muỗi",
+        "body": "Sáng mai phun thuốc diệt muỗi toàn thôn.",
+        "audience": {"units": [mai_hoang.to_string()]},
+    });
+    let with = |k: &str, v: Value| {
+        let mut b = good.clone();
+        b[k] = v;
+        b
+    };
+    let cases: Vec<(&str, Value, u16)> = vec![
+        ("empty text", with("body", json!("   ")), 422),
+        (
+            "20,000 characters",
+            with("body", json!("a".repeat(20_000))),
+            422,
+        ),
+        ("no title", with("title", json!("")), 422),
+        (
+            "a send time in the past",
+            with("send_at", json!("2020-01-01T07:00:00+07:00")),
+            422,
+        ),
+        (
+            "a send time that is not one",
+            with("send_at", json!("tomorrow")),
+            422,
+        ),
+        (
+            "expiry before sending",
+            with("expires_at", json!("2020-01-01T07:00:00+07:00")),
+            422,
+        ),
+        ("unknown urgency", with("urgency", json!("soon")), 422),
+        ("no audience", with("audience", json!({})), 422),
+        (
+            "an unknown kind of household",
+            with(
+                "audience",
+                json!({"units": [mai_hoang.to_string()], "reach": ["pager"]}),
+            ),
+            422,
+        ),
+        (
+            "a unit out of reach",
+            with(
+                "audience",
+                json!({"units": [unit_id(store, "yen the").await.to_string()]}),
+            ),
+            404,
+        ),
+        ("an unknown field", with("colour", json!("red")), 400),
+    ];
+    // A new hamlet nobody lives in yet: an audience that matches nobody.
+    let empty = store
+        .create_unit(
+            &Actor::cli(),
+            &danvan_store::unit::NewUnit {
+                parent_id: Some(phuc_son),
+                level: danvan_domain::UnitLevel::Hamlet,
+                name: "Thôn Mới Lập".into(),
+                code: None,
+                valid_from: None,
+                valid_to: None,
+            },
+        )
+        .await
+        .expect("new hamlet");
+    let cases = cases.into_iter().chain([(
+        "an audience that matches nobody",
+        with("audience", json!({"units": [empty.to_string()]})),
+        422,
+    )]);
+    for (what, body, want) in cases {
+        let (status, answer) = post(&server, &officer, "/api/v1/announcements", body).await;
+        assert_eq!(status, want, "{what}: {answer}");
+        assert!(
+            answer["error"]["message"].is_string(),
+            "{what}: a clear error: {answer}"
+        );
+    }
+    // Malformed JSON.
+    let r = reqwest::Client::new()
+        .post(server.url("/api/v1/announcements"))
+        .bearer_auth(&officer)
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        announcement_rows(store).await,
+        0,
+        "bad input writes nothing"
+    );
+
+    // Team roles: a leader for their own team only; a member not at all.
+    let team_leader = token(store, "totruong.maihoang1").await;
+    let own_team = store
+        .principal_by_username("totruong.maihoang1")
+        .await
+        .unwrap()
+        .scope
+        .team_id
+        .expect("a team leader's team");
+    let at_hamlet = with("unit_id", json!(mai_hoang.to_string()));
+    let (status, answer) = post(
+        &server,
+        &team_leader,
+        "/api/v1/announcements",
+        at_hamlet.clone(),
+    )
+    .await;
+    assert_eq!(
+        status, 422,
+        "a team leader writes only for their team: {answer}"
+    );
+    let (status, answer) = post(&server, &team_leader, "/api/v1/announcements", good.clone()).await;
+    assert_eq!(status, 404, "nor at the commune: {answer}");
+    let mut for_team = at_hamlet.clone();
+    for_team["audience"] = json!({"teams": [own_team.to_string()]});
+    let (status, answer) = post(&server, &team_leader, "/api/v1/announcements", for_team).await;
+    assert_eq!(status, 201, "but for their own team: {answer}");
+    assert_eq!(
+        answer["state"], "pending",
+        "which the unit's leader approves"
+    );
+    let member = token(store, "thanhvien.maihoang2").await;
+    let (status, _) = post(&server, &member, "/api/v1/announcements", good.clone()).await;
+    assert!(
+        status == 422 || status == 404,
+        "a member writes none: {status}"
+    );
+    // Without a token: 401.
+    let r = reqwest::Client::new()
+        .post(server.url("/api/v1/announcements"))
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    server.stop();
+    db.finish().await;
+}
+both!(bad_announcements_change_nothing);

@@ -1,0 +1,257 @@
+//! Announcements (*thông báo*) carried down to households: urgency, how a
+//! text is cut into SMS parts and what it costs, and the quiet hours.
+
+use chrono::Timelike;
+
+use crate::calendar;
+use crate::text::fold;
+
+/// How urgent an announcement is; decides approval, quiet hours, fallback
+/// and whether it is also a CAP alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Urgency {
+    Normal,
+    Urgent,
+    /// May skip approval (the audit log says so) and quiet hours.
+    Emergency,
+}
+
+impl Urgency {
+    pub const ALL: [Urgency; 3] = [Urgency::Normal, Urgency::Urgent, Urgency::Emergency];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Normal => "normal",
+            Urgency::Urgent => "urgent",
+            Urgency::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Urgency> {
+        match s.trim().to_lowercase().as_str() {
+            "normal" | "thuong" | "thường" | "binh thuong" | "bình thường" => {
+                Some(Urgency::Normal)
+            }
+            "urgent" | "khan" | "khẩn" => Some(Urgency::Urgent),
+            "emergency" | "khan cap" | "khẩn cấp" => Some(Urgency::Emergency),
+            _ => None,
+        }
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Urgency::Normal => "Thường",
+            Urgency::Urgent => "Khẩn",
+            Urgency::Emergency => "Khẩn cấp",
+        }
+    }
+
+    /// Hours an SMS may go unacknowledged before its household gets a
+    /// visit task instead (the issue's defaults: 24 h, 2 h when urgent).
+    pub fn fallback_hours(self) -> i64 {
+        match self {
+            Urgency::Normal => 24,
+            Urgency::Urgent | Urgency::Emergency => 2,
+        }
+    }
+}
+
+/// Longest announcement text: a leaflet's worth, not a document.
+pub const MAX_BODY_CHARS: usize = 4000;
+/// Longest title.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// How an SMS text travels: GSM 7-bit (160 characters, 153 a part when
+/// concatenated) or UCS-2 (70, 67 a part), which Vietnamese needs for
+/// its diacritics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Gsm7,
+    Ucs2,
+}
+
+/// What a text costs as SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsPlan {
+    /// The text as it will be sent (diacritics removed for GSM 7-bit).
+    pub text: String,
+    pub coding: Coding,
+    /// Parts (messages billed) per recipient.
+    pub parts: usize,
+}
+
+/// Characters of the GSM 03.38 default alphabet (one septet each).
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// Characters of its extension table (two septets each: escape + char).
+const GSM_EXTENDED: &str = "^{}\\[~]|€\u{c}";
+
+/// Septets `text` takes in GSM 7-bit, or `None` if a character has no
+/// GSM encoding.
+pub fn gsm7_septets(text: &str) -> Option<usize> {
+    text.chars().try_fold(0usize, |n, c| {
+        if GSM_BASIC.contains(c) {
+            Some(n + 1)
+        } else if GSM_EXTENDED.contains(c) {
+            Some(n + 2)
+        } else {
+            None
+        }
+    })
+}
+
+/// The text without diacritics and with typographic marks made plain, for
+/// a sender who chose GSM 7-bit to cut the cost. Characters GSM still
+/// cannot carry become '?', as a handset would show them.
+pub fn to_gsm7(text: &str) -> String {
+    // `fold` lowercases; keep the case by folding character by character.
+    text.chars()
+        .map(|c| {
+            let plain = match c {
+                'đ' => "d".to_string(),
+                'Đ' => "D".to_string(),
+                '“' | '”' | '„' => "\"".to_string(),
+                '‘' | '’' => "'".to_string(),
+                '–' | '—' => "-".to_string(),
+                '…' => "...".to_string(),
+                c if c.is_ascii() => c.to_string(),
+                c => {
+                    let f = fold(&c.to_string());
+                    if c.is_uppercase() {
+                        f.to_uppercase()
+                    } else {
+                        f
+                    }
+                }
+            };
+            plain
+                .chars()
+                .map(|p| {
+                    if gsm7_septets(&p.to_string()).is_some() {
+                        p
+                    } else {
+                        '?'
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// How `text` is sent and in how many parts. `plain` is the sender's
+/// choice of GSM 7-bit without diacritics; a text GSM can carry as it is
+/// goes as GSM 7-bit anyway.
+pub fn sms_plan(text: &str, plain: bool) -> SmsPlan {
+    let text = if plain {
+        to_gsm7(text)
+    } else {
+        text.to_string()
+    };
+    match gsm7_septets(&text) {
+        Some(septets) => SmsPlan {
+            parts: if septets <= 160 {
+                1
+            } else {
+                septets.div_ceil(153)
+            },
+            text,
+            coding: Coding::Gsm7,
+        },
+        None => {
+            // UCS-2 counts UTF-16 units: a character outside the BMP is two.
+            let units = text.encode_utf16().count();
+            SmsPlan {
+                parts: if units <= 70 { 1 } else { units.div_ceil(67) },
+                text,
+                coding: Coding::Ucs2,
+            }
+        }
+    }
+}
+
+/// No SMS between 21:00 and 06:00 Vietnam time, except emergencies.
+pub const QUIET_FROM_HOUR: u32 = 21;
+pub const QUIET_TO_HOUR: u32 = 6;
+
+/// Whether `unix` falls in the quiet hours.
+pub fn in_quiet_hours(unix: i64) -> bool {
+    let h = calendar::to_local(unix).hour();
+    !(QUIET_TO_HOUR..QUIET_FROM_HOUR).contains(&h)
+}
+
+/// The first moment at or after `unix` outside the quiet hours.
+pub fn after_quiet_hours(unix: i64) -> i64 {
+    if !in_quiet_hours(unix) {
+        return unix;
+    }
+    let local = calendar::to_local(unix);
+    let mut day = local.date();
+    if local.hour() >= QUIET_FROM_HOUR {
+        day = day.succ_opt().unwrap_or(day);
+    }
+    calendar::from_local(day.and_hms_opt(QUIET_TO_HOUR, 0, 0).unwrap_or(local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnamese_is_ucs2_and_parts_follow_the_limits() {
+        let p = sms_plan("Họp thôn lúc 19 giờ", false);
+        assert_eq!((p.coding, p.parts), (Coding::Ucs2, 1));
+        let seventy = "ă".repeat(70);
+        assert_eq!(sms_plan(&seventy, false).parts, 1);
+        assert_eq!(sms_plan(&format!("{seventy}ă"), false).parts, 2);
+        assert_eq!(sms_plan(&"ă".repeat(134), false).parts, 2);
+        assert_eq!(sms_plan(&"ă".repeat(135), false).parts, 3);
+    }
+
+    #[test]
+    fn plain_text_is_gsm7_and_counts_escapes_twice() {
+        let p = sms_plan("Hop thon luc 19 gio", false);
+        assert_eq!((p.coding, p.parts), (Coding::Gsm7, 1));
+        assert_eq!(sms_plan(&"a".repeat(160), false).parts, 1);
+        assert_eq!(sms_plan(&"a".repeat(161), false).parts, 2);
+        assert_eq!(sms_plan(&"a".repeat(306), false).parts, 2);
+        assert_eq!(sms_plan(&"a".repeat(307), false).parts, 3);
+        // '€' takes two septets: 80 of them fill one message, 81 do not.
+        assert_eq!(sms_plan(&"€".repeat(80), false).parts, 1);
+        assert_eq!(sms_plan(&"€".repeat(81), false).parts, 2);
+    }
+
+    #[test]
+    fn the_sender_may_drop_diacritics() {
+        let p = sms_plan("Đường Hồ Chí Minh – “ngập” sau mưa…", true);
+        assert_eq!(p.text, "Duong Ho Chi Minh - \"ngap\" sau mua...");
+        assert_eq!(p.coding, Coding::Gsm7);
+        assert_eq!(to_gsm7("Ấp Ơ Ư ữ ỹ 中"), "Ap O U u y ?");
+    }
+
+    #[test]
+    fn quiet_hours_are_vietnam_evenings_and_nights() {
+        let at = |h, m| {
+            calendar::from_local(
+                chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                    .unwrap()
+                    .and_hms_opt(h, m, 0)
+                    .unwrap(),
+            )
+        };
+        assert!(!in_quiet_hours(at(6, 0)));
+        assert!(!in_quiet_hours(at(20, 59)));
+        assert!(in_quiet_hours(at(21, 0)));
+        assert!(in_quiet_hours(at(5, 59)));
+        assert_eq!(after_quiet_hours(at(22, 30)), at(6, 0) + 86400);
+        assert_eq!(after_quiet_hours(at(3, 0)), at(6, 0));
+        assert_eq!(after_quiet_hours(at(12, 0)), at(12, 0));
+    }
+
+    #[test]
+    fn urgency_words() {
+        for u in Urgency::ALL {
+            assert_eq!(Urgency::parse(u.as_str()), Some(u));
+        }
+        assert_eq!(Urgency::parse("Khẩn cấp"), Some(Urgency::Emergency));
+        assert_eq!(Urgency::parse("soon"), None);
+    }
+}

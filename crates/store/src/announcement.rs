@@ -1,0 +1,646 @@
+//! Announcements: written and approved at a unit, then planned household
+//! by household (one delivery row per household and channel, SMS rows
+//! queued in the outbox) and tracked until each household is reached.
+//!
+//! Planning is two `INSERT … SELECT` statements in one transaction: the
+//! database streams a province's 500,000 households from its index into
+//! the plan; nothing is loaded into the process.
+
+use danvan_domain::announcement::{sms_plan, Urgency, MAX_BODY_CHARS, MAX_TITLE_CHARS};
+use danvan_domain::text;
+use danvan_domain::Reach;
+use serde::{Deserialize, Serialize};
+
+use crate::feedback::Viewer;
+use crate::{audit, in_tx, on_db, Result, Store, StoreError};
+
+/// Default life of an announcement when the writer gives no expiry.
+pub const DEFAULT_LIFETIME_SECS: i64 = 7 * 86400;
+/// A send time this far in the past is taken as "now" (clocks and forms
+/// lag); further back it is refused.
+const PAST_TOLERANCE_SECS: i64 = 300;
+/// Households a page of the "not reached" list shows.
+pub const NOT_REACHED_PAGE: i64 = 100;
+
+/// Who is to hear it: households under any of `units` or in any of
+/// `teams`, narrowed to the kinds of `reach` when given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    #[serde(default)]
+    pub units: Vec<i64>,
+    #[serde(default)]
+    pub teams: Vec<i64>,
+    #[serde(default)]
+    pub reach: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAnnouncement {
+    /// The unit it is written at (a team leader: their team's hamlet).
+    pub unit_id: i64,
+    pub title: String,
+    pub body: String,
+    pub topic: Option<String>,
+    pub urgency: Urgency,
+    pub audience: Audience,
+    /// The sender chose SMS without diacritics (GSM 7-bit) to cut cost.
+    pub plain_sms: bool,
+    pub send_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Announcement {
+    pub id: i64,
+    pub unit_id: i64,
+    pub path: String,
+    pub team_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    pub topic_id: Option<i64>,
+    pub urgency: String,
+    pub audience: String,
+    pub gsm7: bool,
+    pub state: String,
+    pub send_at: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub approved_at: Option<i64>,
+    pub approval_skipped: bool,
+    pub planned_at: Option<i64>,
+    pub households: i64,
+}
+
+impl Announcement {
+    pub fn urgency(&self) -> Urgency {
+        Urgency::parse(&self.urgency).unwrap_or(Urgency::Normal)
+    }
+
+    /// The text an SMS carries: title, then body.
+    pub fn sms_text(&self) -> String {
+        format!("{}: {}", self.title, self.body)
+    }
+}
+
+const ANNOUNCEMENT_COLUMNS: &str =
+    "id, unit_id, path, team_id, title, body, topic_id, urgency, audience, gsm7, state, \
+     send_at, expires_at, created_at, approved_at, approval_skipped, planned_at, households";
+
+/// Counts of a reach page: by channel and state, and by hamlet.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReachReport {
+    pub households: i64,
+    pub reached: i64,
+    /// (channel, state, deliveries).
+    pub by_channel: Vec<(String, String, i64)>,
+    /// (hamlet id, hamlet name, households, reached).
+    pub by_hamlet: Vec<(i64, String, i64, i64)>,
+    pub not_reached: Vec<NotReached>,
+}
+
+/// A household the announcement has not reached yet, with what is
+/// planned for it: the list a team leader works from.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct NotReached {
+    pub delivery_id: i64,
+    pub household_id: i64,
+    pub household_code: String,
+    pub head_name: String,
+    pub address: String,
+    pub hamlet_name: String,
+    pub team_id: Option<i64>,
+    pub channel: String,
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+/// States in which a delivery counts its household as reached.
+const REACHED: &str = "('delivered', 'acknowledged')";
+
+/// The households of `audience`, as SQL over `households h` with binds from
+/// `$first` on; returns the predicate and the values to bind in order.
+fn audience_sql(a: &Audience, paths: &[(String, String)], first: usize) -> (String, Vec<Bind>) {
+    let mut n = first;
+    let mut next = || {
+        let s = format!("${n}");
+        n += 1;
+        s
+    };
+    let mut binds = Vec::new();
+    let mut any = Vec::new();
+    for (from, to) in paths {
+        any.push(format!("(h.path >= {} AND h.path < {})", next(), next()));
+        binds.push(Bind::Text(from.clone()));
+        binds.push(Bind::Text(to.clone()));
+    }
+    for t in &a.teams {
+        any.push(format!("h.team_id = {}", next()));
+        binds.push(Bind::Int(*t));
+    }
+    let mut sql = format!("({})", any.join(" OR "));
+    if !a.reach.is_empty() {
+        let list: Vec<String> = a
+            .reach
+            .iter()
+            .map(|r| {
+                binds.push(Bind::Text(r.clone()));
+                next()
+            })
+            .collect();
+        sql += &format!(" AND h.reach IN ({})", list.join(", "));
+    }
+    (sql, binds)
+}
+
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
+fn rejected(msg: &str) -> StoreError {
+    StoreError::Rejected(msg.to_string())
+}
+
+impl Store {
+    /// Writes an announcement at `new.unit_id`. Officers write for their
+    /// part of the tree; a team leader only for their own team. The unit's
+    /// leader approves at once by writing it; an emergency may skip the
+    /// approval (the audit log says so); anything else waits for approval.
+    pub async fn create_announcement(
+        &self,
+        viewer: &Viewer,
+        new: &NewAnnouncement,
+    ) -> Result<Announcement> {
+        let title = text::clean_line(&new.title, MAX_TITLE_CHARS)
+            .map_err(|e| StoreError::invalid("title", e))?;
+        if title.is_empty() {
+            return Err(rejected("Hãy ghi tiêu đề thông báo"));
+        }
+        if new.body.chars().count() > MAX_BODY_CHARS {
+            return Err(rejected(&format!(
+                "Nội dung thông báo dài quá {MAX_BODY_CHARS} ký tự"
+            )));
+        }
+        let body = text::clean_text(&new.body, MAX_BODY_CHARS)
+            .map_err(|e| StoreError::invalid("body", e))?;
+        if body.trim().is_empty() {
+            return Err(rejected("Hãy ghi nội dung thông báo"));
+        }
+        let now = self.now();
+        let send_at = match new.send_at {
+            None => now,
+            Some(t) if t < now - PAST_TOLERANCE_SECS => {
+                return Err(rejected("Thời điểm gửi đã qua, hãy chọn thời điểm sắp tới"))
+            }
+            Some(t) => t.max(now),
+        };
+        let expires_at = new.expires_at.unwrap_or(send_at + DEFAULT_LIFETIME_SECS);
+        if expires_at <= send_at {
+            return Err(rejected("Thời điểm hết hạn phải sau thời điểm gửi"));
+        }
+        for r in &new.audience.reach {
+            if Reach::parse(r).is_err() {
+                return Err(rejected(
+                    "Loại hộ nhận tin: smartphone, basic_phone hoặc no_phone",
+                ));
+            }
+        }
+        let audience = Audience {
+            units: new.audience.units.clone(),
+            teams: new.audience.teams.clone(),
+            reach: new
+                .audience
+                .reach
+                .iter()
+                .filter_map(|r| Reach::parse(r).ok().map(|r| r.as_str().to_string()))
+                .collect(),
+        };
+        if audience.units.is_empty() && audience.teams.is_empty() {
+            return Err(rejected("Hãy chọn địa bàn hoặc tổ nhận thông báo"));
+        }
+        if audience.units.len() + audience.teams.len() > 200 {
+            return Err(rejected("Tối đa 200 địa bàn và tổ mỗi thông báo"));
+        }
+        // Who may write it, and for whom.
+        let unit = self.unit(&viewer.scope, new.unit_id).await?;
+        let team_id = if viewer.is_officer() {
+            None
+        } else if viewer.role == danvan_domain::Role::TeamLeader {
+            let own = viewer
+                .scope
+                .team_id
+                .ok_or_else(|| rejected("Tài khoản chưa gắn với tổ"))?;
+            if !audience.units.is_empty() || audience.teams != [own] {
+                return Err(rejected("Tổ trưởng chỉ gửi thông báo cho tổ của mình"));
+            }
+            Some(own)
+        } else {
+            return Err(rejected("Tài khoản này không được viết thông báo"));
+        };
+        let mut paths = Vec::new();
+        for id in &audience.units {
+            let u = self.unit(&viewer.scope, *id).await?;
+            if !u.path.starts_with(&unit.path) && team_id.is_none() {
+                return Err(rejected("Địa bàn nhận phải thuộc đơn vị gửi thông báo"));
+            }
+            paths.push((u.path.clone(), crate::prefix_end(&u.path)));
+        }
+        for id in &audience.teams {
+            let t = self.team(&viewer.scope, *id).await?;
+            if !t.path.starts_with(&unit.path) {
+                return Err(rejected("Tổ nhận phải thuộc đơn vị gửi thông báo"));
+            }
+        }
+        let matched = self.audience_count(&audience, &paths).await?;
+        if matched == 0 {
+            return Err(rejected("Không có hộ nào thuộc đối tượng nhận đã chọn"));
+        }
+        let topic_id = match new.topic.as_deref().map(str::trim) {
+            Some(code) if !code.is_empty() => Some(self.topic_by_code(code).await?.id),
+            _ => None,
+        };
+        let leader = viewer.leads_unit || viewer.role == danvan_domain::Role::Admin;
+        let skip = !leader && new.urgency == Urgency::Emergency;
+        let state = if leader || skip {
+            "approved"
+        } else {
+            "pending"
+        };
+        let audience_json = serde_json::to_string(&audience).unwrap_or_else(|_| "{}".into());
+        let actor = &viewer.actor;
+        let id = in_tx!(&self.db, |tx| {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO announcements (unit_id, path, team_id, title, body, topic_id, urgency, audience, gsm7, state, \
+                 send_at, expires_at, created_by, created_at, approved_by, approved_at, approval_skipped) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+            )
+            .bind(unit.id)
+            .bind(&unit.path)
+            .bind(team_id)
+            .bind(&title)
+            .bind(&body)
+            .bind(topic_id)
+            .bind(new.urgency.as_str())
+            .bind(&audience_json)
+            .bind(new.plain_sms)
+            .bind(state)
+            .bind(send_at)
+            .bind(expires_at)
+            .bind(actor.account_id)
+            .bind(now)
+            .bind(if leader { actor.account_id } else { None })
+            .bind(if leader || skip { Some(now) } else { None })
+            .bind(skip)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "announcement",
+                id,
+                unit.path,
+                serde_json::json!({
+                    "title": title, "urgency": new.urgency.as_str(), "audience": audience,
+                    "households": matched, "state": state, "approval_skipped": skip,
+                })
+            );
+            Ok::<i64, StoreError>(id)
+        })?;
+        self.announcement(viewer, id).await
+    }
+
+    /// Households `audience` matches now.
+    async fn audience_count(&self, a: &Audience, paths: &[(String, String)]) -> Result<i64> {
+        let (pred, binds) = audience_sql(a, paths, 1);
+        let sql = format!("SELECT COUNT(*) FROM households h WHERE {pred}");
+        let (n,): (i64,) = on_db!(&self.db, |p| {
+            bind_all!(sqlx::query_as(&sql), &binds).fetch_one(p).await?
+        });
+        Ok(n)
+    }
+
+    /// One announcement, if it was written inside the viewer's part of the
+    /// tree (or, for a team role, for their team).
+    pub async fn announcement(&self, viewer: &Viewer, id: i64) -> Result<Announcement> {
+        let sql = format!("SELECT {ANNOUNCEMENT_COLUMNS} FROM announcements WHERE id = $1");
+        let a: Option<Announcement> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
+        let a = a.ok_or(StoreError::NotFound)?;
+        let visible = viewer.scope.contains_path(&a.path)
+            && (viewer.scope.team_id.is_none() || a.team_id == viewer.scope.team_id);
+        if !visible {
+            return Err(StoreError::NotFound);
+        }
+        Ok(a)
+    }
+
+    /// The newest announcements written in the viewer's part of the tree.
+    pub async fn announcements(&self, viewer: &Viewer, limit: i64) -> Result<Vec<Announcement>> {
+        let end = crate::prefix_end(&viewer.scope.path);
+        let sql = format!(
+            "SELECT {ANNOUNCEMENT_COLUMNS} FROM announcements WHERE path >= $1 AND path < $2 \
+             AND ($3 IS NULL OR team_id = $3) ORDER BY id DESC LIMIT $4"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&viewer.scope.path)
+            .bind(&end)
+            .bind(viewer.scope.team_id)
+            .bind(limit.clamp(1, 200))
+            .fetch_all(p)
+            .await?))
+    }
+
+    /// The unit's leader approves a pending announcement.
+    pub async fn approve_announcement(&self, viewer: &Viewer, id: i64) -> Result<Announcement> {
+        let a = self.announcement(viewer, id).await?;
+        if !(viewer.leads_unit || viewer.role == danvan_domain::Role::Admin) || !viewer.is_officer()
+        {
+            return Err(rejected("Chỉ lãnh đạo đơn vị được duyệt thông báo"));
+        }
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            let done = sqlx::query(
+                "UPDATE announcements SET state = 'approved', approved_by = $2, approved_at = $3 \
+                 WHERE id = $1 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(viewer.actor.account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "Thông báo này không còn chờ duyệt".into(),
+                ));
+            }
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "approve",
+                "announcement",
+                id,
+                a.path,
+                serde_json::json!({})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        self.announcement(viewer, id).await
+    }
+
+    /// Plans every approved announcement whose send time has come; returns
+    /// how many were planned. Called by the minute's sweep and after an
+    /// approval.
+    pub async fn plan_due_announcements(&self) -> Result<usize> {
+        let due: Vec<(i64,)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT id FROM announcements WHERE state = 'approved' AND send_at <= $1 ORDER BY send_at, id LIMIT 100"
+        )
+        .bind(self.now())
+        .fetch_all(p)
+        .await?
+        });
+        let mut n = 0;
+        for (id,) in due {
+            if self.plan_announcement(id).await?.is_some() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Writes the delivery plan of an approved announcement: a row per
+    /// household (feed for smartphones, SMS for basic phones with a
+    /// number, a visit otherwise) and an outbox message per SMS, keyed by
+    /// announcement and household so nothing is queued twice. Returns the
+    /// households planned, `None` if it was not (or no longer) approved.
+    pub async fn plan_announcement(&self, id: i64) -> Result<Option<i64>> {
+        let sql = format!("SELECT {ANNOUNCEMENT_COLUMNS} FROM announcements WHERE id = $1");
+        let a: Option<Announcement> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
+        let Some(a) = a.filter(|a| a.state == "approved") else {
+            return Ok(None);
+        };
+        let audience: Audience = serde_json::from_str(&a.audience).unwrap_or_default();
+        let paths: Vec<(String, String)> = {
+            let mut v = Vec::new();
+            for id in &audience.units {
+                if let Ok(u) = self.unit(&crate::Scope::all(), *id).await {
+                    v.push((u.path.clone(), crate::prefix_end(&u.path)));
+                }
+            }
+            v
+        };
+        if paths.is_empty() && audience.teams.is_empty() {
+            return Ok(None);
+        }
+        let now = self.now();
+        let urgency = a.urgency();
+        let plan = sms_plan(&a.sms_text(), a.gsm7);
+        let (pred, binds) = audience_sql(&audience, &paths, 3);
+        let deliveries = format!(
+            "INSERT INTO deliveries (announcement_id, household_id, hamlet_id, path, team_id, channel, state, updated_at) \
+             SELECT $1, h.id, h.hamlet_id, h.path, h.team_id, \
+             CASE WHEN h.reach = 'smartphone' THEN 'feed' WHEN h.reach = 'basic_phone' AND h.phone IS NOT NULL THEN 'sms' ELSE 'visit' END, \
+             CASE WHEN h.reach = 'smartphone' THEN 'sent' ELSE 'planned' END, $2 \
+             FROM households h WHERE {pred} \
+             ON CONFLICT (announcement_id, household_id, channel) DO NOTHING"
+        );
+        let planned = in_tx!(&self.db, |tx| {
+            let claimed = sqlx::query(
+                "UPDATE announcements SET state = 'planned', planned_at = $2 WHERE id = $1 AND state = 'approved'",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                return Ok::<Option<i64>, StoreError>(None);
+            }
+            let q = sqlx::query(&deliveries).bind(id).bind(now);
+            let rows = bind_all!(q, &binds)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as i64;
+            sqlx::query(
+                "INSERT INTO outbox (channel, recipient, body, idempotency_key, created_at, announcement_id, delivery_id, \
+                 urgency, gsm7, next_attempt_at, updated_at) \
+                 SELECT 'sms', h.phone, '', 'ann:' || CAST($1 AS TEXT) || ':' || CAST(d.household_id AS TEXT), $2, $1, d.id, $3, $4, $5, $2 \
+                 FROM deliveries d JOIN households h ON h.id = d.household_id \
+                 WHERE d.announcement_id = $1 AND d.channel = 'sms' \
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(urgency.as_str())
+            .bind(plan.coding == danvan_domain::announcement::Coding::Gsm7)
+            .bind(a.send_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE announcements SET households = $2 WHERE id = $1")
+                .bind(id)
+                .bind(rows)
+                .execute(&mut *tx)
+                .await?;
+            audit!(
+                &mut *tx,
+                self,
+                crate::audit::Actor::system(),
+                "plan",
+                "announcement",
+                id,
+                a.path,
+                serde_json::json!({"households": rows, "sms_parts": plan.parts})
+            );
+            Ok::<Option<i64>, StoreError>(Some(rows))
+        })?;
+        Ok(planned)
+    }
+
+    /// The reach page's figures for the part of the announcement's
+    /// audience the viewer serves, and a page of households not reached.
+    pub async fn announcement_reach(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        page: i64,
+    ) -> Result<ReachReport> {
+        let a = self.announcement(viewer, id).await?;
+        let (from, to) = (
+            viewer.scope.path.clone(),
+            crate::prefix_end(&viewer.scope.path),
+        );
+        let team = viewer.scope.team_id;
+        let by_channel: Vec<(String, String, i64)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT channel, state, COUNT(*) FROM deliveries WHERE announcement_id = $1 AND path >= $2 AND path < $3 \
+             AND ($4 IS NULL OR team_id = $4) GROUP BY channel, state ORDER BY channel, state"
+        )
+        .bind(a.id)
+        .bind(&from)
+        .bind(&to)
+        .bind(team)
+        .fetch_all(p)
+        .await?
+        });
+        let hamlet_sql = format!(
+            "SELECT d.hamlet_id, u.name, COUNT(DISTINCT d.household_id), \
+             COUNT(DISTINCT CASE WHEN d.state IN {REACHED} THEN d.household_id END) \
+             FROM deliveries d JOIN units u ON u.id = d.hamlet_id \
+             WHERE d.announcement_id = $1 AND d.path >= $2 AND d.path < $3 AND ($4 IS NULL OR d.team_id = $4) \
+             GROUP BY d.hamlet_id, u.name ORDER BY u.name"
+        );
+        let by_hamlet: Vec<(i64, String, i64, i64)> =
+            on_db!(&self.db, |p| sqlx::query_as(&hamlet_sql)
+                .bind(a.id)
+                .bind(&from)
+                .bind(&to)
+                .bind(team)
+                .fetch_all(p)
+                .await?);
+        // A household with both an SMS and a fallback visit shows the visit.
+        let list_sql = format!(
+            "SELECT d.id AS delivery_id, h.id AS household_id, h.code AS household_code, h.head_name, h.address, \
+             u.name AS hamlet_name, d.team_id, d.channel, d.state, d.reason \
+             FROM deliveries d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = d.hamlet_id \
+             WHERE d.announcement_id = $1 AND d.path >= $2 AND d.path < $3 AND ($4 IS NULL OR d.team_id = $4) \
+             AND d.state NOT IN {REACHED} \
+             AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.announcement_id = d.announcement_id \
+                 AND r.household_id = d.household_id AND (r.state IN {REACHED} OR (d.channel = 'sms' AND r.channel = 'visit'))) \
+             ORDER BY d.path, h.head_sort_key, h.id LIMIT $5 OFFSET $6"
+        );
+        let not_reached: Vec<NotReached> = on_db!(&self.db, |p| sqlx::query_as(&list_sql)
+            .bind(a.id)
+            .bind(&from)
+            .bind(&to)
+            .bind(team)
+            .bind(NOT_REACHED_PAGE)
+            .bind(page.max(0) * NOT_REACHED_PAGE)
+            .fetch_all(p)
+            .await?);
+        let households = by_hamlet.iter().map(|h| h.2).sum();
+        let reached = by_hamlet.iter().map(|h| h.3).sum();
+        Ok(ReachReport {
+            households,
+            reached,
+            by_channel,
+            by_hamlet,
+            not_reached,
+        })
+    }
+
+    /// A team member ticks "informed" for a household of their team after
+    /// a visit: the visit delivery (created if the plan had none, as when
+    /// a member informs a household met by chance) is acknowledged.
+    pub async fn tick_visit(
+        &self,
+        viewer: &Viewer,
+        announcement_id: i64,
+        household_id: i64,
+    ) -> Result<()> {
+        let a = self
+            .announcement(&Viewer::system(), announcement_id)
+            .await?;
+        let h = self.household(&viewer.scope, household_id).await?;
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            let known: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM deliveries WHERE announcement_id = $1 AND household_id = $2",
+            )
+            .bind(a.id)
+            .bind(h.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_none() {
+                return Err(rejected("Hộ này không thuộc đối tượng nhận thông báo"));
+            }
+            sqlx::query(
+                "INSERT INTO deliveries (announcement_id, household_id, hamlet_id, path, team_id, channel, state, updated_at, \
+                 acknowledged_at, acknowledged_by) VALUES ($1, $2, $3, $4, $5, 'visit', 'acknowledged', $6, $6, $7) \
+                 ON CONFLICT (announcement_id, household_id, channel) DO UPDATE SET state = 'acknowledged', \
+                 updated_at = excluded.updated_at, acknowledged_at = excluded.acknowledged_at, \
+                 acknowledged_by = excluded.acknowledged_by, reason = NULL",
+            )
+            .bind(a.id)
+            .bind(h.id)
+            .bind(h.hamlet_id)
+            .bind(&h.path)
+            .bind(h.team_id)
+            .bind(now)
+            .bind(viewer.actor.account_id)
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "inform",
+                "household",
+                h.id,
+                h.path,
+                serde_json::json!({"announcement": a.id})
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+}

@@ -1,0 +1,305 @@
+//! SMS out through Kannel, the open-source gateway operators deploy: the
+//! sender task that drains the outbox into Kannel's HTTP `sendsms`
+//! interface, and the endpoint Kannel calls back with delivery reports
+//! (`dlr-url`).
+//!
+//! Vietnamese goes as UCS-2 (`coding=2`, Kannel converts from UTF-8);
+//! text the sender chose to send without diacritics as GSM 7-bit
+//! (`coding=0`). Kannel splits long texts into concatenated parts itself.
+//! Every message asks for reports 1 (delivered), 2 (failed), 8 (handed to
+//! the SMSC) and 16 (rejected by the SMSC); the report carries the
+//! message's idempotency key back, which is also how a message left in
+//! doubt by a crash is settled (see `danvan_store::outbox`).
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use danvan_domain::announcement::Coding;
+use danvan_store::outbox::{OutgoingSms, IN_DOUBT_GRACE_SECS, LEASE_SECS};
+use danvan_store::{Store, StoreError};
+use futures::StreamExt;
+use serde::Deserialize;
+
+use crate::AppState;
+
+/// Delivery reports asked for: delivered, failed, submitted, rejected.
+const DLR_MASK: u32 = 1 | 2 | 8 | 16;
+
+/// Where and how to reach Kannel.
+#[derive(Debug, Clone)]
+pub struct KannelConfig {
+    /// `http://host:13013/cgi-bin/sendsms`.
+    pub sendsms_url: String,
+    pub username: String,
+    pub password: String,
+    /// The sender shown on phones (a short code or name).
+    pub from: String,
+    /// This server's address as Kannel reaches it, for delivery reports.
+    pub public_url: String,
+    /// A gateway token (`danvan token create --gateway`) Kannel presents
+    /// with its reports.
+    pub gateway_key: String,
+    /// Messages handed to Kannel per second at most (the operator's limit).
+    pub rate_per_second: u32,
+    /// Messages in flight to Kannel at once.
+    pub concurrency: usize,
+    /// How long a claim holds its messages.
+    pub lease_secs: i64,
+}
+
+impl KannelConfig {
+    pub fn new(sendsms_url: &str, username: &str, password: &str) -> KannelConfig {
+        KannelConfig {
+            sendsms_url: sendsms_url.to_string(),
+            username: username.to_string(),
+            password: password.to_string(),
+            from: "DanVan".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            gateway_key: String::new(),
+            rate_per_second: 100,
+            concurrency: 16,
+            lease_secs: LEASE_SECS,
+        }
+    }
+}
+
+/// What Kannel said to one message.
+enum Outcome {
+    Accepted,
+    /// Kannel refused the message itself (a malformed number): no retry.
+    Refused(String),
+    /// Kannel is down or failing: try again later.
+    Unavailable(String),
+}
+
+/// The query of one `sendsms` call.
+fn sendsms_query(cfg: &KannelConfig, m: &OutgoingSms) -> Vec<(&'static str, String)> {
+    let report = format!(
+        "{}/sms/report?key={}&id={}&type=%d&reply=%A",
+        cfg.public_url.trim_end_matches('/'),
+        urlencode(&cfg.gateway_key),
+        urlencode(&m.key)
+    );
+    vec![
+        ("username", cfg.username.clone()),
+        ("password", cfg.password.clone()),
+        ("from", cfg.from.clone()),
+        ("to", m.recipient.clone()),
+        ("text", m.text.clone()),
+        ("charset", "UTF-8".into()),
+        (
+            "coding",
+            match m.coding {
+                Coding::Gsm7 => "0",
+                Coding::Ucs2 => "2",
+            }
+            .into(),
+        ),
+        ("dlr-mask", DLR_MASK.to_string()),
+        ("dlr-url", report),
+    ]
+}
+
+/// Percent-encoding of a query value (RFC 3986 unreserved kept).
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn send_one(client: &reqwest::Client, cfg: &KannelConfig, m: &OutgoingSms) -> Outcome {
+    let r = client
+        .get(&cfg.sendsms_url)
+        .query(&sendsms_query(cfg, m))
+        .send()
+        .await;
+    match r {
+        Err(e) => Outcome::Unavailable(format!("gateway unreachable: {e}")),
+        Ok(r) => {
+            let status = r.status();
+            let body = r.text().await.unwrap_or_default();
+            let body = body.trim().to_string();
+            if status.is_success() {
+                Outcome::Accepted
+            } else if status == reqwest::StatusCode::BAD_REQUEST {
+                Outcome::Refused(format!("gateway refused: {body}"))
+            } else {
+                Outcome::Unavailable(format!("gateway answered {status}: {body}"))
+            }
+        }
+    }
+}
+
+/// Drains the outbox into Kannel for as long as the process lives: claim a
+/// batch, send it with a few requests in flight, record each answer, keep
+/// to the rate. Messages in doubt after a crash are queued again by the
+/// sweep once their grace is over.
+pub fn spawn_sms_sender(store: Store, cfg: KannelConfig) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = match reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "SMS sender cannot start");
+                return;
+            }
+        };
+        let name = format!(
+            "sender-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let batch = (cfg.rate_per_second.max(1) as i64).min(500);
+        loop {
+            let started = Instant::now();
+            let claimed = match store.claim_sms(&name, batch, cfg.lease_secs).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox claim failed");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            let n = claimed.len();
+            let mut down = false;
+            let results: Vec<(i64, Outcome)> = futures::stream::iter(claimed)
+                .map(|m| {
+                    let client = &client;
+                    let cfg = &cfg;
+                    async move { (m.id, send_one(client, cfg, &m).await) }
+                })
+                .buffer_unordered(cfg.concurrency.max(1))
+                .collect()
+                .await;
+            for (id, outcome) in results {
+                let r = match outcome {
+                    Outcome::Accepted => store.sms_accepted(id).await,
+                    Outcome::Refused(e) => store.sms_not_sent(id, &e, true).await,
+                    Outcome::Unavailable(e) => {
+                        down = true;
+                        store.sms_not_sent(id, &e, false).await
+                    }
+                };
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "outbox update failed");
+                }
+            }
+            if down {
+                tracing::warn!("SMS gateway unavailable; messages wait for their next attempt");
+            }
+            // Keep to the gateway's rate: n messages take n / rate seconds.
+            let floor = Duration::from_secs_f64(n as f64 / cfg.rate_per_second.max(1) as f64);
+            if let Some(rest) = floor.checked_sub(started.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+        }
+    })
+}
+
+/// The outbox's housekeeping, run by the minute's sweep: messages in doubt
+/// past their grace go back to the queue; announcements due are planned;
+/// unacknowledged SMS fall back to visits.
+pub async fn sweep_outbox(store: &Store) -> Result<(u64, usize, u64), StoreError> {
+    let released = store.release_stale_claims(IN_DOUBT_GRACE_SECS).await?;
+    let planned = store.plan_due_announcements().await?;
+    let fell_back = store.sms_fallback().await?;
+    Ok((released, planned, fell_back))
+}
+
+#[derive(Deserialize)]
+pub struct Report {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    reply: String,
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /sms/report`: a delivery report from Kannel (`dlr-url`). A report
+/// for a message nobody sent is answered 404 and changes nothing; a wrong
+/// key, 403.
+pub async fn report(State(st): State<AppState>, Query(r): Query<Report>) -> Response {
+    match st.store.principal_for_gateway_token(r.key.trim()).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return plain(StatusCode::FORBIDDEN, "invalid key"),
+        Err(e) => {
+            tracing::error!(error = %e, "sms report key check failed");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "");
+        }
+    }
+    let Ok(kind) = r.kind.trim().parse::<i32>() else {
+        return plain(StatusCode::BAD_REQUEST, "type must be a number");
+    };
+    if r.id.is_empty() || r.id.len() > 200 {
+        return plain(StatusCode::BAD_REQUEST, "id missing");
+    }
+    match st.store.sms_report(&r.id, kind, &r.reply).await {
+        Ok(()) => {
+            tracing::debug!(kind, "sms report");
+            plain(StatusCode::OK, "ok")
+        }
+        Err(StoreError::NotFound) => {
+            tracing::warn!(kind, "sms report for an unknown message");
+            plain(StatusCode::NOT_FOUND, "unknown message")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sms report failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_url_carries_the_key_encoded_once_more() {
+        let mut cfg = KannelConfig::new("http://k/cgi-bin/sendsms", "u", "p");
+        cfg.public_url = "http://dv:8080/".into();
+        cfg.gateway_key = "g k".into();
+        let m = OutgoingSms {
+            id: 1,
+            recipient: "+84912345678".into(),
+            text: "Họp".into(),
+            coding: Coding::Ucs2,
+            key: "ann:5:12".into(),
+            attempts: 1,
+        };
+        let q = sendsms_query(&cfg, &m);
+        let get = |k: &str| q.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        assert_eq!(
+            get("dlr-url").unwrap(),
+            "http://dv:8080/sms/report?key=g%20k&id=ann%3A5%3A12&type=%d&reply=%A"
+        );
+        assert_eq!(get("coding").unwrap(), "2");
+        assert_eq!(get("dlr-mask").unwrap(), "27");
+        assert_eq!(get("to").unwrap(), "+84912345678");
+    }
+}
