@@ -646,6 +646,7 @@ async fn team_page_times(
         store: store.clone(),
         secure_cookies: false,
         upload_dir,
+        public_url: None,
     };
     let server = tokio::spawn(danvan_web::serve_on(state, listener));
     let client = reqwest::Client::builder()

@@ -512,7 +512,8 @@ async fn serve(
 ) -> Result<ExitCode> {
     let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
     std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
-    danvan_web::spawn_sweeper(store.clone());
+    let public_url = kannel.as_ref().map(|k| k.public_url.clone());
+    danvan_web::spawn_sweeper(store.clone(), public_url.clone());
     match kannel {
         Some(cfg) => {
             tracing::info!(url = %cfg.sendsms_url, rate = cfg.rate_per_second, "SMS through Kannel");
@@ -524,6 +525,7 @@ async fn serve(
         store,
         secure_cookies,
         upload_dir,
+        public_url,
     };
     danvan_web::serve_on(state, listener)
         .await

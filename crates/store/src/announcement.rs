@@ -409,7 +409,7 @@ impl Store {
     /// Plans every approved announcement whose send time has come; returns
     /// how many were planned. Called by the minute's sweep and after an
     /// approval.
-    pub async fn plan_due_announcements(&self) -> Result<usize> {
+    pub async fn plan_due_announcements(&self, feed_base: Option<&str>) -> Result<usize> {
         let due: Vec<(i64,)> = on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT id FROM announcements WHERE state = 'approved' AND send_at <= $1 ORDER BY send_at, id LIMIT 100"
@@ -422,6 +422,9 @@ impl Store {
         for (id,) in due {
             if self.plan_announcement(id).await?.is_some() {
                 n += 1;
+                if let Some(base) = feed_base {
+                    self.send_feed_links(id, base).await?;
+                }
             }
         }
         Ok(n)
@@ -642,5 +645,150 @@ impl Store {
             );
             Ok::<(), StoreError>(())
         })
+    }
+}
+
+/// A feed token: 128 random bits as 32 hex digits (short enough for an SMS
+/// link, too many to guess).
+fn new_feed_token() -> (String, String) {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = crate::account::token_hash(&token);
+    (token, hash)
+}
+
+/// Households given a feed link per transaction.
+const FEED_LINK_BATCH: i64 = 2000;
+
+/// What a household's feed shows: the announcements delivered to it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FeedItem {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub urgency: String,
+    pub send_at: i64,
+    pub unit_name: String,
+}
+
+impl Store {
+    /// Gives every smartphone household of the announcement that has a
+    /// phone and no feed yet its own link, sent once by SMS. Streamed in
+    /// batches: a province's first announcement gives out many links.
+    /// Returns how many links were queued.
+    pub async fn send_feed_links(&self, announcement_id: i64, base_url: &str) -> Result<usize> {
+        let now = self.now();
+        let mut sent = 0;
+        loop {
+            let need: Vec<(i64, String)> = on_db!(&self.db, |p| {
+                sqlx::query_as(
+                "SELECT d.household_id, h.phone FROM deliveries d JOIN households h ON h.id = d.household_id \
+                 WHERE d.announcement_id = $1 AND d.channel = 'feed' AND h.phone IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM household_feeds f WHERE f.household_id = d.household_id) \
+                 ORDER BY d.household_id LIMIT $2"
+            )
+            .bind(announcement_id)
+            .bind(FEED_LINK_BATCH)
+            .fetch_all(p)
+            .await?
+            });
+            if need.is_empty() {
+                return Ok(sent);
+            }
+            let n = need.len();
+            in_tx!(&self.db, |tx| {
+                for (household, phone) in &need {
+                    let (token, hash) = new_feed_token();
+                    sqlx::query(
+                        "INSERT INTO household_feeds (household_id, token_hash, created_at) VALUES ($1, $2, $3)",
+                    )
+                    .bind(household)
+                    .bind(&hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let text = format!(
+                        "Thong bao cua thon, xa gui ho gia dinh ban: {}/feed/{token}",
+                        base_url.trim_end_matches('/')
+                    );
+                    sqlx::query(
+                        "INSERT INTO outbox (channel, recipient, body, idempotency_key, created_at, updated_at) \
+                         VALUES ('sms', $1, $2, $3, $4, $4) ON CONFLICT (idempotency_key) DO NOTHING",
+                    )
+                    .bind(phone)
+                    .bind(&text)
+                    .bind(format!("feed:{household}"))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Ok::<(), StoreError>(())
+            })?;
+            sent += n;
+            if (n as i64) < FEED_LINK_BATCH {
+                return Ok(sent);
+            }
+        }
+    }
+
+    /// The feed behind a link: the household's current announcements,
+    /// newest first. Opening it acknowledges them (the link was opened).
+    /// `NotFound` for a token nobody was given.
+    pub async fn open_feed(&self, token: &str) -> Result<Vec<FeedItem>> {
+        if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::NotFound);
+        }
+        let hash = crate::account::token_hash(&token.to_ascii_lowercase());
+        let household: Option<(i64,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT household_id FROM household_feeds WHERE token_hash = $1"
+        )
+        .bind(&hash)
+        .fetch_optional(p)
+        .await?);
+        let (household,) = household.ok_or(StoreError::NotFound)?;
+        let now = self.now();
+        let items: Vec<FeedItem> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT a.id, a.title, a.body, a.urgency, a.send_at, u.name AS unit_name \
+             FROM deliveries d JOIN announcements a ON a.id = d.announcement_id JOIN units u ON u.id = a.unit_id \
+             WHERE d.household_id = $1 AND d.channel = 'feed' AND a.expires_at > $2 \
+             ORDER BY a.send_at DESC, a.id DESC LIMIT 50"
+        )
+        .bind(household)
+        .bind(now)
+        .fetch_all(p)
+        .await?
+        });
+        on_db!(&self.db, |p| sqlx::query(
+            "UPDATE deliveries SET state = 'acknowledged', acknowledged_at = $2, updated_at = $2 \
+             WHERE household_id = $1 AND channel = 'feed' AND state <> 'acknowledged'"
+        )
+        .bind(household)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ())?);
+        Ok(items)
+    }
+
+    /// A hamlet's public page: announcements planned for its households
+    /// and not expired, newest first. No login; nothing personal.
+    pub async fn hamlet_announcements(&self, hamlet_id: i64) -> Result<Vec<FeedItem>> {
+        let now = self.now();
+        Ok(on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT a.id, a.title, a.body, a.urgency, a.send_at, u.name AS unit_name \
+             FROM announcements a JOIN units u ON u.id = a.unit_id \
+             WHERE a.state = 'planned' AND a.team_id IS NULL AND a.expires_at > $2 \
+             AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id AND d.hamlet_id = $1) \
+             ORDER BY a.send_at DESC, a.id DESC LIMIT 30"
+        )
+        .bind(hamlet_id)
+        .bind(now)
+        .fetch_all(p)
+        .await?
+        }))
     }
 }

@@ -157,9 +157,48 @@ impl Store {
                     Err(e) => Err(e),
                 }
             }
-            SmsCommand::Ack => Ok(("Cam on, da ghi nhan.".into(), SmsHandled::Acknowledged)),
+            SmsCommand::Ack => {
+                if self.acknowledge_by_sms(&phone).await? {
+                    Ok(("Cam on, da ghi nhan.".into(), SmsHandled::Acknowledged))
+                } else {
+                    Ok((
+                        "Cam on. Khong co thong bao nao dang cho ban xac nhan.".into(),
+                        SmsHandled::Help("nothing_to_acknowledge"),
+                    ))
+                }
+            }
             SmsCommand::Unknown { why } => Ok((sms_help(&why), SmsHandled::Help(why.as_str()))),
         }
+    }
+
+    /// "OK" from a phone: the newest announcement SMS sent to it is
+    /// acknowledged. False when none was sent to that number.
+    async fn acknowledge_by_sms(&self, phone: &Phone) -> Result<bool> {
+        let now = self.now();
+        let last: Option<(i64,)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT delivery_id FROM outbox WHERE recipient = $1 AND announcement_id IS NOT NULL \
+             AND delivery_id IS NOT NULL AND state IN ('sending', 'sent', 'delivered') ORDER BY id DESC LIMIT 1"
+        )
+        .bind(phone.as_str())
+        .fetch_optional(p)
+        .await?
+        });
+        let Some((delivery,)) = last else {
+            return Ok(false);
+        };
+        on_db!(&self.db, |p| {
+            sqlx::query(
+            "UPDATE deliveries SET state = 'acknowledged', acknowledged_at = $2, updated_at = $2, reason = NULL \
+             WHERE id = $1 AND state <> 'acknowledged'"
+        )
+        .bind(delivery)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ())?
+        });
+        Ok(true)
     }
 
     /// The hamlet of the household whose resident (or household) has this

@@ -148,7 +148,9 @@ pub async fn create(
     let viewer = Viewer::of(&p);
     let created = st.store.create_announcement(&viewer, &new).await?;
     // Approved and due: planned now rather than at the next sweep.
-    st.store.plan_due_announcements().await?;
+    st.store
+        .plan_due_announcements(st.public_url.as_deref())
+        .await?;
     let a = st.store.announcement(&viewer, created.id).await?;
     Ok((StatusCode::CREATED, Json(announcement_json(&a))).into_response())
 }
@@ -177,7 +179,9 @@ pub async fn approve(
         .store
         .approve_announcement(&viewer, parse_id(&id)?)
         .await?;
-    st.store.plan_due_announcements().await?;
+    st.store
+        .plan_due_announcements(st.public_url.as_deref())
+        .await?;
     let a = st.store.announcement(&viewer, a.id).await?;
     Ok(Json(announcement_json(&a)))
 }

@@ -213,9 +213,12 @@ pub fn spawn_sms_sender(store: Store, cfg: KannelConfig) -> tokio::task::JoinHan
 /// The outbox's housekeeping, run by the minute's sweep: messages in doubt
 /// past their grace go back to the queue; announcements due are planned;
 /// unacknowledged SMS fall back to visits.
-pub async fn sweep_outbox(store: &Store) -> Result<(u64, usize, u64), StoreError> {
+pub async fn sweep_outbox(
+    store: &Store,
+    public_url: Option<&str>,
+) -> Result<(u64, usize, u64), StoreError> {
     let released = store.release_stale_claims(IN_DOUBT_GRACE_SECS).await?;
-    let planned = store.plan_due_announcements().await?;
+    let planned = store.plan_due_announcements(public_url).await?;
     let fell_back = store.sms_fallback().await?;
     Ok((released, planned, fell_back))
 }

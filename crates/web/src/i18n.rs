@@ -196,6 +196,7 @@ pub struct Tr {
     pub ev_escalated: &'static str,
     pub ev_other: &'static str,
     pub fb: &'static Fb,
+    pub an: &'static crate::announce_pages::An,
 }
 
 pub static VI: Tr = Tr {
@@ -364,6 +365,7 @@ pub static VI: Tr = Tr {
     ev_escalated: "Chuyển lên cấp trên",
     ev_other: "Cập nhật",
     fb: &FB_VI,
+    an: &crate::announce_pages::AN_VI,
 };
 
 pub static EN: Tr = Tr {
@@ -532,6 +534,7 @@ pub static EN: Tr = Tr {
     ev_escalated: "Escalated",
     ev_other: "Update",
     fb: &FB_EN,
+    an: &crate::announce_pages::AN_EN,
 };
 
 /// Strings of the officials' feedback pages (inbox, item, dashboard).

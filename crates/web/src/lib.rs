@@ -3,6 +3,7 @@
 //! It never writes SQL: every read and write goes through `danvan_store`.
 
 pub mod announce_api;
+pub mod announce_pages;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Where uploads wait while they are checked.
     pub upload_dir: PathBuf,
+    /// This server's address as people and gateways reach it (links in
+    /// SMS); without it no feed link is sent.
+    pub public_url: Option<String>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -89,6 +93,11 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .route("/feedback/{id}", get(feedback_pages::item))
         .route("/feedback/{id}/act", post(feedback_pages::act))
         .route("/feedback/{id}/photos/{n}", get(feedback_pages::photo))
+        .route("/announcements", get(announce_pages::list))
+        .route("/announcements/{id}", get(announce_pages::reach))
+        .route("/announcements/{id}/inform", post(announce_pages::inform))
+        .route("/feed/{token}", get(announce_pages::feed))
+        .route("/hamlets/{id}/announcements", get(announce_pages::hamlet))
         .route("/export", get(pages::export))
         .route(
             "/account/password",
@@ -136,7 +145,7 @@ pub const SWEEP_SECONDS: u64 = 60;
 /// Runs the feedback sweep every minute for as long as the process lives.
 /// A failed sweep is logged and tried again next time: each batch is its
 /// own transaction, so nothing is left half done.
-pub fn spawn_sweeper(store: Store) {
+pub fn spawn_sweeper(store: Store, public_url: Option<String>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(SWEEP_SECONDS));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -149,7 +158,7 @@ pub fn spawn_sweeper(store: Store) {
                 }
                 Err(e) => tracing::error!(error = %e, "feedback sweep failed"),
             }
-            match gateway::sweep_outbox(&store).await {
+            match gateway::sweep_outbox(&store, public_url.as_deref()).await {
                 Ok((0, 0, 0)) => {}
                 Ok((released, planned, fell_back)) => {
                     tracing::info!(released, planned, fell_back, "outbox sweep")

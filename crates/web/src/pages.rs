@@ -129,7 +129,7 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn anon_chrome(lang: Lang) -> Chrome {
+pub fn anon_chrome(lang: Lang) -> Chrome {
     Chrome {
         t: lang.t(),
         lang: lang.code(),

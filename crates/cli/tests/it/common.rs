@@ -157,6 +157,7 @@ impl Server {
             store: store.clone(),
             secure_cookies: false,
             upload_dir: uploads.path().to_path_buf(),
+            public_url: None,
         };
         let handle = tokio::spawn(async move {
             let _ = danvan_web::serve_on_with_limits(state, listener, limits).await;

@@ -6,11 +6,13 @@
 mod common;
 mod access;
 mod announce;
+mod announce_sms;
 mod api;
 mod browser;
 mod cli;
 mod feedback;
 mod import;
+mod kannel;
 mod officials;
 mod open311;
 mod open311_client;

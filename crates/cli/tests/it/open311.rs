@@ -61,6 +61,7 @@ impl Srv {
             store: store.clone(),
             secure_cookies: false,
             upload_dir: uploads.path().to_path_buf(),
+            public_url: None,
         };
         // The whole router, as `danvan serve` mounts it.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -78,4 +78,15 @@ ALTER TABLE outbox ADD COLUMN error TEXT;
 ALTER TABLE outbox ADD COLUMN updated_at BIGINT;
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX outbox_claimed ON outbox (claimed_until) WHERE state = 'sending';
+-- An "OK" reply finds the newest message sent to its phone.
+CREATE INDEX outbox_recipient ON outbox (recipient, id);
 DROP INDEX outbox_queued;
+
+-- A smartphone household's own page of announcements: a link sent once by
+-- SMS, no password. Only the token's hash is kept (the link's SMS text
+-- leaves the outbox once sent).
+CREATE TABLE household_feeds (
+    household_id  BIGINT PRIMARY KEY REFERENCES households(id),
+    token_hash    TEXT NOT NULL UNIQUE,
+    created_at    BIGINT NOT NULL
+);

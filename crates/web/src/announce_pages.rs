@@ -1,0 +1,483 @@
+//! The officials' announcement pages: the list of announcements in the
+//! user's part of the tree, and each one's reach page (households reached
+//! by channel and hamlet, and the households not reached yet, which a team
+//! member ticks "informed" after a visit).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use danvan_domain::announcement::{sms_plan, Urgency};
+use danvan_domain::calendar;
+use danvan_domain::Role;
+use danvan_store::announcement::{Announcement, NOT_REACHED_PAGE};
+use danvan_store::feedback::Viewer;
+use serde::Deserialize;
+
+use crate::auth::User;
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::{chrome, Chrome};
+use crate::AppState;
+
+type Page = Result<Response, WebError>;
+
+/// Strings of the announcement pages.
+pub struct An {
+    pub nav: &'static str,
+    pub list_title: &'static str,
+    pub none: &'static str,
+    pub col_title: &'static str,
+    pub col_urgency: &'static str,
+    pub col_state: &'static str,
+    pub col_send_at: &'static str,
+    pub col_households: &'static str,
+    pub reach_title: &'static str,
+    pub reached: &'static str,
+    pub sms_cost: &'static str,
+    pub by_channel: &'static str,
+    pub by_hamlet: &'static str,
+    pub col_channel: &'static str,
+    pub col_count: &'static str,
+    pub col_hamlet: &'static str,
+    pub col_reached: &'static str,
+    pub not_reached: &'static str,
+    pub all_reached: &'static str,
+    pub col_household: &'static str,
+    pub col_address: &'static str,
+    pub col_reason: &'static str,
+    pub inform: &'static str,
+    pub next_page: &'static str,
+    pub prev_page: &'static str,
+    pub approval_skipped: &'static str,
+}
+
+pub static AN_VI: An = An {
+    nav: "Thông báo",
+    list_title: "Thông báo",
+    none: "Chưa có thông báo nào.",
+    col_title: "Tiêu đề",
+    col_urgency: "Mức độ",
+    col_state: "Tình trạng",
+    col_send_at: "Gửi lúc",
+    col_households: "Số hộ",
+    reach_title: "Mức độ tới hộ",
+    reached: "Đã tới",
+    sms_cost: "Tin nhắn: {parts} phần mỗi hộ ({coding})",
+    by_channel: "Theo kênh",
+    by_hamlet: "Theo thôn",
+    col_channel: "Kênh",
+    col_count: "Số lượng",
+    col_hamlet: "Thôn",
+    col_reached: "Đã tới",
+    not_reached: "Hộ chưa nhận được thông báo",
+    all_reached: "Mọi hộ đã nhận được thông báo.",
+    col_household: "Hộ",
+    col_address: "Địa chỉ",
+    col_reason: "Ghi chú",
+    inform: "Đã báo",
+    next_page: "Trang sau",
+    prev_page: "Trang trước",
+    approval_skipped: "Khẩn cấp: gửi không chờ duyệt",
+};
+
+pub static AN_EN: An = An {
+    nav: "Announcements",
+    list_title: "Announcements",
+    none: "No announcement yet.",
+    col_title: "Title",
+    col_urgency: "Urgency",
+    col_state: "State",
+    col_send_at: "Sent at",
+    col_households: "Households",
+    reach_title: "Reach",
+    reached: "Reached",
+    sms_cost: "SMS: {parts} parts per household ({coding})",
+    by_channel: "By channel",
+    by_hamlet: "By hamlet",
+    col_channel: "Channel",
+    col_count: "Count",
+    col_hamlet: "Hamlet",
+    col_reached: "Reached",
+    not_reached: "Households not reached yet",
+    all_reached: "Every household has been reached.",
+    col_household: "Household",
+    col_address: "Address",
+    col_reason: "Note",
+    inform: "Informed",
+    next_page: "Next page",
+    prev_page: "Previous page",
+    approval_skipped: "Emergency: sent without approval",
+};
+
+fn an(lang: Lang) -> &'static An {
+    match lang {
+        Lang::Vi => &AN_VI,
+        Lang::En => &AN_EN,
+    }
+}
+
+fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
+fn state_label(lang: Lang, s: &str) -> &'static str {
+    match s {
+        "pending" => pick(lang, "Chờ duyệt", "Awaiting approval"),
+        "approved" => pick(lang, "Đã duyệt, chờ gửi", "Approved, waiting"),
+        "planned" => pick(lang, "Đã gửi", "Sent"),
+        "cancelled" => pick(lang, "Đã hủy", "Cancelled"),
+        "sent" => pick(lang, "Đã gửi", "Sent"),
+        "delivered" => pick(lang, "Đã tới máy", "Delivered"),
+        "acknowledged" => pick(lang, "Đã xác nhận", "Acknowledged"),
+        "failed" => pick(lang, "Không gửi được", "Failed"),
+        _ => pick(lang, "Chờ gửi", "Planned"),
+    }
+}
+
+fn channel_label(lang: Lang, c: &str) -> &'static str {
+    match c {
+        "feed" => pick(
+            lang,
+            "Trang tin (điện thoại thông minh)",
+            "Feed (smartphone)",
+        ),
+        "sms" => pick(lang, "Tin nhắn SMS", "SMS"),
+        _ => pick(lang, "Tổ dân vận đến báo", "Team visit"),
+    }
+}
+
+fn when(unix: i64) -> String {
+    calendar::to_local(unix)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        "—".into()
+    } else {
+        format!("{}%", part * 100 / whole)
+    }
+}
+
+struct Row {
+    id: i64,
+    title: String,
+    urgency: &'static str,
+    state: &'static str,
+    send_at: String,
+    households: i64,
+}
+
+#[derive(Template)]
+#[template(path = "announcements.html")]
+struct ListPage {
+    c: Chrome,
+    an: &'static An,
+    rows: Vec<Row>,
+}
+
+/// `GET /announcements`.
+pub async fn list(State(st): State<AppState>, user: User) -> Page {
+    let lang = user.lang;
+    let list = st.store.announcements(&Viewer::of(&user.p), 50).await?;
+    let rows = list
+        .iter()
+        .map(|a| Row {
+            id: a.id,
+            title: a.title.clone(),
+            urgency: urgency_label(lang, a),
+            state: state_label(lang, &a.state),
+            send_at: when(a.send_at),
+            households: a.households,
+        })
+        .collect();
+    let page = ListPage {
+        c: chrome(&user, "/announcements"),
+        an: an(lang),
+        rows,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+fn urgency_label(lang: Lang, a: &Announcement) -> &'static str {
+    let u = a.urgency();
+    match lang {
+        Lang::Vi => u.label_vi(),
+        Lang::En => match u {
+            Urgency::Normal => "Normal",
+            Urgency::Urgent => "Urgent",
+            Urgency::Emergency => "Emergency",
+        },
+    }
+}
+
+struct ChannelRow {
+    channel: &'static str,
+    state: &'static str,
+    count: i64,
+}
+
+struct HamletRow {
+    name: String,
+    households: i64,
+    reached: i64,
+    percent: String,
+}
+
+struct HouseholdRow {
+    household_id: i64,
+    code: String,
+    head_name: String,
+    address: String,
+    hamlet: String,
+    channel: &'static str,
+    state: &'static str,
+    reason: String,
+    /// The viewer may tick it informed (a team role, a visit to make).
+    can_inform: bool,
+}
+
+#[derive(Template)]
+#[template(path = "announcement_reach.html")]
+struct ReachPage {
+    c: Chrome,
+    an: &'static An,
+    id: i64,
+    title: String,
+    body: String,
+    urgency: &'static str,
+    state: &'static str,
+    approval_skipped: bool,
+    send_at: String,
+    sms_cost: String,
+    households: i64,
+    reached: i64,
+    reached_percent: String,
+    by_channel: Vec<ChannelRow>,
+    by_hamlet: Vec<HamletRow>,
+    not_reached: Vec<HouseholdRow>,
+    page: i64,
+    more: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReachQuery {
+    page: Option<i64>,
+}
+
+/// `GET /announcements/{id}`: the reach page.
+pub async fn reach(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Query(q): Query<ReachQuery>,
+) -> Page {
+    let lang = user.lang;
+    let viewer = Viewer::of(&user.p);
+    let a = st.store.announcement(&viewer, id).await?;
+    let page = q.page.unwrap_or(0).max(0);
+    let r = st.store.announcement_reach(&viewer, id, page).await?;
+    if !r.not_reached.is_empty() {
+        st.store
+            .audit(
+                &viewer.actor,
+                "export",
+                "announcement_reach",
+                &id.to_string(),
+                &viewer.scope.path,
+                serde_json::json!({"households": r.not_reached.len(), "page": page, "page_view": true}),
+            )
+            .await?;
+    }
+    let team_role = matches!(user.p.role, Role::TeamLeader | Role::TeamMember);
+    let plan = sms_plan(&a.sms_text(), a.gsm7);
+    let coding = match plan.coding {
+        danvan_domain::announcement::Coding::Gsm7 => {
+            pick(lang, "không dấu, GSM 7-bit", "no diacritics, GSM 7-bit")
+        }
+        danvan_domain::announcement::Coding::Ucs2 => {
+            pick(lang, "có dấu, UCS-2", "with diacritics, UCS-2")
+        }
+    };
+    let view = ReachPage {
+        c: chrome(&user, &format!("/announcements/{id}")),
+        an: an(lang),
+        id,
+        title: a.title.clone(),
+        body: a.body.clone(),
+        urgency: urgency_label(lang, &a),
+        state: state_label(lang, &a.state),
+        approval_skipped: a.approval_skipped,
+        send_at: when(a.send_at),
+        sms_cost: an(lang)
+            .sms_cost
+            .replace("{parts}", &plan.parts.to_string())
+            .replace("{coding}", coding),
+        households: r.households,
+        reached: r.reached,
+        reached_percent: percent(r.reached, r.households),
+        by_channel: r
+            .by_channel
+            .iter()
+            .map(|(c, s, n)| ChannelRow {
+                channel: channel_label(lang, c),
+                state: state_label(lang, s),
+                count: *n,
+            })
+            .collect(),
+        by_hamlet: r
+            .by_hamlet
+            .iter()
+            .map(|(_, name, n, reached)| HamletRow {
+                name: name.clone(),
+                households: *n,
+                reached: *reached,
+                percent: percent(*reached, *n),
+            })
+            .collect(),
+        more: r.not_reached.len() as i64 == NOT_REACHED_PAGE,
+        not_reached: r
+            .not_reached
+            .iter()
+            .map(|h| HouseholdRow {
+                household_id: h.household_id,
+                code: h.household_code.clone(),
+                head_name: h.head_name.clone(),
+                address: h.address.clone(),
+                hamlet: h.hamlet_name.clone(),
+                channel: channel_label(lang, &h.channel),
+                state: state_label(lang, &h.state),
+                reason: h.reason.clone().unwrap_or_default(),
+                can_inform: team_role && h.channel == "visit",
+            })
+            .collect(),
+        page,
+    };
+    Ok(Html(view.render()?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct InformForm {
+    csrf: String,
+    household: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+/// `POST /announcements/{id}/inform`: a team member visited the household
+/// and told it.
+pub async fn inform(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<InformForm>,
+) -> Page {
+    user.check_csrf(&f.csrf)?;
+    let household: i64 = f
+        .household
+        .trim()
+        .parse()
+        .map_err(|_| WebError::BadRequest("Hộ không hợp lệ".into()))?;
+    let viewer = Viewer::of(&user.p);
+    // The announcement must be one the user may see.
+    st.store.announcement(&viewer, id).await?;
+    st.store.tick_visit(&viewer, id, household).await?;
+    let page = f.page.unwrap_or(0).max(0);
+    Ok(Redirect::to(&format!("/announcements/{id}?page={page}")).into_response())
+}
+
+struct FeedView {
+    title: String,
+    body: String,
+    urgency: &'static str,
+    urgent: bool,
+    send_at: String,
+    unit_name: String,
+}
+
+fn feed_views(lang: Lang, items: &[danvan_store::announcement::FeedItem]) -> Vec<FeedView> {
+    items
+        .iter()
+        .map(|i| {
+            let u = Urgency::parse(&i.urgency).unwrap_or(Urgency::Normal);
+            FeedView {
+                title: i.title.clone(),
+                body: i.body.clone(),
+                urgency: match (lang, u) {
+                    (Lang::Vi, u) => u.label_vi(),
+                    (Lang::En, Urgency::Emergency) => "Emergency",
+                    (Lang::En, _) => "Urgent",
+                },
+                urgent: u != Urgency::Normal,
+                send_at: when(i.send_at),
+                unit_name: i.unit_name.clone(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "announcement_feed.html")]
+struct FeedPage {
+    c: Chrome,
+    heading: String,
+    empty: &'static str,
+    items: Vec<FeedView>,
+}
+
+/// `GET /feed/{token}`: a household's own announcements, from the link
+/// sent to it once by SMS. Opening it acknowledges them. A token nobody
+/// was given is the ordinary 404 page, and changes nothing.
+pub async fn feed(State(st): State<AppState>, lang: Lang, Path(token): Path<String>) -> Page {
+    let items = st.store.open_feed(token.trim()).await?;
+    let mut c = crate::pages::anon_chrome(lang);
+    c.here = "/".into();
+    let page = FeedPage {
+        c,
+        heading: pick(
+            lang,
+            "Thông báo gửi hộ gia đình bạn",
+            "Announcements for your household",
+        )
+        .into(),
+        empty: pick(
+            lang,
+            "Hiện chưa có thông báo nào.",
+            "No announcement at the moment.",
+        ),
+        items: feed_views(lang, &items),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// `GET /hamlets/{id}/announcements`: a hamlet's public page of current
+/// announcements, no login.
+pub async fn hamlet(State(st): State<AppState>, lang: Lang, Path(id): Path<i64>) -> Page {
+    let unit = st.store.unit(&danvan_store::Scope::all(), id).await?;
+    if unit.level != "hamlet" {
+        return Err(WebError::NotFound);
+    }
+    let items = st.store.hamlet_announcements(id).await?;
+    let mut c = crate::pages::anon_chrome(lang);
+    c.here = format!("/hamlets/{id}/announcements");
+    let page = FeedPage {
+        c,
+        heading: format!(
+            "{}: {}",
+            pick(lang, "Thông báo", "Announcements"),
+            unit.name
+        ),
+        empty: pick(
+            lang,
+            "Hiện chưa có thông báo nào.",
+            "No announcement at the moment.",
+        ),
+        items: feed_views(lang, &items),
+    };
+    Ok(Html(page.render()?).into_response())
+}
