@@ -344,20 +344,38 @@ impl Store {
             .fetch_optional(p)
             .await?);
         let a = a.ok_or(StoreError::NotFound)?;
-        let visible = viewer.scope.contains_path(&a.path)
+        let written_here = viewer.scope.contains_path(&a.path)
             && (viewer.scope.team_id.is_none() || a.team_id == viewer.scope.team_id);
-        if !visible {
-            return Err(StoreError::NotFound);
+        if written_here {
+            return Ok(a);
         }
-        Ok(a)
+        // Written above, for households the viewer looks after.
+        let (reaches,): (bool,) = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE announcement_id = $1 AND path >= $2 AND path < $3 \
+             AND ($4 IS NULL OR team_id = $4))"
+        )
+        .bind(a.id)
+        .bind(&viewer.scope.path)
+        .bind(crate::prefix_end(&viewer.scope.path))
+        .bind(viewer.scope.team_id)
+        .fetch_one(p)
+        .await?
+        });
+        if reaches {
+            Ok(a)
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     /// The newest announcements written in the viewer's part of the tree.
     pub async fn announcements(&self, viewer: &Viewer, limit: i64) -> Result<Vec<Announcement>> {
         let end = crate::prefix_end(&viewer.scope.path);
         let sql = format!(
-            "SELECT {ANNOUNCEMENT_COLUMNS} FROM announcements WHERE path >= $1 AND path < $2 \
-             AND ($3 IS NULL OR team_id = $3) ORDER BY id DESC LIMIT $4"
+            "SELECT {ANNOUNCEMENT_COLUMNS} FROM announcements a WHERE (a.path >= $1 AND a.path < $2 \
+             AND ($3 IS NULL OR a.team_id = $3)) OR EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id \
+             AND d.path >= $1 AND d.path < $2 AND ($3 IS NULL OR d.team_id = $3)) ORDER BY a.id DESC LIMIT $4"
         );
         Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(&viewer.scope.path)

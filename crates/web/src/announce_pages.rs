@@ -124,12 +124,19 @@ fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
     }
 }
 
+/// An announcement's state.
 fn state_label(lang: Lang, s: &str) -> &'static str {
     match s {
         "pending" => pick(lang, "Chờ duyệt", "Awaiting approval"),
         "approved" => pick(lang, "Đã duyệt, chờ gửi", "Approved, waiting"),
         "planned" => pick(lang, "Đã gửi", "Sent"),
-        "cancelled" => pick(lang, "Đã hủy", "Cancelled"),
+        _ => pick(lang, "Đã hủy", "Cancelled"),
+    }
+}
+
+/// A delivery's state.
+fn delivery_label(lang: Lang, s: &str) -> &'static str {
+    match s {
         "sent" => pick(lang, "Đã gửi", "Sent"),
         "delivered" => pick(lang, "Đã tới máy", "Delivered"),
         "acknowledged" => pick(lang, "Đã xác nhận", "Acknowledged"),
@@ -326,7 +333,7 @@ pub async fn reach(
             .iter()
             .map(|(c, s, n)| ChannelRow {
                 channel: channel_label(lang, c),
-                state: state_label(lang, s),
+                state: delivery_label(lang, s),
                 count: *n,
             })
             .collect(),
@@ -351,7 +358,7 @@ pub async fn reach(
                 address: h.address.clone(),
                 hamlet: h.hamlet_name.clone(),
                 channel: channel_label(lang, &h.channel),
-                state: state_label(lang, &h.state),
+                state: delivery_label(lang, &h.state),
                 reason: h.reason.clone().unwrap_or_default(),
                 can_inform: team_role && h.channel == "visit",
             })
