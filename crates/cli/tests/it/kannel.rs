@@ -12,8 +12,8 @@
 //!
 //! What bearerbox 1.4.5 writes to the fake SMSC (checked by hand and by the
 //! tests below):
-//! - GSM 7-bit, one part: `DanVan 0912345678 text Hop to lúc 19h` — raw text,
-//!   UTF-8, already reduced to the GSM alphabet (`ạ` arrives as `?`). A line
+//! - GSM 7-bit, one part: `DanVan 0912345678 text Chào b?n` — raw text,
+//!   UTF-8, already reduced to the GSM alphabet (`à` is in it, `ạ` is not). A line
 //!   break in the text ends the line early; the rest arrives as a line of its
 //!   own, which `received` joins back.
 //! - UCS-2, one part: `DanVan 0912345678 ucs-2 %00C%00h%00%E0%00o` —
@@ -44,9 +44,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
@@ -177,9 +177,9 @@ impl Kannel {
 
     /// A phone `from` sends `text` to the number `to`; Kannel then calls the
     /// inbound URL. Printable ASCII goes as GSM text, anything else as UCS-2,
-    /// as a phone would; a long text goes as one message. Returns once
-    /// bearerbox has it on its socket (waiting for the connection if Kannel
-    /// is restarting).
+    /// as a phone would; a long text goes as one message. Returns once it is
+    /// written to bearerbox (waiting for the connection while Kannel
+    /// restarts).
     pub async fn send_from_phone(&self, from: &str, to: &str, text: &str) {
         for number in [from, to] {
             assert!(
@@ -550,7 +550,9 @@ fn reassemble(lines: &[String]) -> Vec<Sms> {
         }
     }
     let mut out = Vec::new();
-    let mut pending: HashMap<(String, String, u16, u8), BTreeMap<u8, Vec<u8>>> = HashMap::new();
+    // Parts so far by (from, to, reference, total), in part-number order.
+    type Key = (String, String, u16, u8);
+    let mut pending: HashMap<Key, BTreeMap<u8, Vec<u8>>> = HashMap::new();
     for p in parts {
         let Some((reference, total, n)) = p.concat else {
             out.push(sms(p.from, p.to, p.data, 1, p.unicode));
@@ -632,6 +634,9 @@ fn url_encode(bytes: &[u8]) -> String {
 
 /// The harness checks itself (and the findings above) against the real Kannel.
 mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
     use super::*;
 
     /// A tiny HTTP server for the tests: records the query of every request and
@@ -760,12 +765,13 @@ mod tests {
             ("0912345679", "Hop to luc 19h\ntai nha van hoa", "0"),
             ("0912345670", LONG_GSM, "0"),
             ("0912345671", "Chào bạn", "2"),
+            ("0912345672", "Chào bạn", "0"),
         ] {
             let answer = sendsms(&kannel, to, text, coding, &[]).await;
             assert_eq!(answer, "0: Accepted for delivery");
         }
-        let got = kannel.wait_for(4, Duration::from_secs(10)).await;
-        assert_eq!(got.len(), 4, "{got:#?}");
+        let got = kannel.wait_for(5, Duration::from_secs(10)).await;
+        assert_eq!(got.len(), 5, "{got:#?}");
         let expect = |to: &str, text: &str, parts: usize, unicode: bool| Sms {
             from: "DanVan".into(),
             to: to.into(),
@@ -788,6 +794,11 @@ mod tests {
         assert_eq!(
             find(&got, "0912345671"),
             &expect("0912345671", "Chào bạn", 1, true)
+        );
+        // Coding 0: what the GSM alphabet lacks becomes `?`.
+        assert_eq!(
+            find(&got, "0912345672"),
+            &expect("0912345672", "Chào b?n", 1, false)
         );
     }
 
@@ -828,7 +839,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn phone_messages_reach_the_inbound_url_and_replies_the_phone() {
+    async fn phone_messages_reach_get_url_and_replies_reach_the_phone() {
         let app = Recorder::start("Da nhan phan anh cua ban. Cam on.").await;
         let inbound = format!("{}/sms/inbound?key=k&from=%p&to=%P&text=%a&id=%I", app.url);
         let kannel = Kannel::start(Some(&inbound)).await;
