@@ -249,6 +249,10 @@ struct GatewayArgs {
     /// Seconds a sender's claim on messages lasts.
     #[arg(long, env = "DANVAN_SMS_LEASE_SECS", default_value_t = danvan_store::outbox::LEASE_SECS)]
     sms_lease_secs: i64,
+    /// Seconds a message left in doubt by a stopped sender waits for
+    /// Kannel's report before it is sent again.
+    #[arg(long, env = "DANVAN_SMS_IN_DOUBT_SECS", default_value_t = danvan_store::outbox::IN_DOUBT_GRACE_SECS)]
+    sms_in_doubt_secs: i64,
 }
 
 impl GatewayArgs {
@@ -271,6 +275,7 @@ impl GatewayArgs {
         c.gateway_key = key;
         c.rate_per_second = self.sms_rate.max(1);
         c.lease_secs = self.sms_lease_secs.max(1);
+        c.in_doubt_secs = self.sms_in_doubt_secs.max(0);
         Ok(Some(c))
     }
 }

@@ -45,8 +45,11 @@ pub struct KannelConfig {
     pub rate_per_second: u32,
     /// Messages in flight to Kannel at once.
     pub concurrency: usize,
-    /// How long a claim holds its messages.
+    /// How long a claim holds its messages: longer than a batch takes.
     pub lease_secs: i64,
+    /// After a lease ends, how long a message in doubt (its sender died
+    /// mid-send) waits for the gateway's report before it is sent again.
+    pub in_doubt_secs: i64,
 }
 
 impl KannelConfig {
@@ -61,6 +64,7 @@ impl KannelConfig {
             rate_per_second: 100,
             concurrency: 16,
             lease_secs: LEASE_SECS,
+            in_doubt_secs: IN_DOUBT_GRACE_SECS,
         }
     }
 }
@@ -160,7 +164,19 @@ pub fn spawn_sms_sender(store: Store, cfg: KannelConfig) -> tokio::task::JoinHan
             rand::random::<u32>()
         );
         let batch = (cfg.rate_per_second.max(1) as i64).min(500);
+        let mut last_release = Instant::now() - Duration::from_secs(3600);
         loop {
+            // Messages a dead sender left in doubt, past their grace.
+            if last_release.elapsed() >= Duration::from_secs(1) {
+                last_release = Instant::now();
+                match store.release_stale_claims(cfg.in_doubt_secs).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::warn!(n, "messages left in doubt by a stopped sender queued again")
+                    }
+                    Err(e) => tracing::error!(error = %e, "outbox release failed"),
+                }
+            }
             let started = Instant::now();
             let claimed = match store.claim_sms(&name, batch, cfg.lease_secs).await {
                 Ok(c) => c,
@@ -210,17 +226,16 @@ pub fn spawn_sms_sender(store: Store, cfg: KannelConfig) -> tokio::task::JoinHan
     })
 }
 
-/// The outbox's housekeeping, run by the minute's sweep: messages in doubt
-/// past their grace go back to the queue; announcements due are planned;
-/// unacknowledged SMS fall back to visits.
+/// The outbox's housekeeping, run by the minute's sweep: announcements due
+/// are planned; unacknowledged SMS fall back to visits. (Messages in doubt
+/// are the sender's: only a process that sends may send them again.)
 pub async fn sweep_outbox(
     store: &Store,
     public_url: Option<&str>,
-) -> Result<(u64, usize, u64), StoreError> {
-    let released = store.release_stale_claims(IN_DOUBT_GRACE_SECS).await?;
+) -> Result<(usize, u64), StoreError> {
     let planned = store.plan_due_announcements(public_url).await?;
     let fell_back = store.sms_fallback().await?;
-    Ok((released, planned, fell_back))
+    Ok((planned, fell_back))
 }
 
 #[derive(Deserialize)]

@@ -159,10 +159,8 @@ pub fn spawn_sweeper(store: Store, public_url: Option<String>) {
                 Err(e) => tracing::error!(error = %e, "feedback sweep failed"),
             }
             match gateway::sweep_outbox(&store, public_url.as_deref()).await {
-                Ok((0, 0, 0)) => {}
-                Ok((released, planned, fell_back)) => {
-                    tracing::info!(released, planned, fell_back, "outbox sweep")
-                }
+                Ok((0, 0)) => {}
+                Ok((planned, fell_back)) => tracing::info!(planned, fell_back, "outbox sweep"),
                 Err(e) => tracing::error!(error = %e, "outbox sweep failed"),
             }
         }

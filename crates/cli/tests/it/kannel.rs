@@ -452,6 +452,11 @@ sendsms-interface = 127.0.0.1
 log-level = 1
 log-file = "{d}/smsbox.log"
 mo-recode = true
+# Calls to Dân Vận (delivery reports, phones' messages) that fail are tried
+# again every second for half a minute: a restarted server still hears of
+# what it sent before it stopped.
+http-request-retry = 30
+http-queue-delay = 1
 
 group = sendsms-user
 username = {USERNAME}

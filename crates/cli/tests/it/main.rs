@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod announce;
 mod announce_browser;
+mod announce_kill;
 mod announce_sms;
 mod api;
 mod browser;
