@@ -125,28 +125,40 @@ impl Store {
         Ok(out)
     }
 
+    /// The gateway accepted these messages: one transaction for a batch,
+    /// not a commit (and on SQLite an fsync) per message.
+    pub async fn sms_accepted_many(&self, ids: &[i64]) -> Result<()> {
+        let now = self.now();
+        for chunk in ids.chunks(500) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let outbox = format!(
+                "UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL, error = NULL \
+                 WHERE id IN ({list}) AND state = 'sending'"
+            );
+            let deliveries = format!(
+                "UPDATE deliveries SET state = 'sent', updated_at = $1 WHERE state = 'planned' \
+                 AND id IN (SELECT delivery_id FROM outbox WHERE id IN ({list}))"
+            );
+            crate::in_tx!(&self.db, |tx| {
+                for sql in [&outbox, &deliveries] {
+                    let mut q = sqlx::query(sql).bind(now);
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                Ok::<(), StoreError>(())
+            })?;
+        }
+        Ok(())
+    }
+
     /// The gateway accepted the message.
     pub async fn sms_accepted(&self, id: i64) -> Result<()> {
-        let now = self.now();
-        on_db!(&self.db, |p| {
-            sqlx::query(
-                "UPDATE outbox SET state = 'sent', sent_at = $2, updated_at = $2, claimed_until = NULL, error = NULL \
-                 WHERE id = $1 AND state = 'sending'",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(p)
-            .await?;
-            sqlx::query(
-                "UPDATE deliveries SET state = 'sent', updated_at = $2 WHERE state = 'planned' \
-                 AND id = (SELECT delivery_id FROM outbox WHERE id = $1)",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(p)
-            .await?;
-        });
-        Ok(())
+        self.sms_accepted_many(&[id]).await
     }
 
     /// The gateway refused the message or could not be reached. A

@@ -201,9 +201,13 @@ pub fn spawn_sms_sender(store: Store, cfg: KannelConfig) -> tokio::task::JoinHan
                 .buffer_unordered(cfg.concurrency.max(1))
                 .collect()
                 .await;
+            let mut accepted = Vec::with_capacity(results.len());
             for (id, outcome) in results {
                 let r = match outcome {
-                    Outcome::Accepted => store.sms_accepted(id).await,
+                    Outcome::Accepted => {
+                        accepted.push(id);
+                        Ok(())
+                    }
                     Outcome::Refused(e) => store.sms_not_sent(id, &e, true).await,
                     Outcome::Unavailable(e) => {
                         down = true;
@@ -213,6 +217,11 @@ pub fn spawn_sms_sender(store: Store, cfg: KannelConfig) -> tokio::task::JoinHan
                 if let Err(e) = r {
                     tracing::error!(error = %e, "outbox update failed");
                 }
+            }
+            if let Err(e) = store.sms_accepted_many(&accepted).await {
+                // Left `sending`: their reports settle them, or the
+                // in-doubt grace sends them again.
+                tracing::error!(error = %e, "outbox update failed");
             }
             if down {
                 tracing::warn!("SMS gateway unavailable; messages wait for their next attempt");
