@@ -147,8 +147,13 @@ async fn api_answers_in_scope(b: Backend) {
         "/search",
         "/feedback/{id}",
         "/units/{id}/feedback-summary",
+        "/announcements/{id}",
+        "/announcements/{id}/reach",
     ] {
         assert!(doc["paths"][p]["get"].is_object(), "{p} documented");
+    }
+    for p in ["/announcements", "/announcements/{id}/approve"] {
+        assert!(doc["paths"][p]["post"].is_object(), "POST {p} documented");
     }
     assert!(
         doc["paths"]["/feedback"]["post"].is_object(),
