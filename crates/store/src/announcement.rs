@@ -185,6 +185,84 @@ impl Store {
         viewer: &Viewer,
         new: &NewAnnouncement,
     ) -> Result<Announcement> {
+        let Checked {
+            title,
+            body,
+            send_at,
+            expires_at,
+            audience,
+            unit,
+            team_id,
+            matched,
+            topic_id,
+        } = self.check_announcement(viewer, new).await?;
+        let now = self.now();
+        let leader = viewer.leads_unit || viewer.role == danvan_domain::Role::Admin;
+        let skip = !leader && new.urgency == Urgency::Emergency;
+        let state = if leader || skip {
+            "approved"
+        } else {
+            "pending"
+        };
+        let audience_json = serde_json::to_string(&audience).unwrap_or_else(|_| "{}".into());
+        let actor = &viewer.actor;
+        let id = in_tx!(&self.db, |tx| {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO announcements (unit_id, path, team_id, title, body, topic_id, urgency, audience, gsm7, state, \
+                 send_at, expires_at, created_by, created_at, approved_by, approved_at, approval_skipped) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+            )
+            .bind(unit.id)
+            .bind(&unit.path)
+            .bind(team_id)
+            .bind(&title)
+            .bind(&body)
+            .bind(topic_id)
+            .bind(new.urgency.as_str())
+            .bind(&audience_json)
+            .bind(new.plain_sms)
+            .bind(state)
+            .bind(send_at)
+            .bind(expires_at)
+            .bind(actor.account_id)
+            .bind(now)
+            .bind(if leader { actor.account_id } else { None })
+            .bind(if leader || skip { Some(now) } else { None })
+            .bind(skip)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "create",
+                "announcement",
+                id,
+                unit.path,
+                serde_json::json!({
+                    "title": title, "urgency": new.urgency.as_str(), "audience": audience,
+                    "households": matched, "state": state, "approval_skipped": skip,
+                })
+            );
+            Ok::<i64, StoreError>(id)
+        })?;
+        self.announcement(viewer, id).await
+    }
+
+    /// What writing `new` would do, written nowhere: the households it
+    /// reaches and what each SMS costs. The same checks as writing it.
+    pub async fn preview_announcement(
+        &self,
+        viewer: &Viewer,
+        new: &NewAnnouncement,
+    ) -> Result<(i64, danvan_domain::announcement::SmsPlan)> {
+        let c = self.check_announcement(viewer, new).await?;
+        let plan = sms_plan(&format!("{}: {}", c.title, c.body), new.plain_sms);
+        Ok((c.matched, plan))
+    }
+
+    /// The checks of writing an announcement: text, times, audience, who.
+    async fn check_announcement(&self, viewer: &Viewer, new: &NewAnnouncement) -> Result<Checked> {
         let title = text::clean_line(&new.title, MAX_TITLE_CHARS)
             .map_err(|e| StoreError::invalid("title", e))?;
         if title.is_empty() {
@@ -273,56 +351,17 @@ impl Store {
             Some(code) if !code.is_empty() => Some(self.topic_by_code(code).await?.id),
             _ => None,
         };
-        let leader = viewer.leads_unit || viewer.role == danvan_domain::Role::Admin;
-        let skip = !leader && new.urgency == Urgency::Emergency;
-        let state = if leader || skip {
-            "approved"
-        } else {
-            "pending"
-        };
-        let audience_json = serde_json::to_string(&audience).unwrap_or_else(|_| "{}".into());
-        let actor = &viewer.actor;
-        let id = in_tx!(&self.db, |tx| {
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO announcements (unit_id, path, team_id, title, body, topic_id, urgency, audience, gsm7, state, \
-                 send_at, expires_at, created_by, created_at, approved_by, approved_at, approval_skipped) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
-            )
-            .bind(unit.id)
-            .bind(&unit.path)
-            .bind(team_id)
-            .bind(&title)
-            .bind(&body)
-            .bind(topic_id)
-            .bind(new.urgency.as_str())
-            .bind(&audience_json)
-            .bind(new.plain_sms)
-            .bind(state)
-            .bind(send_at)
-            .bind(expires_at)
-            .bind(actor.account_id)
-            .bind(now)
-            .bind(if leader { actor.account_id } else { None })
-            .bind(if leader || skip { Some(now) } else { None })
-            .bind(skip)
-            .fetch_one(&mut *tx)
-            .await?;
-            audit!(
-                &mut *tx,
-                self,
-                actor,
-                "create",
-                "announcement",
-                id,
-                unit.path,
-                serde_json::json!({
-                    "title": title, "urgency": new.urgency.as_str(), "audience": audience,
-                    "households": matched, "state": state, "approval_skipped": skip,
-                })
-            );
-            Ok::<i64, StoreError>(id)
-        })?;
-        self.announcement(viewer, id).await
+        Ok(Checked {
+            title,
+            body,
+            send_at,
+            expires_at,
+            audience,
+            unit,
+            team_id,
+            matched,
+            topic_id,
+        })
     }
 
     /// Households `audience` matches now.
@@ -809,4 +848,17 @@ impl Store {
         .await?
         }))
     }
+}
+
+/// An announcement that passed its checks, ready to be written.
+struct Checked {
+    title: String,
+    body: String,
+    send_at: i64,
+    expires_at: i64,
+    audience: Audience,
+    unit: crate::unit::Unit,
+    team_id: Option<i64>,
+    matched: i64,
+    topic_id: Option<i64>,
 }

@@ -25,6 +25,7 @@ type Page = Result<Response, WebError>;
 /// Strings of the announcement pages.
 pub struct An {
     pub nav: &'static str,
+    pub write: &'static str,
     pub list_title: &'static str,
     pub none: &'static str,
     pub col_title: &'static str,
@@ -54,6 +55,7 @@ pub struct An {
 
 pub static AN_VI: An = An {
     nav: "Thông báo",
+    write: "Viết thông báo",
     list_title: "Thông báo",
     none: "Chưa có thông báo nào.",
     col_title: "Tiêu đề",
@@ -83,6 +85,7 @@ pub static AN_VI: An = An {
 
 pub static AN_EN: An = An {
     nav: "Announcements",
+    write: "Write an announcement",
     list_title: "Announcements",
     none: "No announcement yet.",
     col_title: "Title",
@@ -487,4 +490,250 @@ pub async fn hamlet(State(st): State<AppState>, lang: Lang, Path(id): Path<i64>)
         items: feed_views(lang, &items),
     };
     Ok(Html(page.render()?).into_response())
+}
+
+/// One choice of a select.
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "announcement_new.html")]
+struct NewPage {
+    c: Chrome,
+    lang_vi: bool,
+    units: Vec<Choice>,
+    urgencies: Vec<Choice>,
+    reach: Vec<Choice>,
+    title: String,
+    body: String,
+    send_at: String,
+    plain_sms: bool,
+    /// Households, SMS parts and price per household, after "preview".
+    preview: Option<(i64, usize, i64)>,
+    error: Option<String>,
+    team_only: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    send_at: String,
+    #[serde(default)]
+    plain_sms: Option<String>,
+    #[serde(default)]
+    no_smartphone: Option<String>,
+    #[serde(default)]
+    no_phone: Option<String>,
+    /// "preview" or "send".
+    #[serde(default)]
+    action: String,
+}
+
+/// Who may write, and where: officers at their unit (for it or a unit
+/// below), a team leader for their own team.
+fn may_write(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin
+            | Role::ProvinceOfficer
+            | Role::Supervisor
+            | Role::CommuneOfficer
+            | Role::TeamLeader
+    )
+}
+
+async fn new_page(
+    st: &AppState,
+    user: &User,
+    f: &NewForm,
+    preview: Option<(i64, usize, i64)>,
+    error: Option<String>,
+) -> Page {
+    let lang = user.lang;
+    let mut units = Vec::new();
+    if let Some(own) = user.p.unit_id {
+        let scope = &user.p.scope;
+        let me = st.store.unit(scope, own).await?;
+        units.push(me.clone());
+        if user.p.role != Role::TeamLeader {
+            units.extend(st.store.children(scope, own, true).await?);
+        }
+    }
+    let units = units
+        .into_iter()
+        .map(|u| Choice {
+            selected: f.unit == u.id.to_string(),
+            value: u.id.to_string(),
+            label: u.name,
+        })
+        .collect();
+    let urgencies = Urgency::ALL
+        .iter()
+        .map(|u| Choice {
+            value: u.as_str().into(),
+            label: match lang {
+                Lang::Vi => u.label_vi().into(),
+                Lang::En => u.as_str().into(),
+            },
+            selected: f.urgency == u.as_str(),
+        })
+        .collect();
+    let reach = vec![
+        Choice {
+            value: "no_smartphone".into(),
+            label: pick(
+                lang,
+                "Chỉ hộ không có điện thoại thông minh",
+                "Only households without a smartphone",
+            )
+            .into(),
+            selected: f.no_smartphone.is_some(),
+        },
+        Choice {
+            value: "no_phone".into(),
+            label: pick(
+                lang,
+                "Chỉ hộ không có điện thoại",
+                "Only households without a phone",
+            )
+            .into(),
+            selected: f.no_phone.is_some(),
+        },
+    ];
+    let page = NewPage {
+        c: chrome(user, "/announcements/new"),
+        lang_vi: lang == Lang::Vi,
+        units,
+        urgencies,
+        reach,
+        title: f.title.clone(),
+        body: f.body.clone(),
+        send_at: f.send_at.clone(),
+        plain_sms: f.plain_sms.is_some(),
+        preview,
+        error,
+        team_only: user.p.role == Role::TeamLeader,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// `GET /announcements/new`: the form.
+pub async fn new_form(State(st): State<AppState>, user: User) -> Page {
+    if !may_write(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    new_page(&st, &user, &NewForm::default(), None, None).await
+}
+
+/// The announcement the form describes (the audience is the chosen unit,
+/// or a team leader's own team).
+fn from_form(
+    user: &User,
+    f: &NewForm,
+) -> Result<danvan_store::announcement::NewAnnouncement, String> {
+    let unit: i64 = f
+        .unit
+        .trim()
+        .parse()
+        .map_err(|_| "Hãy chọn đơn vị".to_string())?;
+    let send_at = match f.send_at.trim() {
+        "" => None,
+        s => {
+            let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+                .map_err(|_| "Thời điểm gửi không hợp lệ".to_string())?;
+            Some(calendar::from_local(t))
+        }
+    };
+    let mut reach = Vec::new();
+    if f.no_phone.is_some() {
+        reach.push("no_phone".to_string());
+    } else if f.no_smartphone.is_some() {
+        reach = vec!["basic_phone".into(), "no_phone".into()];
+    }
+    let audience = match (user.p.role, user.p.scope.team_id) {
+        (Role::TeamLeader, Some(team)) => danvan_store::announcement::Audience {
+            units: vec![],
+            teams: vec![team],
+            reach,
+        },
+        _ => danvan_store::announcement::Audience {
+            units: vec![unit],
+            teams: vec![],
+            reach,
+        },
+    };
+    // A team leader writes at their hamlet; officers at their own unit.
+    let at = user.p.unit_id.unwrap_or(unit);
+    Ok(danvan_store::announcement::NewAnnouncement {
+        unit_id: at,
+        title: f.title.clone(),
+        body: f.body.clone(),
+        topic: None,
+        urgency: Urgency::parse(&f.urgency).unwrap_or(Urgency::Normal),
+        audience,
+        plain_sms: f.plain_sms.is_some(),
+        send_at,
+        expires_at: None,
+    })
+}
+
+/// `POST /announcements/new`: "preview" shows the households and the SMS
+/// cost without writing anything; "send" writes it (and plans it when it
+/// is approved and due). Bad input comes back in the form, in Vietnamese.
+pub async fn new_submit(State(st): State<AppState>, user: User, Form(f): Form<NewForm>) -> Page {
+    user.check_csrf(&f.csrf)?;
+    if !may_write(user.p.role) {
+        return Err(WebError::NotFound);
+    }
+    let new = match from_form(&user, &f) {
+        Ok(n) => n,
+        Err(e) => return new_page(&st, &user, &f, None, Some(e)).await,
+    };
+    let viewer = Viewer::of(&user.p);
+    if f.action != "send" {
+        return match st.store.preview_announcement(&viewer, &new).await {
+            Ok((households, plan)) => {
+                let price = plan.parts as i64 * crate::announce_api::SMS_PART_PRICE_VND;
+                new_page(&st, &user, &f, Some((households, plan.parts, price)), None).await
+            }
+            Err(e) => new_page(&st, &user, &f, None, Some(message(e))).await,
+        };
+    }
+    match st.store.create_announcement(&viewer, &new).await {
+        Ok(a) => {
+            st.store
+                .plan_due_announcements(st.public_url.as_deref())
+                .await?;
+            Ok(Redirect::to(&format!("/announcements/{}", a.id)).into_response())
+        }
+        Err(e) => new_page(&st, &user, &f, None, Some(message(e))).await,
+    }
+}
+
+/// A refusal as the form shows it; anything else is the error page's.
+fn message(e: danvan_store::StoreError) -> String {
+    match e {
+        danvan_store::StoreError::Rejected(m) | danvan_store::StoreError::Conflict(m) => m,
+        danvan_store::StoreError::Invalid { field, error } => {
+            format!("{field}: {}", error.message_vi())
+        }
+        danvan_store::StoreError::NotFound => "Không tìm thấy đơn vị đã chọn".into(),
+        other => {
+            tracing::error!(error = %other, "announcement form failed");
+            "Lỗi hệ thống, xin thử lại".into()
+        }
+    }
 }

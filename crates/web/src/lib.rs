@@ -94,6 +94,10 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .route("/feedback/{id}/act", post(feedback_pages::act))
         .route("/feedback/{id}/photos/{n}", get(feedback_pages::photo))
         .route("/announcements", get(announce_pages::list))
+        .route(
+            "/announcements/new",
+            get(announce_pages::new_form).post(announce_pages::new_submit),
+        )
         .route("/announcements/{id}", get(announce_pages::reach))
         .route("/announcements/{id}/inform", post(announce_pages::inform))
         .route("/feed/{token}", get(announce_pages::feed))
