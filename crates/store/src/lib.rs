@@ -7,6 +7,7 @@
 //! expansions. Each module is named after the domain word it stores.
 
 pub mod account;
+pub mod alert;
 pub mod announcement;
 pub mod audit;
 pub mod clock;

@@ -2,11 +2,13 @@
 //! JSON API and its OpenAPI document, sessions, CSRF and security headers.
 //! It never writes SQL: every read and write goes through `danvan_store`.
 
+pub mod alerts;
 pub mod announce_api;
 pub mod announce_pages;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod cap;
 pub mod error;
 pub mod feedback_pages;
 pub mod gateway;
@@ -120,6 +122,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .merge(import)
         .merge(report::router())
+        .merge(alerts::router())
         .fallback(pages::not_found)
         .layer(Extension(Limiters::new(limits)))
         .with_state(state);

@@ -275,7 +275,7 @@ impl Node<'_> {
 /// Escapes text for element content (and attributes, should one appear);
 /// characters XML 1.0 cannot carry at all are dropped, since no escape
 /// would make the document well-formed.
-fn escape_xml(s: &str, out: &mut String) {
+pub(crate) fn escape_xml(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;

@@ -11,6 +11,7 @@ mod announce_kill;
 mod announce_sms;
 mod api;
 mod browser;
+mod cap;
 mod cli;
 mod feedback;
 mod import;
