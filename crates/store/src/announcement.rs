@@ -523,9 +523,11 @@ impl Store {
              SELECT $1, h.id, h.hamlet_id, h.path, h.team_id, \
              CASE WHEN h.reach = 'smartphone' THEN 'feed' WHEN h.reach = 'basic_phone' AND h.phone IS NOT NULL THEN 'sms' ELSE 'visit' END, \
              CASE WHEN h.reach = 'smartphone' THEN 'sent' ELSE 'planned' END, $2 \
-             FROM households h WHERE {pred} \
-             ON CONFLICT (announcement_id, household_id, channel) DO NOTHING"
+             FROM households h WHERE {pred}"
         );
+        // No ON CONFLICT: the guarded state change that opens this
+        // transaction makes it the only one that plans the announcement,
+        // and a plain insert costs less per row than a speculative one.
         let planned = in_tx!(&self.db, |tx| {
             let claimed = sqlx::query(
                 "UPDATE announcements SET state = 'planned', planned_at = $2 WHERE id = $1 AND state = 'approved'",
@@ -547,8 +549,7 @@ impl Store {
                  urgency, gsm7, next_attempt_at, updated_at) \
                  SELECT 'sms', h.phone, '', 'ann:' || CAST($1 AS TEXT) || ':' || CAST(d.household_id AS TEXT), $2, $1, d.id, $3, $4, $5, $2 \
                  FROM deliveries d JOIN households h ON h.id = d.household_id \
-                 WHERE d.announcement_id = $1 AND d.channel = 'sms' \
-                 ON CONFLICT (idempotency_key) DO NOTHING",
+                 WHERE d.announcement_id = $1 AND d.channel = 'sms'",
             )
             .bind(id)
             .bind(now)

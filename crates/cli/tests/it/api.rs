@@ -149,6 +149,7 @@ async fn api_answers_in_scope(b: Backend) {
         "/units/{id}/feedback-summary",
         "/announcements/{id}",
         "/announcements/{id}/reach",
+        "/announcements/{id}/cap.xml",
     ] {
         assert!(doc["paths"][p]["get"].is_object(), "{p} documented");
     }

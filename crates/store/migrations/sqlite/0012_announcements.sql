@@ -56,7 +56,6 @@ CREATE TABLE deliveries (
     UNIQUE (announcement_id, household_id, channel)
 );
 CREATE INDEX deliveries_reach ON deliveries (announcement_id, path);
-CREATE INDEX deliveries_team ON deliveries (team_id, channel, state);
 -- SMS rows the fallback still watches.
 CREATE INDEX deliveries_fallback ON deliveries (updated_at)
     WHERE channel = 'sms' AND fell_back = FALSE AND state <> 'acknowledged';
