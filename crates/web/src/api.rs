@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/announcements/{id}", get(announce_api::get_one))
         .route("/announcements/{id}/approve", post(announce_api::approve))
         .route("/announcements/{id}/reach", get(announce_api::reach))
+        .merge(crate::print::router())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
         })
