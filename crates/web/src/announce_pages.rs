@@ -51,6 +51,8 @@ pub struct An {
     pub next_page: &'static str,
     pub prev_page: &'static str,
     pub approval_skipped: &'static str,
+    pub print_poster: &'static str,
+    pub print_leaflet: &'static str,
 }
 
 pub static AN_VI: An = An {
@@ -81,6 +83,8 @@ pub static AN_VI: An = An {
     next_page: "Trang sau",
     prev_page: "Trang trước",
     approval_skipped: "Khẩn cấp: gửi không chờ duyệt",
+    print_poster: "In áp phích (A4, PDF)",
+    print_leaflet: "In tờ rơi (A5, PDF)",
 };
 
 pub static AN_EN: An = An {
@@ -111,6 +115,8 @@ pub static AN_EN: An = An {
     next_page: "Next page",
     prev_page: "Previous page",
     approval_skipped: "Emergency: sent without approval",
+    print_poster: "Print a poster (A4, PDF)",
+    print_leaflet: "Print a leaflet (A5, PDF)",
 };
 
 fn an(lang: Lang) -> &'static An {

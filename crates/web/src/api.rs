@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/announcements/{id}/approve", post(announce_api::approve))
         .route("/announcements/{id}/reach", get(announce_api::reach))
         .route("/announcements/{id}/cap.xml", get(crate::alerts::api_alert))
+        .merge(crate::print::router())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
         })

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod i18n;
 pub mod open311;
 pub mod pages;
+pub mod print;
 pub mod rate_limit;
 pub mod relay;
 pub mod report;

@@ -150,6 +150,8 @@ async fn api_answers_in_scope(b: Backend) {
         "/announcements/{id}",
         "/announcements/{id}/reach",
         "/announcements/{id}/cap.xml",
+        "/announcements/{id}/poster.pdf",
+        "/announcements/{id}/leaflet.pdf",
     ] {
         assert!(doc["paths"][p]["get"].is_object(), "{p} documented");
     }

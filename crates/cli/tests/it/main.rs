@@ -20,6 +20,7 @@ mod officials;
 mod open311;
 mod open311_client;
 mod pages;
+mod print;
 mod registry;
 mod report;
 mod search;
