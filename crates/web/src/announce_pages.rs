@@ -50,6 +50,7 @@ pub struct An {
     pub next_page: &'static str,
     pub prev_page: &'static str,
     pub approval_skipped: &'static str,
+    pub loudspeaker: &'static str,
 }
 
 pub static AN_VI: An = An {
@@ -79,6 +80,7 @@ pub static AN_VI: An = An {
     next_page: "Trang sau",
     prev_page: "Trang trước",
     approval_skipped: "Khẩn cấp: gửi không chờ duyệt",
+    loudspeaker: "Lịch phát loa và tệp âm thanh",
 };
 
 pub static AN_EN: An = An {
@@ -108,6 +110,7 @@ pub static AN_EN: An = An {
     next_page: "Next page",
     prev_page: "Previous page",
     approval_skipped: "Emergency: sent without approval",
+    loudspeaker: "Loudspeaker schedule and audio files",
 };
 
 fn an(lang: Lang) -> &'static An {
@@ -186,6 +189,8 @@ struct ListPage {
     c: Chrome,
     an: &'static An,
     rows: Vec<Row>,
+    /// A hamlet head's loudspeaker schedule.
+    loudspeaker: Option<i64>,
 }
 
 /// `GET /announcements`.
@@ -207,6 +212,7 @@ pub async fn list(State(st): State<AppState>, user: User) -> Page {
         c: chrome(&user, "/announcements"),
         an: an(lang),
         rows,
+        loudspeaker: crate::loudspeaker::own_hamlet(&st, &user).await,
     };
     Ok(Html(page.render()?).into_response())
 }

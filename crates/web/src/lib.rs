@@ -11,6 +11,7 @@ pub mod error;
 pub mod feedback_pages;
 pub mod gateway;
 pub mod i18n;
+pub mod loudspeaker;
 pub mod open311;
 pub mod pages;
 pub mod rate_limit;
@@ -18,6 +19,7 @@ pub mod relay;
 pub mod report;
 pub mod reporter;
 pub mod sms;
+pub mod speech;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -116,6 +118,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .merge(import)
         .merge(report::router())
+        .merge(loudspeaker::router())
         .fallback(pages::not_found)
         .layer(Extension(Limiters::new(limits)))
         .with_state(state);
