@@ -136,9 +136,10 @@ pub async fn speak(text: &str, voice: Voice) -> Result<Samples, SpeechError> {
     read_wav(&wav)
 }
 
-/// Reads espeak-ng's WAV. Written to a pipe, its header cannot know the
-/// length and says "as long as can be": the samples end where the bytes do.
-fn read_wav(bytes: &[u8]) -> Result<Samples, SpeechError> {
+/// Reads a mono 16-bit WAV, as espeak-ng writes it. Written to a pipe,
+/// its header cannot know the length and says "as long as can be": the
+/// samples end where the bytes do.
+pub fn read_wav(bytes: &[u8]) -> Result<Samples, SpeechError> {
     let bad = |why: String| SpeechError::Failed(format!("espeak-ng: {why}"));
     let reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     let spec = reader.spec();
@@ -219,8 +220,7 @@ mod tests {
     async fn a_missing_program_is_named() {
         let e = run("danvan-no-such-program", &[], Vec::new())
             .await
-            .err()
-            .expect("fails");
+            .expect_err("fails");
         assert!(matches!(e, SpeechError::Missing("danvan-no-such-program")));
         assert!(e.message_vi().contains("chưa cài"));
     }
