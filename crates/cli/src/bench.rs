@@ -24,8 +24,9 @@ use danvan_store::{Actor, Scope, Store};
 /// Options of `danvan bench`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// A fresh (empty) database: sqlite://PATH or postgres://USER@HOST/DB.
-    #[arg(long)]
+    /// A fresh (empty) database: sqlite://PATH or postgres://USER@HOST/DB
+    /// (the audio suite needs none).
+    #[arg(long, default_value = "")]
     pub database_url: String,
     /// Households in the province, spread evenly over the hamlets.
     #[arg(long, default_value_t = 500_000)]
@@ -46,7 +47,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5)]
     pub teams: usize,
     /// What to measure: `registry` (import, search, team page) or
-    /// `feedback` (Open311 POST and GET, dashboard, sweep; issue 3).
+    /// `feedback` (Open311 POST and GET, dashboard, sweep; issue 3) or
+    /// `audio` (a one-minute announcement to loudspeaker audio; issue 4).
     #[arg(long, value_enum, default_value_t = Suite::Registry)]
     pub suite: Suite,
     /// Feedback suite: reports stored before the measurements.
@@ -81,6 +83,8 @@ pub enum Suite {
     Feedback,
     /// Issue 4: plan an announcement to the imported province, send through Kannel.
     Announcements,
+    /// Issue 4: a one-minute announcement synthesized to audio.
+    Audio,
 }
 
 /// Targets of the issue.
@@ -164,8 +168,11 @@ struct Query {
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
-    if args.suite == Suite::Feedback {
-        return crate::bench_feedback::run(args).await;
+    match args.suite {
+        Suite::Audio => return crate::bench_audio::run().await,
+        _ if args.database_url.is_empty() => bail!("--database-url is required"),
+        Suite::Feedback => return crate::bench_feedback::run(args).await,
+        Suite::Registry | Suite::Announcements => {}
     }
     let spec = province_spec(&args);
     if spec.communes == 0 || spec.hamlets_per_commune == 0 || spec.households == 0 {

@@ -4,5 +4,6 @@
 pub mod admin;
 pub mod bench;
 pub mod bench_announce;
+pub mod bench_audio;
 pub mod bench_feedback;
 pub mod demo;

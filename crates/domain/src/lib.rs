@@ -8,6 +8,7 @@ pub mod date;
 pub mod error;
 pub mod feedback;
 pub mod household;
+pub mod loudspeaker;
 pub mod member;
 pub mod name;
 pub mod phone;

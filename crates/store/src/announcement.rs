@@ -82,7 +82,7 @@ impl Announcement {
     }
 }
 
-const ANNOUNCEMENT_COLUMNS: &str =
+pub(crate) const ANNOUNCEMENT_COLUMNS: &str =
     "id, unit_id, path, team_id, title, body, topic_id, urgency, audience, gsm7, state, \
      send_at, expires_at, created_at, approved_at, approval_skipped, planned_at, households";
 

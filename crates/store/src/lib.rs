@@ -22,6 +22,7 @@ pub mod feedback_query;
 pub mod feedback_rollup;
 pub mod household;
 pub mod import;
+pub mod loudspeaker;
 pub mod outbox;
 pub mod photo;
 pub mod scope;

@@ -53,6 +53,7 @@ pub struct An {
     pub approval_skipped: &'static str,
     pub print_poster: &'static str,
     pub print_leaflet: &'static str,
+    pub loudspeaker: &'static str,
 }
 
 pub static AN_VI: An = An {
@@ -85,6 +86,7 @@ pub static AN_VI: An = An {
     approval_skipped: "Khẩn cấp: gửi không chờ duyệt",
     print_poster: "In áp phích (A4, PDF)",
     print_leaflet: "In tờ rơi (A5, PDF)",
+    loudspeaker: "Lịch phát loa và tệp âm thanh",
 };
 
 pub static AN_EN: An = An {
@@ -117,6 +119,7 @@ pub static AN_EN: An = An {
     approval_skipped: "Emergency: sent without approval",
     print_poster: "Print a poster (A4, PDF)",
     print_leaflet: "Print a leaflet (A5, PDF)",
+    loudspeaker: "Loudspeaker schedule and audio files",
 };
 
 fn an(lang: Lang) -> &'static An {
@@ -195,6 +198,8 @@ struct ListPage {
     c: Chrome,
     an: &'static An,
     rows: Vec<Row>,
+    /// A hamlet head's loudspeaker schedule.
+    loudspeaker: Option<i64>,
 }
 
 /// `GET /announcements`.
@@ -216,6 +221,7 @@ pub async fn list(State(st): State<AppState>, user: User) -> Page {
         c: chrome(&user, "/announcements"),
         an: an(lang),
         rows,
+        loudspeaker: crate::loudspeaker::own_hamlet(&st, &user).await,
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod feedback_pages;
 pub mod gateway;
 pub mod i18n;
+pub mod loudspeaker;
 pub mod open311;
 pub mod pages;
 pub mod print;
@@ -21,6 +22,7 @@ pub mod relay;
 pub mod report;
 pub mod reporter;
 pub mod sms;
+pub mod speech;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -124,6 +126,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .merge(import)
         .merge(report::router())
         .merge(alerts::router())
+        .merge(loudspeaker::router())
         .fallback(pages::not_found)
         .layer(Extension(Limiters::new(limits)))
         .with_state(state);

@@ -112,14 +112,17 @@ async fn an_officer_writes_one_in_the_form(backend: Backend) {
     b.goto(&server.url("/announcements")).await;
     let write = b.find("#new-announcement").await;
     b.click(&write).await;
-    let option = b.wait_for("#an-unit option", |t| t.contains("Mai Hoàng")).await;
+    let option = b
+        .wait_for("#an-unit option", |t| t.contains("Mai Hoàng"))
+        .await;
     b.click(&option).await;
     b.type_into("#an-title", "Tiêm phòng dại cho chó mèo").await;
     // Only spaces: refused by the server, in Vietnamese, nothing written.
     b.type_into("#an-body", "   ").await;
     let send = b.find("#an-send").await;
     b.click(&send).await;
-    b.wait_for("#form-error", |t| t.contains("Hãy ghi nội dung")).await;
+    b.wait_for("#form-error", |t| t.contains("Hãy ghi nội dung"))
+        .await;
     let (n,): (i64,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
         "SELECT COUNT(*) FROM announcements"
     )
@@ -128,7 +131,9 @@ async fn an_officer_writes_one_in_the_form(backend: Backend) {
     .unwrap());
     assert_eq!(n, 0);
     // Preview: how many households, and what each SMS costs.
-    let option = b.wait_for("#an-unit option", |t| t.contains("Mai Hoàng")).await;
+    let option = b
+        .wait_for("#an-unit option", |t| t.contains("Mai Hoàng"))
+        .await;
     b.click(&option).await;
     b.type_into(
         "#an-body",
@@ -137,15 +142,20 @@ async fn an_officer_writes_one_in_the_form(backend: Backend) {
     .await;
     let preview = b.find("#an-preview").await;
     b.click(&preview).await;
-    b.wait_for("#preview-households", |t| t == (feed + sms + visit).to_string())
-        .await;
+    b.wait_for("#preview-households", |t| {
+        t == (feed + sms + visit).to_string()
+    })
+    .await;
     b.wait_for("#preview-parts", |t| t == "2").await;
     // Nothing is written by a preview; sending writes and plans it.
     let send = b.find("#an-send").await;
     b.click(&send).await;
-    b.wait_for("h1", |t| t == "Tiêm phòng dại cho chó mèo").await;
-    b.wait_for("#reach-households", |t| t == (feed + sms + visit).to_string())
+    b.wait_for("h1", |t| t == "Tiêm phòng dại cho chó mèo")
         .await;
+    b.wait_for("#reach-households", |t| {
+        t == (feed + sms + visit).to_string()
+    })
+    .await;
     drop(b);
     server.stop();
     db.finish().await;

@@ -233,6 +233,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click: {e}"));
     }
 
+    /// An attribute of an element, as written in the page.
+    pub(crate) async fn attribute(&self, el: &str, name: &str) -> Option<String> {
+        let v = self
+            .get(&format!("/element/{el}/attribute/{name}"))
+            .await
+            .ok()?;
+        v.as_str().map(str::to_string)
+    }
+
     pub(crate) async fn screenshot(&self) -> Option<Vec<u8>> {
         let v = self.get("/screenshot").await.ok()?;
         base64_decode(v.as_str()?)

@@ -16,6 +16,7 @@ mod cli;
 mod feedback;
 mod import;
 mod kannel;
+mod loudspeaker;
 mod officials;
 mod open311;
 mod open311_client;
