@@ -152,6 +152,8 @@ async fn api_answers_in_scope(b: Backend) {
         "/announcements/{id}/cap.xml",
         "/announcements/{id}/poster.pdf",
         "/announcements/{id}/leaflet.pdf",
+        "/announcements/{id}/audio.wav",
+        "/announcements/{id}/audio.ogg",
     ] {
         assert!(doc["paths"][p]["get"].is_object(), "{p} documented");
     }
