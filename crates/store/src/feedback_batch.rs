@@ -369,6 +369,13 @@ async fn writer_connection(pool: &SqlitePool) -> Result<SqliteConnection> {
     sqlx::query("PRAGMA wal_autocheckpoint = 0")
         .execute(&mut conn)
         .await?;
+    // A report's insert reads the leaf pages of its random indexes
+    // (tracking code, submission key): with SQLite's 2 MB default each
+    // came back from the operating system, a copy each. Allocated only as
+    // pages are used.
+    sqlx::query("PRAGMA cache_size = -65536")
+        .execute(&mut conn)
+        .await?;
     Ok(conn)
 }
 
