@@ -528,7 +528,16 @@ impl Store {
         // No ON CONFLICT: the guarded state change that opens this
         // transaction makes it the only one that plans the announcement,
         // and a plain insert costs less per row than a speculative one.
+        let postgres = matches!(self.db, crate::Db::Postgres(_));
         let planned = in_tx!(&self.db, |tx| {
+            if postgres {
+                // The plan can always be made again (a crash loses it with
+                // the state change, and the sweep plans it anew), so its
+                // commit need not wait for the WAL of half a million rows.
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let claimed = sqlx::query(
                 "UPDATE announcements SET state = 'planned', planned_at = $2 WHERE id = $1 AND state = 'approved'",
             )
