@@ -138,12 +138,17 @@ impl Store {
                 "UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL, error = NULL \
                  WHERE id IN ({list}) AND state = 'sending'"
             );
+            // A feed link's text holds the household's token: once Kannel
+            // has it, only the token's hash stays (`household_feeds`).
+            let forget = format!(
+                "UPDATE outbox SET body = '' WHERE id IN ({list}) AND idempotency_key LIKE 'feed:%' AND $1 = $1"
+            );
             let deliveries = format!(
                 "UPDATE deliveries SET state = 'sent', updated_at = $1 WHERE state = 'planned' \
                  AND id IN (SELECT delivery_id FROM outbox WHERE id IN ({list}))"
             );
             crate::in_tx!(&self.db, |tx| {
-                for sql in [&outbox, &deliveries] {
+                for sql in [&outbox, &forget, &deliveries] {
                     let mut q = sqlx::query(sql).bind(now);
                     for id in chunk {
                         q = q.bind(id);

@@ -126,7 +126,9 @@ async fn send_one(client: &reqwest::Client, cfg: &KannelConfig, m: &OutgoingSms)
         .send()
         .await;
     match r {
-        Err(e) => Outcome::Unavailable(format!("gateway unreachable: {e}")),
+        // Without the URL: its query holds Kannel's password, the phone
+        // and the text, and this error is kept and shown on the reach page.
+        Err(e) => Outcome::Unavailable(format!("gateway unreachable: {}", e.without_url())),
         Ok(r) => {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();

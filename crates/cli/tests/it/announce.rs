@@ -258,6 +258,78 @@ async fn plan_and_reach(backend: Backend) {
     let actions: Vec<&str> = actions.iter().map(|(a,)| a.as_str()).collect();
     assert_eq!(actions, ["create", "approve", "plan"]);
 
+    // Smartphone households get their own feed link once, by SMS; opening
+    // it acknowledges; a forged one is the 404 page; once Kannel has the
+    // link's text, only the token's hash is kept.
+    let aid: i64 = id.parse().unwrap();
+    let sent = store.send_feed_links(aid, &server.base).await.unwrap();
+    let with_phone: (i64,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM deliveries d JOIN households h ON h.id = d.household_id \
+         WHERE d.announcement_id = $1 AND d.channel = 'feed' AND h.phone IS NOT NULL"
+    )
+    .bind(aid)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert!(with_phone.0 > 0);
+    assert_eq!(sent as i64, with_phone.0);
+    assert_eq!(
+        store.send_feed_links(aid, &server.base).await.unwrap(),
+        0,
+        "once"
+    );
+    let (link_id, link_text, key): (i64, String, String) = danvan_store::on_db!(&store.db, |p| {
+        sqlx::query_as(
+        "SELECT id, body, idempotency_key FROM outbox WHERE idempotency_key LIKE 'feed:%' ORDER BY id LIMIT 1"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap()
+    });
+    let url = link_text.split_whitespace().last().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{}/feed/", server.base)),
+        "{link_text}"
+    );
+    let household: i64 = key.trim_start_matches("feed:").parse().unwrap();
+    let page = reqwest::get(&url).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Họp thôn"));
+    let state: (String,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT state FROM deliveries WHERE announcement_id = $1 AND household_id = $2"
+    )
+    .bind(aid)
+    .bind(household)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(state.0, "acknowledged", "the link was opened");
+    let token = url.rsplit('/').next().unwrap();
+    let forged = format!(
+        "{}{}",
+        &token[..31],
+        if token.ends_with('0') { '1' } else { '0' }
+    );
+    let r = reqwest::get(server.url(&format!("/feed/{forged}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    store.sms_accepted_many(&[link_id]).await.unwrap();
+    let kept: (String,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT body FROM outbox WHERE id = $1"
+    )
+    .bind(link_id)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(kept.0, "", "the token leaves the outbox once Kannel has it");
+    // The hamlet's public page shows it, without a login.
+    let public = reqwest::get(server.url(&format!("/hamlets/{mai_hoang}/announcements")))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 200);
+    assert!(public.text().await.unwrap().contains("Họp thôn"));
+
     // The leader's own announcement needs no approval; an emergency by a
     // supervisor skips it, and says so.
     let (status, a) = post(&server, &leader, "/api/v1/announcements", body.clone()).await;

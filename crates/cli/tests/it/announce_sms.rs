@@ -334,6 +334,17 @@ async fn kannel_down_then_back(backend: Backend) {
         .await;
         sender.abort();
         assert!(rig.kannel.received().is_empty(), "nothing reached a phone");
+        // The kept error never carries the request (Kannel's password, the phone).
+        let errors: Vec<(String,)> = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+            "SELECT error FROM outbox WHERE announcement_id = $1"
+        )
+        .bind(id)
+        .fetch_all(p)
+        .await
+        .unwrap());
+        for (e,) in &errors {
+            assert!(!e.contains("password") && !e.contains("+84"), "{e}");
+        }
         // The next attempt's time comes.
         rig.clock.advance(chrono::Duration::minutes(5));
     }
