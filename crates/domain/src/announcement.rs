@@ -191,6 +191,44 @@ pub fn after_quiet_hours(unix: i64) -> i64 {
     calendar::from_local(day.and_hms_opt(QUIET_TO_HOUR, 0, 0).unwrap_or(local))
 }
 
+/// Who approves a province's announcements before they are sent (set per
+/// province; an emergency may always skip approval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Approval {
+    /// A leader of the writing unit or of a unit above; a leader's own
+    /// announcement is approved as it is written.
+    #[default]
+    Leader,
+    /// Only a leader of a unit above the writing unit.
+    Above,
+    /// Approved as written.
+    None,
+}
+
+impl Approval {
+    pub const ALL: [Approval; 3] = [Approval::Leader, Approval::Above, Approval::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::Leader => "leader",
+            Approval::Above => "above",
+            Approval::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Approval> {
+        Approval::ALL.into_iter().find(|a| a.as_str() == s.trim())
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Approval::Leader => "Lãnh đạo đơn vị viết thông báo (hoặc cấp trên) duyệt",
+            Approval::Above => "Lãnh đạo cấp trên của đơn vị viết thông báo duyệt",
+            Approval::None => "Không cần duyệt",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

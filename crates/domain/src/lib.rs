@@ -9,6 +9,7 @@ pub mod error;
 pub mod feedback;
 pub mod household;
 pub mod loudspeaker;
+pub mod material;
 pub mod member;
 pub mod name;
 pub mod phone;

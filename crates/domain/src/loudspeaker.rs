@@ -114,6 +114,71 @@ pub fn silence(rate: u32, seconds: f64) -> Vec<i16> {
 /// when people are at home.
 pub const DEFAULT_SLOTS: [(u32, u32); 2] = [(6, 0), (17, 0)];
 
+/// Slots a hamlet may set at most.
+pub const MAX_SLOTS: usize = 6;
+
+/// A hamlet's times as typed ("6:00, 11:30 17:00"): local "H:MM" or
+/// "HH:MM" separated by commas or spaces, 1 to [`MAX_SLOTS`] different
+/// times, sorted. The message says what is wrong, in Vietnamese.
+pub fn parse_slots(s: &str) -> Result<Vec<(u32, u32)>, String> {
+    let mut out = Vec::new();
+    for part in s
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (h, m) = part.split_once([':', 'h', 'g']).ok_or_else(|| {
+            format!(
+                "Giờ phát \"{}\" không hợp lệ, hãy ghi dạng 06:00",
+                cut(part)
+            )
+        })?;
+        let h: u32 = h.trim().parse().map_err(|_| {
+            format!(
+                "Giờ phát \"{}\" không hợp lệ, hãy ghi dạng 06:00",
+                cut(part)
+            )
+        })?;
+        let m: u32 = if m.trim().is_empty() {
+            0
+        } else {
+            m.trim().parse().map_err(|_| {
+                format!(
+                    "Giờ phát \"{}\" không hợp lệ, hãy ghi dạng 06:00",
+                    cut(part)
+                )
+            })?
+        };
+        if h > 23 || m > 59 {
+            return Err(format!("Giờ phát \"{}\" không có thật", cut(part)));
+        }
+        if !out.contains(&(h, m)) {
+            out.push((h, m));
+        }
+    }
+    if out.is_empty() {
+        return Err("Hãy ghi ít nhất một giờ phát, ví dụ 06:00, 17:00".into());
+    }
+    if out.len() > MAX_SLOTS {
+        return Err(format!("Tối đa {MAX_SLOTS} giờ phát mỗi ngày"));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn cut(s: &str) -> String {
+    s.chars().take(20).collect()
+}
+
+/// Slots as kept and shown: "06:00,17:00".
+pub fn slots_text(slots: &[(u32, u32)]) -> String {
+    slots
+        .iter()
+        .map(|(h, m)| format!("{h:02}:{m:02}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Broadcasts listed at most per announcement (a week at two a day).
 pub const MAX_BROADCASTS: usize = 14;
 
@@ -172,6 +237,19 @@ mod tests {
                 .and_hms_opt(h, m, 0)
                 .unwrap(),
         )
+    }
+
+    #[test]
+    fn slots_are_read_as_people_type_them() {
+        assert_eq!(parse_slots("17:00, 6:00"), Ok(vec![(6, 0), (17, 0)]));
+        assert_eq!(parse_slots("5h30 11g 5h30"), Ok(vec![(5, 30), (11, 0)]));
+        assert_eq!(slots_text(&parse_slots(" 6:5 ").unwrap()), "06:05");
+        assert!(parse_slots("").unwrap_err().contains("ít nhất"));
+        assert!(parse_slots("25:00").unwrap_err().contains("không có thật"));
+        assert!(parse_slots("sáng").unwrap_err().contains("không hợp lệ"));
+        assert!(parse_slots("1:00 2:00 3:00 4:00 5:00 6:00 7:00")
+            .unwrap_err()
+            .contains("Tối đa"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! database streams a province's 500,000 households from its index into
 //! the plan; nothing is loaded into the process.
 
-use danvan_domain::announcement::{sms_plan, Urgency, MAX_BODY_CHARS, MAX_TITLE_CHARS};
+use danvan_domain::announcement::{sms_plan, Approval, Urgency, MAX_BODY_CHARS, MAX_TITLE_CHARS};
 use danvan_domain::text;
 use danvan_domain::Reach;
 use serde::{Deserialize, Serialize};
@@ -197,7 +197,14 @@ impl Store {
             topic_id,
         } = self.check_announcement(viewer, new).await?;
         let now = self.now();
-        let leader = viewer.leads_unit || viewer.role == danvan_domain::Role::Admin;
+        let approval = self.announcement_approval(&unit.path).await?;
+        let admin = viewer.role == danvan_domain::Role::Admin;
+        // Approved as it is written: by the rule, or by who writes it.
+        let leader = match approval {
+            Approval::None => true,
+            Approval::Leader => viewer.leads_unit && viewer.is_officer() || admin,
+            Approval::Above => admin,
+        };
         let skip = !leader && new.urgency == Urgency::Emergency;
         let state = if leader || skip {
             "approved"
@@ -226,7 +233,7 @@ impl Store {
             .bind(expires_at)
             .bind(actor.account_id)
             .bind(now)
-            .bind(if leader { actor.account_id } else { None })
+            .bind(if leader && approval != Approval::None { actor.account_id } else { None })
             .bind(if leader || skip { Some(now) } else { None })
             .bind(skip)
             .fetch_one(&mut *tx)
@@ -242,6 +249,7 @@ impl Store {
                 serde_json::json!({
                     "title": title, "urgency": new.urgency.as_str(), "audience": audience,
                     "households": matched, "state": state, "approval_skipped": skip,
+                    "approval": approval.as_str(),
                 })
             );
             Ok::<i64, StoreError>(id)
@@ -428,9 +436,24 @@ impl Store {
     /// The unit's leader approves a pending announcement.
     pub async fn approve_announcement(&self, viewer: &Viewer, id: i64) -> Result<Announcement> {
         let a = self.announcement(viewer, id).await?;
-        if !(viewer.leads_unit || viewer.role == danvan_domain::Role::Admin) || !viewer.is_officer()
-        {
-            return Err(rejected("Chỉ lãnh đạo đơn vị được duyệt thông báo"));
+        let admin = viewer.role == danvan_domain::Role::Admin;
+        let leader = viewer.leads_unit && viewer.is_officer();
+        let may = admin
+            || match self.announcement_approval(&a.path).await? {
+                Approval::Leader | Approval::None => leader && viewer.scope.contains_path(&a.path),
+                // A unit strictly above the one that wrote it.
+                Approval::Above => {
+                    leader
+                        && viewer.scope.contains_path(&a.path)
+                        && viewer.scope.path.len() < a.path.len()
+                }
+            };
+        if !may {
+            return Err(rejected(if viewer.leads_unit {
+                "Thông báo của đơn vị này do lãnh đạo cấp trên duyệt"
+            } else {
+                "Chỉ lãnh đạo đơn vị được duyệt thông báo"
+            }));
         }
         let now = self.now();
         in_tx!(&self.db, |tx| {
@@ -461,6 +484,66 @@ impl Store {
             Ok::<(), StoreError>(())
         })?;
         self.announcement(viewer, id).await
+    }
+
+    /// Who approves the announcements of the province of `path`.
+    pub async fn announcement_approval(&self, path: &str) -> Result<Approval> {
+        let province = crate::feedback::province_of(path).unwrap_or(0);
+        let row: Option<(String,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT approval FROM announcement_settings WHERE unit_id = $1"
+        )
+        .bind(province)
+        .fetch_optional(p)
+        .await?);
+        Ok(row.and_then(|(a,)| Approval::parse(&a)).unwrap_or_default())
+    }
+
+    /// Sets who approves a province's announcements: the administrator,
+    /// or a leader of the province itself.
+    pub async fn set_announcement_approval(
+        &self,
+        viewer: &Viewer,
+        province_id: i64,
+        approval: Approval,
+    ) -> Result<()> {
+        let unit = self.unit(&viewer.scope, province_id).await?;
+        if unit.parent_id.is_some() {
+            return Err(rejected("Cách duyệt thông báo được đặt cho cả tỉnh"));
+        }
+        let province_leader = viewer.role == danvan_domain::Role::ProvinceOfficer
+            && viewer.leads_unit
+            && viewer.scope.path == unit.path;
+        if !(viewer.role == danvan_domain::Role::Admin || province_leader) {
+            return Err(rejected(
+                "Chỉ quản trị viên hoặc lãnh đạo tỉnh được đặt cách duyệt thông báo",
+            ));
+        }
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "INSERT INTO announcement_settings (unit_id, approval, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (unit_id) DO UPDATE SET approval = excluded.approval, updated_by = excluded.updated_by, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(unit.id)
+            .bind(approval.as_str())
+            .bind(viewer.actor.account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "update",
+                "announcement_settings",
+                unit.id,
+                unit.path,
+                serde_json::json!({"approval": approval.as_str()})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(())
     }
 
     /// Plans every approved announcement whose send time has come; returns

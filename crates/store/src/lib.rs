@@ -23,6 +23,7 @@ pub mod feedback_rollup;
 pub mod household;
 pub mod import;
 pub mod loudspeaker;
+pub mod material;
 pub mod outbox;
 pub mod photo;
 pub mod scope;

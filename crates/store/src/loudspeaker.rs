@@ -1,8 +1,22 @@
 //! The hamlet loudspeaker: which announcements a hamlet plays, and the
 //! audio files made for them, kept so they are synthesized once.
 
+use danvan_domain::loudspeaker::{parse_slots, slots_text, DEFAULT_SLOTS};
+use danvan_domain::Role;
+use sha2::{Digest, Sha256};
+
 use crate::announcement::{Announcement, ANNOUNCEMENT_COLUMNS};
-use crate::{on_db, Result, Store};
+use crate::feedback::Viewer;
+use crate::{audit, in_tx, on_db, Result, Store, StoreError};
+
+/// A recorded voice kept for an announcement.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// 16-bit mono PCM WAV.
+    pub wav: Vec<u8>,
+    pub seconds: f64,
+    pub sha256: String,
+}
 
 impl Store {
     /// The announcements a hamlet's loudspeaker plays now: sent (planned)
@@ -72,5 +86,168 @@ impl Store {
         .map(|_| ())?
         });
         Ok(())
+    }
+
+    /// A hamlet's usual broadcast times (local hours and minutes).
+    pub async fn loudspeaker_slots(&self, hamlet_id: i64) -> Result<Vec<(u32, u32)>> {
+        let row: Option<(String,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT slots FROM loudspeaker_slots WHERE hamlet_id = $1"
+        )
+        .bind(hamlet_id)
+        .fetch_optional(p)
+        .await?);
+        Ok(row
+            .and_then(|(s,)| parse_slots(&s).ok())
+            .unwrap_or_else(|| DEFAULT_SLOTS.to_vec()))
+    }
+
+    /// Sets a hamlet's broadcast times as typed ("06:00, 17:30"): its head,
+    /// or an officer whose part of the tree holds it.
+    pub async fn set_loudspeaker_slots(
+        &self,
+        viewer: &Viewer,
+        hamlet_id: i64,
+        typed: &str,
+    ) -> Result<Vec<(u32, u32)>> {
+        let unit = self.unit(&viewer.scope, hamlet_id).await?;
+        if unit.level != "hamlet" {
+            return Err(StoreError::NotFound);
+        }
+        if !(viewer.is_officer() || viewer.role == Role::HamletHead) {
+            return Err(StoreError::Rejected(
+                "Chỉ trưởng thôn hoặc cán bộ được đặt giờ phát loa".into(),
+            ));
+        }
+        let slots = parse_slots(typed).map_err(StoreError::Rejected)?;
+        let text = slots_text(&slots);
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "INSERT INTO loudspeaker_slots (hamlet_id, slots, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (hamlet_id) DO UPDATE SET slots = excluded.slots, updated_by = excluded.updated_by, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(hamlet_id)
+            .bind(&text)
+            .bind(viewer.actor.account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "update",
+                "loudspeaker_slots",
+                hamlet_id,
+                unit.path,
+                serde_json::json!({"slots": text})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(slots)
+    }
+
+    /// The recorded voice of an announcement, if one was uploaded.
+    pub async fn announcement_recording(&self, announcement_id: i64) -> Result<Option<Recording>> {
+        let row: Option<(Vec<u8>, f64, String)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT bytes, seconds, sha256 FROM announcement_recordings WHERE announcement_id = $1"
+        )
+        .bind(announcement_id)
+        .fetch_optional(p)
+        .await?
+        });
+        Ok(row.map(|(wav, seconds, sha256)| Recording {
+            wav,
+            seconds,
+            sha256,
+        }))
+    }
+
+    /// Keeps a recorded voice (already checked and converted to 16-bit
+    /// mono WAV by the caller) for an announcement written in the viewer's
+    /// part of the tree, replacing an earlier one.
+    pub async fn save_announcement_recording(
+        &self,
+        viewer: &Viewer,
+        announcement_id: i64,
+        wav: &[u8],
+        seconds: f64,
+    ) -> Result<String> {
+        let a = self.recordable(viewer, announcement_id).await?;
+        let sha = hex::encode(Sha256::digest(wav));
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "INSERT INTO announcement_recordings (announcement_id, bytes, seconds, sha256, uploaded_by, uploaded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (announcement_id) DO UPDATE SET bytes = excluded.bytes, \
+                 seconds = excluded.seconds, sha256 = excluded.sha256, uploaded_by = excluded.uploaded_by, \
+                 uploaded_at = excluded.uploaded_at",
+            )
+            .bind(a.id)
+            .bind(wav)
+            .bind(seconds)
+            .bind(&sha)
+            .bind(viewer.actor.account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "record",
+                "announcement",
+                a.id,
+                a.path,
+                serde_json::json!({"seconds": seconds, "sha256": sha})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(sha)
+    }
+
+    /// Removes a recorded voice: the announcement is synthesized again.
+    pub async fn delete_announcement_recording(
+        &self,
+        viewer: &Viewer,
+        announcement_id: i64,
+    ) -> Result<()> {
+        let a = self.recordable(viewer, announcement_id).await?;
+        in_tx!(&self.db, |tx| {
+            let gone =
+                sqlx::query("DELETE FROM announcement_recordings WHERE announcement_id = $1")
+                    .bind(a.id)
+                    .execute(&mut *tx)
+                    .await?;
+            if gone.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "unrecord",
+                "announcement",
+                a.id,
+                a.path,
+                serde_json::json!({})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(())
+    }
+
+    /// An announcement whose voice the viewer may record: an officer of
+    /// the unit that wrote it or of a unit above.
+    async fn recordable(&self, viewer: &Viewer, id: i64) -> Result<Announcement> {
+        let a = self.announcement(viewer, id).await?;
+        if !(viewer.is_officer() && viewer.scope.contains_path(&a.path)) {
+            return Err(StoreError::Rejected(
+                "Chỉ cán bộ của đơn vị viết thông báo được thu âm giọng đọc".into(),
+            ));
+        }
+        Ok(a)
     }
 }

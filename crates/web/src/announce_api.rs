@@ -243,3 +243,56 @@ pub async fn reach(
     }
     Ok(Json(reach_json(&r)))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsIn {
+    /// leader, above or none.
+    approval: String,
+}
+
+fn settings_json(province: i64, a: danvan_domain::announcement::Approval) -> Value {
+    json!({
+        "unit_id": province.to_string(),
+        "approval": a.as_str(),
+        "approval_label": a.label_vi(),
+    })
+}
+
+/// `GET /api/v1/units/{id}/announcement-settings`: who approves the
+/// announcements written at the unit (its province's rule).
+pub async fn settings_get(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let unit = st.store.unit(&p.scope, parse_id(&id)?).await?;
+    let a = st.store.announcement_approval(&unit.path).await?;
+    let province = unit
+        .path
+        .trim_matches('/')
+        .split('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(unit.id);
+    Ok(Json(settings_json(province, a)))
+}
+
+/// `PUT /api/v1/units/{id}/announcement-settings` `{"approval": "above"}`:
+/// the administrator or a leader of the province sets it.
+pub async fn settings_put(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+    body: Result<Json<SettingsIn>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) =
+        body.map_err(|e| invalid(&format!("Dữ liệu JSON không hợp lệ: {}", e.body_text())))?;
+    let approval = danvan_domain::announcement::Approval::parse(&b.approval)
+        .ok_or_else(|| invalid("approval: leader, above hoặc none"))?;
+    let id = parse_id(&id)?;
+    st.store
+        .set_announcement_approval(&Viewer::of(&p), id, approval)
+        .await?;
+    Ok(Json(settings_json(id, approval)))
+}

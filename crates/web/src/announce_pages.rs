@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use danvan_domain::announcement::{sms_plan, Urgency};
+use danvan_domain::announcement::{sms_plan, Approval, Urgency};
 use danvan_domain::calendar;
 use danvan_domain::Role;
 use danvan_store::announcement::{Announcement, NOT_REACHED_PAGE};
@@ -200,10 +200,67 @@ struct ListPage {
     rows: Vec<Row>,
     /// A hamlet head's loudspeaker schedule.
     loudspeaker: Option<i64>,
+    /// The province whose approval rule the user may set, and its choices.
+    approval: Option<(i64, Vec<Choice>)>,
+    msg: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    msg: Option<String>,
+}
+
+/// The province whose approval rule the user may set: the administrator
+/// (the first province) or a leader of a province.
+async fn approval_choices(
+    st: &AppState,
+    user: &User,
+) -> Result<Option<(i64, Vec<Choice>)>, WebError> {
+    let lang = user.lang;
+    let province = match user.p.role {
+        Role::Admin => st
+            .store
+            .top_units(&user.p.scope)
+            .await?
+            .into_iter()
+            .next()
+            .map(|u| u.id),
+        Role::ProvinceOfficer if user.p.leads_unit => user.p.unit_id,
+        _ => None,
+    };
+    let Some(province) = province else {
+        return Ok(None);
+    };
+    let unit = st.store.unit(&user.p.scope, province).await?;
+    if unit.parent_id.is_some() {
+        return Ok(None);
+    }
+    let current = st.store.announcement_approval(&unit.path).await?;
+    Ok(Some((
+        province,
+        Approval::ALL
+            .iter()
+            .map(|a| Choice {
+                value: a.as_str().into(),
+                label: match lang {
+                    Lang::Vi => a.label_vi().into(),
+                    Lang::En => match a {
+                        Approval::Leader => {
+                            "The writing unit's leader (or one above) approves".into()
+                        }
+                        Approval::Above => "A leader above the writing unit approves".into(),
+                        Approval::None => "No approval needed".into(),
+                    },
+                },
+                selected: *a == current,
+            })
+            .collect(),
+    )))
 }
 
 /// `GET /announcements`.
-pub async fn list(State(st): State<AppState>, user: User) -> Page {
+pub async fn list(State(st): State<AppState>, user: User, Query(q): Query<ListQuery>) -> Page {
     let lang = user.lang;
     let list = st.store.announcements(&Viewer::of(&user.p), 50).await?;
     let rows = list
@@ -222,6 +279,9 @@ pub async fn list(State(st): State<AppState>, user: User) -> Page {
         an: an(lang),
         rows,
         loudspeaker: crate::loudspeaker::own_hamlet(&st, &user).await,
+        approval: approval_choices(&st, &user).await?,
+        msg: (q.msg.as_deref() == Some("settings"))
+            .then(|| pick(lang, "Đã lưu cách duyệt thông báo.", "Approval rule saved.")),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -285,11 +345,19 @@ struct ReachPage {
     not_reached: Vec<HouseholdRow>,
     page: i64,
     more: bool,
+    /// Waiting for approval, and the viewer may give it.
+    can_approve: bool,
+    /// The viewer may upload a recorded voice; the one kept, in seconds.
+    can_record: bool,
+    recording: Option<String>,
+    error: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct ReachQuery {
     page: Option<i64>,
+    #[serde(default)]
+    error: Option<String>,
 }
 
 /// `GET /announcements/{id}`: the reach page.
@@ -317,6 +385,17 @@ pub async fn reach(
             .await?;
     }
     let team_role = matches!(user.p.role, Role::TeamLeader | Role::TeamMember);
+    let officer_here = viewer.is_officer() && viewer.scope.contains_path(&a.path);
+    let can_approve =
+        a.state == "pending" && (user.p.role == Role::Admin || officer_here && user.p.leads_unit);
+    let recording = if officer_here {
+        st.store
+            .announcement_recording(a.id)
+            .await?
+            .map(|r| format!("{:.0}", r.seconds.ceil()))
+    } else {
+        None
+    };
     let plan = sms_plan(&a.sms_text(), a.gsm7);
     let coding = match plan.coding {
         danvan_domain::announcement::Coding::Gsm7 => {
@@ -379,8 +458,87 @@ pub async fn reach(
             })
             .collect(),
         page,
+        can_approve,
+        can_record: officer_here,
+        recording,
+        error: q
+            .error
+            .as_deref()
+            .map(reach_error)
+            .filter(|e| !e.is_empty()),
     };
-    Ok(Html(view.render()?).into_response())
+    let status = if view.error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, Html(view.render()?)).into_response())
+}
+
+/// A refusal carried back to the reach page by its redirect (a short
+/// code, never free text from the URL).
+fn reach_error(code: &str) -> String {
+    crate::loudspeaker::recording_error(code)
+        .map(str::to_string)
+        .or_else(|| {
+            code.strip_prefix("approve").map(|_| {
+                "Bạn không được duyệt thông báo này, hoặc nó không còn chờ duyệt".to_string()
+            })
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /announcements/{id}/approve`: the leader approves from the page;
+/// it is planned at once when its time has come.
+pub async fn approve(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    user.check_csrf(&f.csrf)?;
+    let viewer = Viewer::of(&user.p);
+    match st.store.approve_announcement(&viewer, id).await {
+        Ok(_) => {
+            st.store
+                .plan_due_announcements(st.public_url.as_deref())
+                .await?;
+            Ok(Redirect::to(&format!("/announcements/{id}")).into_response())
+        }
+        Err(danvan_store::StoreError::Rejected(_) | danvan_store::StoreError::Conflict(_)) => {
+            Ok(Redirect::to(&format!("/announcements/{id}?error=approve")).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    csrf: String,
+    province: String,
+    approval: String,
+}
+
+/// `POST /announcements/settings`: who approves the province's
+/// announcements.
+pub async fn settings(State(st): State<AppState>, user: User, Form(f): Form<SettingsForm>) -> Page {
+    user.check_csrf(&f.csrf)?;
+    let province: i64 = f
+        .province
+        .trim()
+        .parse()
+        .map_err(|_| WebError::BadRequest("Tỉnh không hợp lệ".into()))?;
+    let approval = Approval::parse(&f.approval)
+        .ok_or_else(|| WebError::BadRequest("Cách duyệt không hợp lệ".into()))?;
+    st.store
+        .set_announcement_approval(&Viewer::of(&user.p), province, approval)
+        .await?;
+    Ok(Redirect::to("/announcements?msg=settings").into_response())
 }
 
 #[derive(Deserialize)]
@@ -527,32 +685,59 @@ struct NewPage {
     preview: Option<(i64, usize, i64)>,
     error: Option<String>,
     team_only: bool,
+    topics: Vec<Choice>,
+    teams: Vec<Choice>,
+    expires_at: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub struct NewForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     unit: String,
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     body: String,
-    #[serde(default)]
     urgency: String,
-    #[serde(default)]
+    topic: String,
     send_at: String,
-    #[serde(default)]
+    expires_at: String,
     plain_sms: Option<String>,
-    #[serde(default)]
     no_smartphone: Option<String>,
-    #[serde(default)]
     no_phone: Option<String>,
+    /// Teams chosen instead of the unit (officers; repeated `team` fields).
+    teams: Vec<String>,
     /// "preview" or "send".
-    #[serde(default)]
     action: String,
 }
+
+impl NewForm {
+    /// The form's fields as posted (`team` may repeat).
+    fn from_pairs(pairs: Vec<(String, String)>) -> NewForm {
+        let mut f = NewForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "csrf" => f.csrf = v,
+                "unit" => f.unit = v,
+                "title" => f.title = v,
+                "body" => f.body = v,
+                "urgency" => f.urgency = v,
+                "topic" => f.topic = v,
+                "send_at" => f.send_at = v,
+                "expires_at" => f.expires_at = v,
+                "plain_sms" => f.plain_sms = Some(v),
+                "no_smartphone" => f.no_smartphone = Some(v),
+                "no_phone" => f.no_phone = Some(v),
+                "team" if f.teams.len() < 200 => f.teams.push(v),
+                "action" => f.action = v,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// Teams an officer's form lists as checkboxes (a commune's); above this
+/// the audience is chosen by unit only.
+const TEAM_CHOICES: i64 = 300;
 
 /// Who may write, and where: officers at their unit (for it or a unit
 /// below), a team leader for their own team.
@@ -625,8 +810,43 @@ async fn new_page(
             selected: f.no_phone.is_some(),
         },
     ];
+    let topics = st
+        .store
+        .topics()
+        .await?
+        .into_iter()
+        .filter(|t| !t.confidential)
+        .map(|t| Choice {
+            selected: f.topic == t.code,
+            value: t.code,
+            label: match lang {
+                Lang::Vi => t.name_vi,
+                Lang::En => t.name_en,
+            },
+        })
+        .collect();
+    let teams = if user.p.role == Role::TeamLeader {
+        Vec::new()
+    } else {
+        let viewer = Viewer::of(&user.p);
+        let all = st.store.handout_teams(&viewer, TEAM_CHOICES + 1).await?;
+        if all.len() as i64 > TEAM_CHOICES {
+            Vec::new()
+        } else {
+            all.into_iter()
+                .map(|(id, label)| Choice {
+                    selected: f.teams.contains(&id.to_string()),
+                    value: id.to_string(),
+                    label,
+                })
+                .collect()
+        }
+    };
     let page = NewPage {
         c: chrome(user, "/announcements/new"),
+        topics,
+        teams,
+        expires_at: f.expires_at.clone(),
         lang_vi: lang == Lang::Vi,
         units,
         urgencies,
@@ -661,14 +881,21 @@ fn from_form(
         .trim()
         .parse()
         .map_err(|_| "Hãy chọn đơn vị".to_string())?;
-    let send_at = match f.send_at.trim() {
-        "" => None,
-        s => {
-            let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-                .map_err(|_| "Thời điểm gửi không hợp lệ".to_string())?;
-            Some(calendar::from_local(t))
+    let local = |raw: &str, what: &str| -> Result<Option<i64>, String> {
+        match raw.trim() {
+            "" => Ok(None),
+            s => chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+                .map(|t| Some(calendar::from_local(t)))
+                .map_err(|_| format!("{what} không hợp lệ")),
         }
     };
+    let send_at = local(&f.send_at, "Thời điểm gửi")?;
+    let expires_at = local(&f.expires_at, "Thời điểm hết hạn")?;
+    let teams: Vec<i64> = f
+        .teams
+        .iter()
+        .map(|t| t.trim().parse().map_err(|_| "Tổ không hợp lệ".to_string()))
+        .collect::<Result<_, _>>()?;
     let mut reach = Vec::new();
     if f.no_phone.is_some() {
         reach.push("no_phone".to_string());
@@ -679,6 +906,12 @@ fn from_form(
         (Role::TeamLeader, Some(team)) => danvan_store::announcement::Audience {
             units: vec![],
             teams: vec![team],
+            reach,
+        },
+        // Chosen teams instead of the whole unit.
+        _ if !teams.is_empty() => danvan_store::announcement::Audience {
+            units: vec![],
+            teams,
             reach,
         },
         _ => danvan_store::announcement::Audience {
@@ -693,19 +926,24 @@ fn from_form(
         unit_id: at,
         title: f.title.clone(),
         body: f.body.clone(),
-        topic: None,
+        topic: Some(f.topic.clone()).filter(|t| !t.trim().is_empty()),
         urgency: Urgency::parse(&f.urgency).unwrap_or(Urgency::Normal),
         audience,
         plain_sms: f.plain_sms.is_some(),
         send_at,
-        expires_at: None,
+        expires_at,
     })
 }
 
 /// `POST /announcements/new`: "preview" shows the households and the SMS
 /// cost without writing anything; "send" writes it (and plans it when it
 /// is approved and due). Bad input comes back in the form, in Vietnamese.
-pub async fn new_submit(State(st): State<AppState>, user: User, Form(f): Form<NewForm>) -> Page {
+pub async fn new_submit(
+    State(st): State<AppState>,
+    user: User,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Page {
+    let f = NewForm::from_pairs(pairs);
     user.check_csrf(&f.csrf)?;
     if !may_write(user.p.role) {
         return Err(WebError::NotFound);

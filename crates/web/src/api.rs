@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/announcements", post(announce_api::create))
         .route("/announcements/{id}", get(announce_api::get_one))
         .route("/announcements/{id}/approve", post(announce_api::approve))
+        .route(
+            "/units/{id}/announcement-settings",
+            get(announce_api::settings_get).put(announce_api::settings_put),
+        )
         .route("/announcements/{id}/reach", get(announce_api::reach))
         .route("/announcements/{id}/cap.xml", get(crate::alerts::api_alert))
         .merge(crate::print::router())

@@ -14,6 +14,7 @@ pub mod feedback_pages;
 pub mod gateway;
 pub mod i18n;
 pub mod loudspeaker;
+pub mod materials;
 pub mod open311;
 pub mod pages;
 pub mod print;
@@ -23,6 +24,7 @@ pub mod report;
 pub mod reporter;
 pub mod sms;
 pub mod speech;
+pub mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,7 +105,9 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
             "/announcements/new",
             get(announce_pages::new_form).post(announce_pages::new_submit),
         )
+        .route("/announcements/settings", post(announce_pages::settings))
         .route("/announcements/{id}", get(announce_pages::reach))
+        .route("/announcements/{id}/approve", post(announce_pages::approve))
         .route("/announcements/{id}/inform", post(announce_pages::inform))
         .route("/feed/{token}", get(announce_pages::feed))
         .route("/hamlets/{id}/announcements", get(announce_pages::hamlet))
@@ -127,6 +131,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .merge(report::router())
         .merge(alerts::router())
         .merge(loudspeaker::router())
+        .merge(materials::router())
         .fallback(pages::not_found)
         .layer(Extension(Limiters::new(limits)))
         .with_state(state);

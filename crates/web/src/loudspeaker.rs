@@ -4,14 +4,14 @@
 //! broadcast schedule (`/hamlets/{id}/loudspeaker`, and `.csv`).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
 use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar;
-use danvan_domain::loudspeaker::{broadcast_times, Voice, DEFAULT_SLOTS};
+use danvan_domain::loudspeaker::{broadcast_times, slots_text, Voice};
 use danvan_domain::Role;
 use danvan_store::announcement::Announcement;
 use danvan_store::feedback::Viewer;
@@ -28,11 +28,31 @@ use crate::AppState;
 
 /// The routes of this module, merged into the app's router.
 pub fn router() -> Router<AppState> {
+    let uploads = Router::new()
+        .route("/announcements/{id}/recording", post(recording_upload))
+        .route(
+            "/api/v1/announcements/{id}/recording",
+            axum::routing::put(api_recording_put).delete(api_recording_delete),
+        )
+        .layer(DefaultBodyLimit::max(
+            speech::MAX_RECORDING_BYTES + 64 * 1024,
+        ));
     Router::new()
         .route("/api/v1/announcements/{id}/audio.wav", get(wav))
         .route("/api/v1/announcements/{id}/audio.ogg", get(ogg))
+        .route(
+            "/announcements/{id}/recording/delete",
+            post(recording_delete),
+        )
         .route("/hamlets/{id}/loudspeaker", get(page))
         .route("/hamlets/{id}/loudspeaker.csv", get(schedule_csv))
+        .route("/hamlets/{id}/loudspeaker/slots", post(slots_save))
+        .route(
+            "/api/v1/units/{id}/loudspeaker-slots",
+            get(api_slots_get).put(api_slots_put),
+        )
+        .layer(DefaultBodyLimit::max(crate::MAX_FORM_BYTES))
+        .merge(uploads)
 }
 
 #[derive(Deserialize, Default)]
@@ -88,14 +108,38 @@ impl Format {
     }
 }
 
+/// How an announcement's file is made: its recorded voice when one was
+/// uploaded (named by its hash, so a new upload makes it anew), else
+/// synthesis; and the recording itself.
+async fn recipe_of(
+    st: &AppState,
+    a: &Announcement,
+) -> Result<(String, Option<danvan_store::loudspeaker::Recording>), ApiError> {
+    Ok(match st.store.announcement_recording(a.id).await? {
+        Some(r) => (
+            format!("recorded-{}-{}", &r.sha256[..16], speech::RECIPE),
+            Some(r),
+        ),
+        None => (speech::RECIPE.to_string(), None),
+    })
+}
+
 /// The broadcast WAV of an announcement in `voice`: kept, or made and kept.
+/// A recorded voice, when there is one, is played whatever the voice.
 async fn wav_of(st: &AppState, a: &Announcement, voice: Voice) -> Result<Vec<u8>, ApiError> {
-    let (v, recipe) = (voice.as_str(), speech::RECIPE);
+    let v = voice.as_str();
+    let (recipe, recording) = recipe_of(st, a).await?;
+    let recipe = recipe.as_str();
     if let Some(b) = st.store.announcement_audio(a.id, v, "wav", recipe).await? {
         return Ok(b);
     }
-    let text = speech::script(&a.title, &a.body, a.urgency() != Urgency::Normal);
-    let wav = speech::broadcast_wav(&text, voice).await?;
+    let wav = match recording {
+        Some(r) => speech::broadcast_from_recording(&r.wav)?,
+        None => {
+            let text = speech::script(&a.title, &a.body, a.urgency() != Urgency::Normal);
+            speech::broadcast_wav(&text, voice).await?
+        }
+    };
     st.store
         .save_announcement_audio(a.id, v, "wav", recipe, &wav)
         .await?;
@@ -117,7 +161,9 @@ async fn audio(
     let bytes = match format {
         Format::Wav => wav_of(&st, &a, voice).await?,
         Format::Ogg => {
-            let (v, recipe) = (voice.as_str(), speech::RECIPE);
+            let v = voice.as_str();
+            let (recipe, _) = recipe_of(&st, &a).await?;
+            let recipe = recipe.as_str();
             match st.store.announcement_audio(a.id, v, "ogg", recipe).await? {
                 Some(b) => b,
                 None => {
@@ -202,7 +248,7 @@ pub struct Ls {
 
 pub static LS_VI: Ls = Ls {
     title: "Loa phát thanh",
-    intro: "Lịch phát các thông báo đang có hiệu lực của thôn: giờ phát thường lệ 06:00 và 17:00 mỗi ngày cho tới khi hết hạn; thông báo khẩn phát ngay.",
+    intro: "Lịch phát các thông báo đang có hiệu lực của thôn: vào các giờ phát thường lệ của thôn mỗi ngày cho tới khi hết hạn; thông báo khẩn phát ngay.",
     none: "Hiện không có thông báo nào cần phát.",
     urgent: "Khẩn",
     sent: "Gửi lúc",
@@ -215,7 +261,7 @@ pub static LS_VI: Ls = Ls {
 
 pub static LS_EN: Ls = Ls {
     title: "Loudspeaker",
-    intro: "When the hamlet's current announcements are broadcast: at the usual times, 06:00 and 17:00 each day until they expire; urgent ones at once.",
+    intro: "When the hamlet's current announcements are broadcast: at the hamlet's usual times each day until they expire; urgent ones at once.",
     none: "Nothing to broadcast at the moment.",
     urgent: "Urgent",
     sent: "Sent",
@@ -250,6 +296,21 @@ struct LoudspeakerPage {
     hamlet_id: i64,
     heading: String,
     items: Vec<Item>,
+    /// The hamlet's times, and what the form shows (a refused entry stays).
+    slots: String,
+    slots_typed: String,
+    error: Option<String>,
+    saved: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    slots: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 fn short(unix: i64) -> String {
@@ -269,8 +330,8 @@ fn audio_path(id: i64, voice: Voice, format: &str) -> String {
     )
 }
 
-fn times_of(a: &Announcement) -> Vec<i64> {
-    broadcast_times(a.send_at, a.expires_at, a.urgency(), &DEFAULT_SLOTS)
+fn times_of(a: &Announcement, slots: &[(u32, u32)]) -> Vec<i64> {
+    broadcast_times(a.send_at, a.expires_at, a.urgency(), slots)
 }
 
 /// The hamlet, if the user may see its loudspeaker schedule.
@@ -292,10 +353,22 @@ pub async fn page(
     State(st): State<AppState>,
     user: User,
     Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, WebError> {
+    let q = PageQuery {
+        error: None,
+        slots: None,
+        saved: q.saved,
+    };
+    render(&st, &user, id, q).await
+}
+
+/// The page, with a refused entry of the times form and its reason.
+async fn render(st: &AppState, user: &User, id: i64, q: PageQuery) -> Result<Response, WebError> {
     let lang = user.lang;
-    let name = hamlet_of(&st, &user, id).await?;
+    let name = hamlet_of(st, user, id).await?;
     let list = st.store.loudspeaker_announcements(id).await?;
+    let slots = st.store.loudspeaker_slots(id).await?;
     let items = list
         .iter()
         .map(|a| Item {
@@ -304,7 +377,7 @@ pub async fn page(
             urgent: a.urgency() != Urgency::Normal,
             sent: long(a.send_at),
             expires: long(a.expires_at),
-            times: times_of(a).into_iter().map(short).collect(),
+            times: times_of(a, &slots).into_iter().map(short).collect(),
             listen: audio_path(a.id, Voice::North, "ogg"),
             links: Voice::ALL
                 .iter()
@@ -327,9 +400,16 @@ pub async fn page(
         Lang::En => &LS_EN,
     };
     let view = LoudspeakerPage {
-        c: chrome(&user, &format!("/hamlets/{id}/loudspeaker")),
+        c: chrome(user, &format!("/hamlets/{id}/loudspeaker")),
         ls,
         hamlet_id: id,
+        slots: slots_text(&slots).replace(',', ", "),
+        slots_typed: q
+            .slots
+            .clone()
+            .unwrap_or_else(|| slots_text(&slots).replace(',', ", ")),
+        error: q.error.clone(),
+        saved: q.saved.is_some(),
         heading: format!("{}: {name}", ls.title),
         items,
     };
@@ -360,9 +440,10 @@ pub async fn schedule_csv(
 ) -> Result<Response, WebError> {
     hamlet_of(&st, &user, id).await?;
     let list = st.store.loudspeaker_announcements(id).await?;
+    let slots = st.store.loudspeaker_slots(id).await?;
     let mut rows: Vec<(i64, &Announcement)> = list
         .iter()
-        .flat_map(|a| times_of(a).into_iter().map(move |t| (t, a)))
+        .flat_map(|a| times_of(a, &slots).into_iter().map(move |t| (t, a)))
         .collect();
     rows.sort_by_key(|(t, a)| (*t, a.id));
     let mut out = String::from("\u{feff}Giờ phát,Mã thông báo,Tiêu đề,Mức độ,Tệp âm thanh\r\n");
@@ -398,4 +479,186 @@ pub async fn own_hamlet(st: &AppState, user: &User) -> Option<i64> {
     }
     let unit = st.store.unit(&Scope::all(), user.p.unit_id?).await.ok()?;
     (unit.level == "hamlet").then_some(unit.id)
+}
+
+/// The message of a recording refusal's code, for the reach page.
+pub fn recording_error(code: &str) -> Option<&'static str> {
+    speech::recording_message(code)
+}
+
+/// `POST /announcements/{id}/recording` (multipart `file`): an officer of
+/// the writing unit uploads a recorded voice; a refusal comes back to the
+/// reach page in Vietnamese and keeps nothing.
+pub async fn recording_upload(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    mp: Multipart,
+) -> Result<Response, WebError> {
+    let up = match crate::upload::read(mp, "file", speech::MAX_RECORDING_BYTES).await {
+        Ok(up) => up,
+        Err(crate::upload::UploadError::TooLarge) => return Err(WebError::TooLarge),
+        Err(e) => return Err(WebError::BadRequest(e.message_vi().into())),
+    };
+    user.check_csrf(up.field("csrf"))?;
+    let back =
+        |code: &str| Ok(Redirect::to(&format!("/announcements/{id}?error={code}")).into_response());
+    if up.file_too_large {
+        return back("rec-too-large");
+    }
+    let Some((_, bytes)) = up.file.as_ref() else {
+        return back("rec-too-short");
+    };
+    let viewer = Viewer::of(&user.p);
+    // Only who may keep it has it decoded.
+    st.store.announcement(&viewer, id).await?;
+    let (wav, seconds) = match speech::recording_to_wav(bytes).await {
+        Ok(r) => r,
+        Err(e) => return back(e.code()),
+    };
+    st.store
+        .save_announcement_recording(&viewer, id, &wav, seconds)
+        .await?;
+    Ok(Redirect::to(&format!("/announcements/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /announcements/{id}/recording/delete`: back to the synthesized voice.
+pub async fn recording_delete(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    user.check_csrf(&f.csrf)?;
+    st.store
+        .delete_announcement_recording(&Viewer::of(&user.p), id)
+        .await?;
+    Ok(Redirect::to(&format!("/announcements/{id}")).into_response())
+}
+
+/// `PUT /api/v1/announcements/{id}/recording`: the body is the recorded
+/// voice (WAV or Ogg Opus).
+pub async fn api_recording_put(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let viewer = Viewer::of(&p);
+    let id = parse_id(&id)?;
+    st.store.announcement(&viewer, id).await?;
+    let (wav, seconds) = speech::recording_to_wav(&body).await.map_err(|e| match e {
+        speech::RecordingRefused::Speech(e) => ApiError::from(e),
+        e => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &e.message_vi()),
+    })?;
+    let sha = st
+        .store
+        .save_announcement_recording(&viewer, id, &wav, seconds)
+        .await?;
+    Ok((
+        StatusCode::OK,
+        Json(serde_json::json!({"seconds": seconds, "sha256": sha, "audio_url": format!("/api/v1/announcements/{id}/audio.wav")})),
+    )
+        .into_response())
+}
+
+/// `DELETE /api/v1/announcements/{id}/recording`.
+pub async fn api_recording_delete(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    st.store
+        .delete_announcement_recording(&Viewer::of(&p), parse_id(&id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct SlotsForm {
+    csrf: String,
+    #[serde(default)]
+    slots: String,
+}
+
+/// `POST /hamlets/{id}/loudspeaker/slots`: the hamlet's usual broadcast
+/// times; a refused entry comes back in the form with the reason.
+pub async fn slots_save(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<SlotsForm>,
+) -> Result<Response, WebError> {
+    user.check_csrf(&f.csrf)?;
+    hamlet_of(&st, &user, id).await?;
+    match st
+        .store
+        .set_loudspeaker_slots(&Viewer::of(&user.p), id, &f.slots)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/hamlets/{id}/loudspeaker?saved=1")).into_response()),
+        Err(danvan_store::StoreError::Rejected(m)) => {
+            let q = PageQuery {
+                error: Some(m),
+                slots: Some(f.slots.chars().take(60).collect()),
+                saved: None,
+            };
+            let mut r = render(&st, &user, id, q).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotsIn {
+    /// "06:00,17:00".
+    slots: String,
+}
+
+/// `GET /api/v1/units/{id}/loudspeaker-slots`: a hamlet's broadcast times.
+pub async fn api_slots_get(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let unit = st.store.unit(&p.scope, parse_id(&id)?).await?;
+    if unit.level != "hamlet" {
+        return Err(danvan_store::StoreError::NotFound.into());
+    }
+    let slots = st.store.loudspeaker_slots(unit.id).await?;
+    Ok(Json(
+        serde_json::json!({"unit_id": unit.id.to_string(), "slots": slots_text(&slots).split(',').collect::<Vec<_>>()}),
+    ))
+}
+
+/// `PUT /api/v1/units/{id}/loudspeaker-slots` `{"slots": "06:00,17:30"}`.
+pub async fn api_slots_put(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+    body: Result<Json<SlotsIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(b) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            &format!("Dữ liệu JSON không hợp lệ: {}", e.body_text()),
+        )
+    })?;
+    let id = parse_id(&id)?;
+    let slots = st
+        .store
+        .set_loudspeaker_slots(&Viewer::of(&p), id, &b.slots)
+        .await?;
+    Ok(Json(
+        serde_json::json!({"unit_id": id.to_string(), "slots": slots_text(&slots).split(',').collect::<Vec<_>>()}),
+    ))
 }

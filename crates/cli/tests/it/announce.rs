@@ -5,36 +5,14 @@
 use danvan_store::{Actor, Scope, Store};
 use serde_json::{json, Value};
 
-use crate::common::{unit_id, Backend, Server, TestDb};
-
-async fn token(store: &Store, username: &str) -> String {
-    store
-        .create_api_token(&Actor::cli(), username, "announce test")
-        .await
-        .expect("token")
-}
+use crate::common::{api_send, api_token as token, unit_id, Backend, Server, TestDb};
 
 async fn post(server: &Server, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(server.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("post");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    api_send(server, reqwest::Method::POST, token, path, Some(body)).await
 }
 
 async fn get(server: &Server, token: &str, path: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .get(server.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    api_send(server, reqwest::Method::GET, token, path, None).await
 }
 
 /// Households of a unit by what they can receive: (feed, sms, visit).
@@ -505,3 +483,272 @@ async fn bad_announcements_change_nothing(backend: Backend) {
     db.finish().await;
 }
 both!(bad_announcements_change_nothing);
+
+/// Who approves is set per province: "above" makes a commune leader's own
+/// announcement wait for a leader above; "none" sends a supervisor's at
+/// once. Only the administrator or a province leader sets it, audited.
+async fn approval_is_configured_per_province(backend: Backend) {
+    use crate::common::api_token;
+    use reqwest::Method;
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    for leader in ["xa.phucson", "tinh.bacninh"] {
+        store
+            .set_leads_unit(&Actor::cli(), leader, true)
+            .await
+            .expect("leader");
+    }
+    let server = Server::start(store).await;
+    let mai_hoang = unit_id(store, "mai hoang").await;
+    let phuc_son = store
+        .unit(&Scope::all(), mai_hoang)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    // The province of the hamlet (its path's first unit).
+    let path = store.unit(&Scope::all(), phuc_son).await.unwrap().path;
+    let province_id: i64 = path
+        .trim_matches('/')
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = |title: &str| {
+        json!({
+            "unit_id": phuc_son.to_string(),
+            "title": title,
+            "body": "Lịch tiêm chủng mở rộng tháng này tại trạm y tế xã.",
+            "audience": {"units": [mai_hoang.to_string()]},
+        })
+    };
+    let commune_leader = api_token(store, "xa.phucson").await;
+    let province_leader = api_token(store, "tinh.bacninh").await;
+    let admin = api_token(store, "admin").await;
+    let supervisor = api_token(store, "giamsat.phucson").await;
+    let settings = format!("/api/v1/units/{province_id}/announcement-settings");
+
+    // The default: the leader's own is approved as written.
+    // A commune reads its province's rule through its own unit.
+    let (s, v) = api_send(
+        &server,
+        Method::GET,
+        &commune_leader,
+        &format!("/api/v1/units/{phuc_son}/announcement-settings"),
+        None,
+    )
+    .await;
+    assert_eq!((s, v["approval"].as_str()), (200, Some("leader")), "{v}");
+    assert_eq!(v["unit_id"], province_id.to_string());
+    let (s, a) = api_send(
+        &server,
+        Method::POST,
+        &commune_leader,
+        "/api/v1/announcements",
+        Some(body("Một")),
+    )
+    .await;
+    assert_eq!((s, a["state"].as_str()), (201, Some("planned")), "{a}");
+
+    // Not a commune officer (the province is not theirs to see), not a
+    // rule that does not exist, not a commune.
+    for (token, path, rule, status) in [
+        (&commune_leader, settings.clone(), "above", 404),
+        (&admin, settings.clone(), "sometimes", 422),
+        (
+            &admin,
+            format!("/api/v1/units/{phuc_son}/announcement-settings"),
+            "above",
+            422,
+        ),
+    ] {
+        let (s, v) = api_send(
+            &server,
+            Method::PUT,
+            token,
+            &path,
+            Some(json!({"approval": rule})),
+        )
+        .await;
+        assert_eq!(s, status, "{v}");
+    }
+    let (s, v) = api_send(
+        &server,
+        Method::PUT,
+        &province_leader,
+        &settings,
+        Some(json!({"approval": "above"})),
+    )
+    .await;
+    assert_eq!((s, v["approval"].as_str()), (200, Some("above")), "{v}");
+
+    // "above": the commune leader's own waits, and they cannot approve it.
+    let (s, a) = api_send(
+        &server,
+        Method::POST,
+        &commune_leader,
+        "/api/v1/announcements",
+        Some(body("Hai")),
+    )
+    .await;
+    assert_eq!((s, a["state"].as_str()), (201, Some("pending")), "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    let approve = format!("/api/v1/announcements/{id}/approve");
+    let (s, v) = api_send(&server, Method::POST, &commune_leader, &approve, None).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("cấp trên"),
+        "{v}"
+    );
+    let (s, v) = api_send(&server, Method::POST, &province_leader, &approve, None).await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("planned")), "{v}");
+    // An emergency may still skip approval, and says so.
+    let mut e = body("Ba");
+    e["urgency"] = json!("emergency");
+    let (s, a) = api_send(
+        &server,
+        Method::POST,
+        &supervisor,
+        "/api/v1/announcements",
+        Some(e),
+    )
+    .await;
+    assert_eq!((s, a["state"].as_str()), (201, Some("planned")), "{a}");
+
+    // "none": a supervisor's goes out as written.
+    let (s, _) = api_send(
+        &server,
+        Method::PUT,
+        &admin,
+        &settings,
+        Some(json!({"approval": "none"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, a) = api_send(
+        &server,
+        Method::POST,
+        &supervisor,
+        "/api/v1/announcements",
+        Some(body("Bốn")),
+    )
+    .await;
+    assert_eq!((s, a["state"].as_str()), (201, Some("planned")), "{a}");
+
+    let changes = store
+        .audit_entries("/", None, 200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entity == "announcement_settings")
+        .count();
+    assert_eq!(changes, 2);
+    server.stop();
+    db.finish().await;
+}
+both!(approval_is_configured_per_province);
+
+/// The page form takes chosen teams instead of the unit, a topic and an
+/// expiry; a wrong expiry is refused in the form and writes nothing.
+async fn the_form_takes_teams_topic_and_expiry(backend: Backend) {
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    store
+        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
+        .await
+        .expect("leader");
+    let server = Server::start(store).await;
+    let mai_hoang = unit_id(store, "mai hoang").await;
+    let teams = store
+        .teams_of_hamlet(&Scope::all(), mai_hoang)
+        .await
+        .unwrap();
+    let team = teams[0].id;
+    let phuc_son = store
+        .unit(&Scope::all(), mai_hoang)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let (c, csrf) = crate::common::login(&server, "xa.phucson", crate::common::PW).await;
+    let page = c
+        .get(server.url("/announcements/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("id=\"an-team-{team}\"")),
+        "teams listed"
+    );
+    let form = |expires: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("unit", phuc_son.to_string()),
+            ("title", "Ra quân vệ sinh môi trường".to_string()),
+            (
+                "body",
+                "Sáng Chủ nhật các hộ ra quân dọn vệ sinh đường làng.".to_string(),
+            ),
+            ("urgency", "normal".to_string()),
+            ("topic", "environment".to_string()),
+            ("team", team.to_string()),
+            ("expires_at", expires.to_string()),
+            ("action", "send".to_string()),
+        ]
+    };
+    let r = c
+        .post(server.url("/announcements/new"))
+        .form(&form("2020-01-01T07:00"))
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("hết hạn phải sau"), "{html}");
+    assert_eq!(announcement_rows(store).await, 0);
+    let r = c
+        .post(server.url("/announcements/new"))
+        .form(&form("2099-12-31T18:00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (audience, topic, expires): (String, Option<i64>, i64) = danvan_store::on_db!(
+        &store.db,
+        |p| sqlx::query_as("SELECT audience, topic_id, expires_at FROM announcements")
+            .fetch_one(p)
+            .await
+            .unwrap()
+    );
+    let audience: Value = serde_json::from_str(&audience).unwrap();
+    assert_eq!(audience["teams"], json!([team]));
+    assert_eq!(audience["units"], json!([]));
+    assert_eq!(
+        topic,
+        Some(store.topic_by_code("environment").await.unwrap().id)
+    );
+    assert_eq!(
+        expires,
+        danvan_domain::calendar::from_local(
+            chrono::NaiveDate::from_ymd_opt(2099, 12, 31)
+                .unwrap()
+                .and_hms_opt(18, 0, 0)
+                .unwrap()
+        )
+    );
+    // Planned for that team's households only.
+    let (n,): (i64,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM deliveries WHERE team_id <> $1 OR team_id IS NULL"
+    )
+    .bind(team)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(n, 0);
+    server.stop();
+    db.finish().await;
+}
+both!(the_form_takes_teams_topic_and_expiry);

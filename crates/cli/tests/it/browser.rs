@@ -227,6 +227,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Empties a text field, then types `text` into it.
+    pub(crate) async fn replace_text(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.post(&format!("/element/{el}/clear"), json!({}))
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        self.type_into(css, text).await;
+    }
+
     pub(crate) async fn click(&self, el: &str) {
         self.post(&format!("/element/{el}/click"), json!({}))
             .await

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use danvan_store::{Actor, Scope, Store};
+use danvan_store::{Actor, Scope};
 use serde_json::{json, Value};
 
-use crate::common::{unit_id, Backend, Server, TestDb};
+use crate::common::{api_token as token, unit_id, Backend, Server, TestDb};
 
 const CAP_NS: &str = "urn:oasis:names:tc:emergency:cap:1.2";
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -36,13 +36,6 @@ fn validate(doc: &str) -> Result<(), String> {
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
-}
-
-async fn token(store: &Store, username: &str) -> String {
-    store
-        .create_api_token(&Actor::cli(), username, "cap test")
-        .await
-        .expect("token")
 }
 
 /// Writes an announcement as the commune's leader; returns its id.

@@ -287,3 +287,40 @@ pub async fn team_resident_phone(store: &Store, username: &str) -> (String, i64)
     }
     panic!("no resident with a phone in {username}'s team");
 }
+
+/// A bearer token for `username` (the JSON API's tests).
+pub async fn api_token(store: &Store, username: &str) -> String {
+    store
+        .create_api_token(&danvan_store::Actor::cli(), username, "test")
+        .await
+        .expect("token")
+}
+
+/// A JSON request with a bearer token: (status, body, or null).
+pub async fn api_send(
+    server: &Server,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, server.url(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Rows of a table (the tests' look behind the API).
+pub async fn count_rows(store: &Store, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    let (n,): (i64,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(&sql)
+        .fetch_one(p)
+        .await
+        .expect("count"));
+    n
+}

@@ -8,14 +8,7 @@ use danvan_store::{Actor, Scope, Store};
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
-use crate::common::{login, unit_id, Backend, Server, TestDb, PW};
-
-async fn token(store: &Store, username: &str) -> String {
-    store
-        .create_api_token(&Actor::cli(), username, "loudspeaker test")
-        .await
-        .expect("token")
-}
+use crate::common::{api_token as token, login, unit_id, Backend, Server, TestDb, PW};
 
 /// Writes an announcement at Phúc Sơn for Mai Hoàng as the commune's
 /// leader (approved and planned at once); its id.
@@ -393,3 +386,337 @@ async fn hamlet_heads_schedule(backend: Backend) {
     db.finish().await;
 }
 both!(hamlet_heads_schedule);
+
+/// 16-bit mono WAV of a tone: `seconds` at `rate`, amplitude `amp`.
+fn tone_wav(rate: u32, seconds: f64, amp: f64) -> Vec<u8> {
+    let n = (rate as f64 * seconds) as usize;
+    let mut data = Vec::with_capacity(n * 2);
+    for i in 0..n {
+        let v = (amp * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / rate as f64).sin()) as i16;
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&data);
+    b
+}
+
+async fn put_recording(server: &Server, token: &str, id: i64, bytes: Vec<u8>) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .put(server.url(&format!("/api/v1/announcements/{id}/recording")))
+        .bearer_auth(token)
+        .body(bytes)
+        .send()
+        .await
+        .expect("put");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A recorded voice (WAV, or Ogg Opus) is played between the chimes in
+/// place of the synthesized one, for every voice asked; removing it brings
+/// the synthesis back. Bad files change nothing.
+async fn a_recorded_voice_replaces_the_synthesis(backend: Backend) {
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    store
+        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
+        .await
+        .expect("leader");
+    let server = Server::start(store).await;
+    let mai_hoang = unit_id(store, "mai hoang").await;
+    let phuc_son = store
+        .unit(&Scope::all(), mai_hoang)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let leader = token(store, "xa.phucson").await;
+    let http = reqwest::Client::new();
+    let id = announce(&server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
+    let audio = |q: &str| server.url(&format!("/api/v1/announcements/{id}/audio.wav{q}"));
+
+    // Synthesized first.
+    let (_, _, synth) = fetch(&http, audio(""), Some(&leader)).await;
+    let synth_rate = parse_wav(&synth).rate;
+
+    // Three seconds of a tone, recorded at 16 kHz.
+    let (s, v) = put_recording(&server, &leader, id, tone_wav(16000, 3.0, 8000.0)).await;
+    assert_eq!(s, 200, "{v}");
+    assert!((v["seconds"].as_f64().unwrap() - 3.0).abs() < 1e-6, "{v}");
+    let (s, _, rec) = fetch(&http, audio(""), Some(&leader)).await;
+    assert_eq!(s, 200);
+    let w = parse_wav(&rec);
+    assert_eq!(w.rate, 16000);
+    assert!(
+        (w.seconds() - (3.0 + 2.0 * ENDS_S)).abs() < 0.3,
+        "chime, pause, 3 s, pause, chime: {}",
+        w.seconds()
+    );
+    let rms = w.rms(ENDS_S + 0.2, ENDS_S + 2.8);
+    assert!(
+        (rms - 8000.0 / 2f64.sqrt()).abs() < 300.0,
+        "the recording plays: {rms}"
+    );
+    // Whatever voice is asked, the recording plays.
+    let (_, _, south) = fetch(&http, audio("?voice=south"), Some(&leader)).await;
+    assert_eq!(parse_wav(&south).samples, w.samples);
+    // Ogg Opus too (made here by opusenc), decoded to 48 kHz.
+    let ogg = {
+        let dir = tempfile::tempdir().unwrap();
+        let (wav, out) = (dir.path().join("t.wav"), dir.path().join("t.ogg"));
+        std::fs::write(&wav, tone_wav(16000, 2.0, 8000.0)).unwrap();
+        let st = std::process::Command::new("opusenc")
+            .args(["--quiet"])
+            .arg(&wav)
+            .arg(&out)
+            .status()
+            .expect("opusenc");
+        assert!(st.success());
+        std::fs::read(&out).unwrap()
+    };
+    let (s, v) = put_recording(&server, &leader, id, ogg).await;
+    assert_eq!(s, 200, "{v}");
+    assert!((v["seconds"].as_f64().unwrap() - 2.0).abs() < 0.1, "{v}");
+    let (_, _, rec) = fetch(&http, audio(""), Some(&leader)).await;
+    let w = parse_wav(&rec);
+    // opusdec gives back the rate it was made from (or Opus' own 48 kHz).
+    assert!(w.rate == 16000 || w.rate == 48000, "{}", w.rate);
+    assert!(
+        (w.seconds() - (2.0 + 2.0 * ENDS_S)).abs() < 0.3,
+        "{}",
+        w.seconds()
+    );
+    let kept: (String,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT sha256 FROM announcement_recordings"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+
+    // Bad files: a clear refusal, the kept recording stays.
+    let silence = tone_wav(16000, 2.0, 0.0);
+    for (bytes, says) in [
+        (b"ID3\x04\x00 an mp3 file".to_vec(), "WAV hoặc Ogg"),
+        (Vec::new(), "WAV hoặc Ogg"),
+        (silence, "ngắn quá"),
+        (tone_wav(16000, 0.2, 8000.0), "ngắn quá"),
+        (
+            b"RIFF\x10\x00\x00\x00WAVEfmt \x00\x00".to_vec(),
+            "không đọc được",
+        ),
+    ] {
+        let (s, v) = put_recording(&server, &leader, id, bytes).await;
+        assert_eq!(s, 422, "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{v} / {says}"
+        );
+    }
+    let again: (String,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT sha256 FROM announcement_recordings"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(again, kept);
+    // Not the team, not another commune.
+    let member = token(store, "thanhvien.maihoang2").await;
+    let (s, _) = put_recording(&server, &member, id, tone_wav(16000, 1.0, 8000.0)).await;
+    assert!(s == 422 || s == 404, "{s}");
+    let other = token(store, "xa.yenthe").await;
+    let (s, _) = put_recording(&server, &other, id, tone_wav(16000, 1.0, 8000.0)).await;
+    assert_eq!(s, 404);
+
+    // Through the reach page's form: a bad file comes back in Vietnamese.
+    let (c, csrf) = login(&server, "xa.phucson", PW).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"not audio".to_vec()).file_name("giong.mp3"),
+        );
+    let r = c
+        .post(server.url(&format!("/announcements/{id}/recording")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(back, format!("/announcements/{id}?error=rec-not-audio"));
+    let r = c.get(server.url(&back)).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Tệp giọng đọc phải là WAV hoặc Ogg Opus"));
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(tone_wav(22050, 4.0, 6000.0)).file_name("giong.wav"),
+        );
+    let r = c
+        .post(server.url(&format!("/announcements/{id}/recording")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c
+        .get(server.url(&format!("/announcements/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("đã thu âm, 4 giây"), "{page}");
+
+    // Removed: synthesized again.
+    let r = c
+        .post(server.url(&format!("/announcements/{id}/recording/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, _, back) = fetch(&http, audio(""), Some(&leader)).await;
+    let back = parse_wav(&back);
+    assert_eq!(back.rate, synth_rate);
+    assert_eq!(
+        back.samples.len(),
+        parse_wav(&synth).samples.len(),
+        "the synthesis again"
+    );
+    let r = reqwest::Client::new()
+        .delete(server.url(&format!("/api/v1/announcements/{id}/recording")))
+        .bearer_auth(&leader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "nothing left to remove");
+
+    let actions: Vec<String> = store
+        .audit_entries("/", None, 200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entity == "announcement")
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| *a == "record").count(),
+        3,
+        "{actions:?}"
+    );
+    assert_eq!(actions.iter().filter(|a| *a == "unrecord").count(), 1);
+    server.stop();
+    db.finish().await;
+}
+both!(a_recorded_voice_replaces_the_synthesis);
+
+/// The times through the API: set by the hamlet head, refused when wrong,
+/// not by a team member; the CSV follows them.
+async fn hamlet_times_through_the_api(backend: Backend) {
+    use crate::common::api_send;
+    use reqwest::Method;
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    store
+        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
+        .await
+        .expect("leader");
+    let server = Server::start(store).await;
+    let mai_hoang = unit_id(store, "mai hoang").await;
+    let phuc_son = store
+        .unit(&Scope::all(), mai_hoang)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let leader = token(store, "xa.phucson").await;
+    announce(&server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
+    let head = token(store, "truongthon.maihoang").await;
+    let member = token(store, "thanhvien.maihoang2").await;
+    let path = format!("/api/v1/units/{mai_hoang}/loudspeaker-slots");
+    let (s, v) = api_send(&server, Method::GET, &head, &path, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["slots"], json!(["06:00", "17:00"]));
+    for bad in ["", "24:00", "7 giờ", "1:00 2:00 3:00 4:00 5:00 6:00 7:00"] {
+        let (s, v) = api_send(
+            &server,
+            Method::PUT,
+            &head,
+            &path,
+            Some(json!({"slots": bad})),
+        )
+        .await;
+        assert_eq!(s, 422, "{bad}: {v}");
+    }
+    let (s, _) = api_send(
+        &server,
+        Method::PUT,
+        &member,
+        &path,
+        Some(json!({"slots": "07:00"})),
+    )
+    .await;
+    assert!(s == 422 || s == 404, "{s}");
+    let (s, _) = api_send(
+        &server,
+        Method::PUT,
+        &head,
+        &format!("/api/v1/units/{phuc_son}/loudspeaker-slots"),
+        Some(json!({"slots": "07:00"})),
+    )
+    .await;
+    assert_eq!(s, 404, "a commune is not the hamlet head's");
+    let (s, v) = api_send(
+        &server,
+        Method::PUT,
+        &head,
+        &path,
+        Some(json!({"slots": "19:15, 5:45"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["slots"], json!(["05:45", "19:15"]));
+    let (c, _) = login(&server, "truongthon.maihoang", PW).await;
+    let csv = c
+        .get(server.url(&format!("/hamlets/{mai_hoang}/loudspeaker.csv")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let times: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert!(!times.is_empty());
+    assert!(
+        times
+            .iter()
+            .all(|t| t.ends_with("05:45") || t.ends_with("19:15")),
+        "{times:?}"
+    );
+    server.stop();
+    db.finish().await;
+}
+both!(hamlet_times_through_the_api);

@@ -17,6 +17,8 @@ mod feedback;
 mod import;
 mod kannel;
 mod loudspeaker;
+mod materials;
+mod materials_browser;
 mod officials;
 mod open311;
 mod open311_client;
