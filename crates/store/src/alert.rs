@@ -16,9 +16,11 @@ use crate::{on_db, Result, Store, StoreError};
 pub const MAX_ACTIVE_ALERTS: i64 = 100;
 
 /// The one rule of what is an active public alert, over `announcements a`;
-/// `$1` is now.
-const ACTIVE: &str = "a.state = 'planned' AND a.urgency IN ('urgent', 'emergency') \
-     AND a.team_id IS NULL AND a.expires_at > $1";
+/// `$1` is now. An alert withdrawn after it went out stays listed, as its
+/// cancellation, until it would have expired.
+const ACTIVE: &str =
+    "(a.state = 'planned' OR (a.state = 'cancelled' AND a.planned_at IS NOT NULL)) \
+     AND a.urgency IN ('urgent', 'emergency') AND a.team_id IS NULL AND a.expires_at > $1";
 
 /// A feed entry: an active alert and the unit that wrote it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -31,6 +33,8 @@ pub struct ActiveAlert {
     pub expires_at: i64,
     pub planned_at: Option<i64>,
     pub unit_name: String,
+    /// Withdrawn: the entry is the alert's cancellation.
+    pub cancelled_at: Option<i64>,
 }
 
 /// A place the alert is for: an audience unit, named with the units above
@@ -75,7 +79,8 @@ impl Store {
     /// The active alerts, newest first, at most [`MAX_ACTIVE_ALERTS`].
     pub async fn active_alerts(&self) -> Result<Vec<ActiveAlert>> {
         let sql = format!(
-            "SELECT a.id, a.title, a.body, a.urgency, a.send_at, a.expires_at, a.planned_at, u.name AS unit_name \
+            "SELECT a.id, a.title, a.body, a.urgency, a.send_at, a.expires_at, a.planned_at, u.name AS unit_name, \
+             a.cancelled_at \
              FROM announcements a JOIN units u ON u.id = a.unit_id \
              WHERE {ACTIVE} ORDER BY a.send_at DESC, a.id DESC LIMIT $2"
         );

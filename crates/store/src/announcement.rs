@@ -69,9 +69,17 @@ pub struct Announcement {
     pub approval_skipped: bool,
     pub planned_at: Option<i64>,
     pub households: i64,
+    /// Withdrawn (state `cancelled`): when, and why.
+    pub cancelled_at: Option<i64>,
+    pub cancel_reason: Option<String>,
 }
 
 impl Announcement {
+    /// Withdrawn after it had gone out to households.
+    pub fn withdrawn(&self) -> bool {
+        self.state == "cancelled" && self.planned_at.is_some()
+    }
+
     pub fn urgency(&self) -> Urgency {
         Urgency::parse(&self.urgency).unwrap_or(Urgency::Normal)
     }
@@ -84,7 +92,8 @@ impl Announcement {
 
 pub(crate) const ANNOUNCEMENT_COLUMNS: &str =
     "id, unit_id, path, team_id, title, body, topic_id, urgency, audience, gsm7, state, \
-     send_at, expires_at, created_at, approved_at, approval_skipped, planned_at, households";
+     send_at, expires_at, created_at, approved_at, approval_skipped, planned_at, households, \
+     cancelled_at, cancel_reason";
 
 /// Counts of a reach page: by channel and state, and by hamlet.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -486,6 +495,78 @@ impl Store {
         self.announcement(viewer, id).await
     }
 
+    /// Withdraws an announcement (*thu hồi*): a leader of the writing unit
+    /// or above, the administrator, or whoever wrote it. Before it went
+    /// out it is simply cancelled. After, in the same transaction: its SMS
+    /// still queued are cancelled (one already handed to the gateway has
+    /// left), and it leaves the public pages, the feeds, the loudspeaker
+    /// and the visit lists; an alert becomes a CAP Cancel.
+    pub async fn withdraw_announcement(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        reason: &str,
+    ) -> Result<Announcement> {
+        let a = self.announcement(viewer, id).await?;
+        let admin = viewer.role == danvan_domain::Role::Admin;
+        let leader_here =
+            viewer.is_officer() && viewer.leads_unit && viewer.scope.contains_path(&a.path);
+        let writer: Option<(Option<i64>,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT created_by FROM announcements WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await?);
+        let wrote_it = viewer.actor.account_id.is_some()
+            && writer.and_then(|(w,)| w) == viewer.actor.account_id;
+        if !(admin || leader_here || wrote_it) {
+            return Err(rejected(
+                "Chỉ người viết hoặc lãnh đạo đơn vị được thu hồi thông báo",
+            ));
+        }
+        let reason = text::clean_line(reason, 300).map_err(|e| StoreError::invalid("reason", e))?;
+        if reason.is_empty() {
+            return Err(rejected("Hãy ghi lý do thu hồi"));
+        }
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            let done = sqlx::query(
+                "UPDATE announcements SET state = 'cancelled', cancelled_at = $2, cancelled_by = $3, cancel_reason = $4 \
+                 WHERE id = $1 AND state IN ('pending', 'approved', 'planned')",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(viewer.actor.account_id)
+            .bind(&reason)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict("Thông báo này đã được thu hồi".into()));
+            }
+            let stopped = sqlx::query(
+                "UPDATE outbox SET state = 'cancelled', error = 'thu hồi', updated_at = $2 \
+                 WHERE announcement_id = $1 AND state = 'queued'",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "withdraw",
+                "announcement",
+                id,
+                a.path,
+                serde_json::json!({"reason": reason, "was": a.state, "sms_stopped": stopped})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        self.announcement(viewer, id).await
+    }
+
     /// Who approves the announcements of the province of `path`.
     pub async fn announcement_approval(&self, path: &str) -> Result<Approval> {
         let province = crate::feedback::province_of(path).unwrap_or(0);
@@ -754,6 +835,9 @@ impl Store {
         let a = self
             .announcement(&Viewer::system(), announcement_id)
             .await?;
+        if a.state == "cancelled" {
+            return Err(rejected("Thông báo này đã được thu hồi, không cần đến báo"));
+        }
         let h = self.household(&viewer.scope, household_id).await?;
         let now = self.now();
         in_tx!(&self.db, |tx| {

@@ -210,7 +210,8 @@ impl Store {
             }
             on_db!(&self.db, |p| {
                 sqlx::query(
-                "UPDATE outbox SET state = 'queued', error = $2, updated_at = $3, next_attempt_at = $4, claimed_until = NULL \
+                "UPDATE outbox SET state = CASE WHEN EXISTS (SELECT 1 FROM announcements a WHERE a.id = outbox.announcement_id AND a.state = 'cancelled') \
+                 THEN 'cancelled' ELSE 'queued' END, error = $2, updated_at = $3, next_attempt_at = $4, claimed_until = NULL \
                  WHERE id = $1 AND state = 'sending'"
             )
             .bind(id)
@@ -288,7 +289,8 @@ impl Store {
         let now = self.now();
         let done = on_db!(&self.db, |p| {
             sqlx::query(
-            "UPDATE outbox SET state = 'queued', claimed_by = NULL, claimed_until = NULL, updated_at = $1, \
+            "UPDATE outbox SET state = CASE WHEN EXISTS (SELECT 1 FROM announcements a WHERE a.id = outbox.announcement_id AND a.state = 'cancelled') \
+             THEN 'cancelled' ELSE 'queued' END, claimed_by = NULL, claimed_until = NULL, updated_at = $1, \
              error = 'sender stopped before the gateway answered' \
              WHERE state = 'sending' AND claimed_until < $2"
         )
@@ -309,7 +311,7 @@ impl Store {
         let normal = now - Urgency::Normal.fallback_hours() * 3600;
         let urgent = now - Urgency::Urgent.fallback_hours() * 3600;
         let pick = "FROM deliveries d JOIN announcements a ON a.id = d.announcement_id \
-             WHERE d.channel = 'sms' AND d.fell_back = FALSE AND d.state <> 'acknowledged' \
+             WHERE d.channel = 'sms' AND d.fell_back = FALSE AND d.state <> 'acknowledged' AND a.state = 'planned' \
              AND (d.state = 'failed' OR d.updated_at <= CASE WHEN a.urgency = 'normal' THEN $2 ELSE $3 END) \
              AND d.updated_at <= $1";
         let added = crate::in_tx!(&self.db, |tx| {

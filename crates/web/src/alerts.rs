@@ -98,7 +98,7 @@ async fn feed(State(st): State<AppState>, headers: HeaderMap) -> Result<Response
 
 /// When an alert last changed for the feed: when it went out.
 fn updated(a: &ActiveAlert) -> i64 {
-    a.planned_at.unwrap_or(a.send_at)
+    a.cancelled_at.or(a.planned_at).unwrap_or(a.send_at)
 }
 
 fn text_element(out: &mut String, indent: &str, name: &str, text: &str) {
@@ -146,7 +146,12 @@ pub fn atom(alerts: &[ActiveAlert], origin: &Origin, now: i64) -> String {
         let href = origin.alert_url(a.id);
         out.push_str("  <entry>\n");
         text_element(&mut out, "    ", "id", &href);
-        text_element(&mut out, "    ", "title", &a.title);
+        // A withdrawn alert's entry is its cancellation.
+        let title = match a.cancelled_at {
+            Some(_) => format!("Thu hồi: {}", a.title),
+            None => a.title.clone(),
+        };
+        text_element(&mut out, "    ", "title", &title);
         text_element(&mut out, "    ", "updated", &iso_local(updated(a)));
         text_element(&mut out, "    ", "published", &iso_local(a.send_at));
         out.push_str("    <author>\n");

@@ -108,6 +108,8 @@ pub fn announcement_json(a: &Announcement) -> Value {
         "planned_at": a.planned_at.map(iso_local),
         "households": a.households,
         "sms": sms_cost(a),
+        "cancelled_at": a.cancelled_at.map(iso_local),
+        "cancel_reason": a.cancel_reason,
     })
 }
 
@@ -295,4 +297,26 @@ pub async fn settings_put(
         .set_announcement_approval(&Viewer::of(&p), id, approval)
         .await?;
     Ok(Json(settings_json(id, approval)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawIn {
+    reason: String,
+}
+
+/// `POST /api/v1/announcements/{id}/withdraw` `{"reason": "…"}`.
+pub async fn withdraw(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+    body: Result<Json<WithdrawIn>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) =
+        body.map_err(|e| invalid(&format!("Dữ liệu JSON không hợp lệ: {}", e.body_text())))?;
+    let a = st
+        .store
+        .withdraw_announcement(&Viewer::of(&p), parse_id(&id)?, &b.reason)
+        .await?;
+    Ok(Json(announcement_json(&a)))
 }

@@ -137,11 +137,12 @@ fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
 }
 
 /// An announcement's state.
-fn state_label(lang: Lang, s: &str) -> &'static str {
-    match s {
+fn state_label(lang: Lang, a: &Announcement) -> &'static str {
+    match a.state.as_str() {
         "pending" => pick(lang, "Chờ duyệt", "Awaiting approval"),
         "approved" => pick(lang, "Đã duyệt, chờ gửi", "Approved, waiting"),
         "planned" => pick(lang, "Đã gửi", "Sent"),
+        _ if a.withdrawn() => pick(lang, "Đã thu hồi", "Withdrawn"),
         _ => pick(lang, "Đã hủy", "Cancelled"),
     }
 }
@@ -269,7 +270,7 @@ pub async fn list(State(st): State<AppState>, user: User, Query(q): Query<ListQu
             id: a.id,
             title: a.title.clone(),
             urgency: urgency_label(lang, a),
-            state: state_label(lang, &a.state),
+            state: state_label(lang, a),
             send_at: when(a.send_at),
             households: a.households,
         })
@@ -347,6 +348,9 @@ struct ReachPage {
     more: bool,
     /// Waiting for approval, and the viewer may give it.
     can_approve: bool,
+    /// The viewer may withdraw it; why it was withdrawn.
+    can_withdraw: bool,
+    cancel_reason: Option<String>,
     /// The viewer may upload a recorded voice; the one kept, in seconds.
     can_record: bool,
     recording: Option<String>,
@@ -412,7 +416,7 @@ pub async fn reach(
         title: a.title.clone(),
         body: a.body.clone(),
         urgency: urgency_label(lang, &a),
-        state: state_label(lang, &a.state),
+        state: state_label(lang, &a),
         approval_skipped: a.approval_skipped,
         send_at: when(a.send_at),
         sms_cost: an(lang)
@@ -454,12 +458,17 @@ pub async fn reach(
                 channel: channel_label(lang, &h.channel),
                 state: delivery_label(lang, &h.state),
                 reason: h.reason.clone().unwrap_or_default(),
-                can_inform: team_role && h.channel == "visit",
+                can_inform: team_role && h.channel == "visit" && a.state == "planned",
             })
             .collect(),
         page,
         can_approve,
-        can_record: officer_here,
+        can_withdraw: a.state != "cancelled"
+            && (user.p.role == Role::Admin
+                || officer_here
+                || user.p.role == Role::TeamLeader && a.team_id == user.p.scope.team_id),
+        cancel_reason: a.cancel_reason.clone().filter(|_| a.state == "cancelled"),
+        can_record: officer_here && a.state != "cancelled",
         recording,
         error: q
             .error
@@ -480,10 +489,15 @@ pub async fn reach(
 fn reach_error(code: &str) -> String {
     crate::loudspeaker::recording_error(code)
         .map(str::to_string)
-        .or_else(|| {
-            code.strip_prefix("approve").map(|_| {
-                "Bạn không được duyệt thông báo này, hoặc nó không còn chờ duyệt".to_string()
-            })
+        .or_else(|| match code {
+            "approve" => {
+                Some("Bạn không được duyệt thông báo này, hoặc nó không còn chờ duyệt".to_string())
+            }
+            "withdraw-reason" => Some("Hãy ghi lý do thu hồi".to_string()),
+            "withdraw" => {
+                Some("Bạn không được thu hồi thông báo này, hoặc nó đã được thu hồi".to_string())
+            }
+            _ => None,
         })
         .unwrap_or_default()
 }
@@ -569,6 +583,40 @@ pub async fn inform(
     st.store.tick_visit(&viewer, id, household).await?;
     let page = f.page.unwrap_or(0).max(0);
     Ok(Redirect::to(&format!("/announcements/{id}?page={page}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /announcements/{id}/withdraw`: *thu hồi*, with a reason; a
+/// refusal comes back to the page.
+pub async fn withdraw(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<WithdrawForm>,
+) -> Page {
+    user.check_csrf(&f.csrf)?;
+    let back =
+        |code: &str| Ok(Redirect::to(&format!("/announcements/{id}?error={code}")).into_response());
+    if f.reason.trim().is_empty() {
+        return back("withdraw-reason");
+    }
+    match st
+        .store
+        .withdraw_announcement(&Viewer::of(&user.p), id, &f.reason)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/announcements/{id}")).into_response()),
+        Err(danvan_store::StoreError::Rejected(_) | danvan_store::StoreError::Conflict(_)) => {
+            back("withdraw")
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 struct FeedView {

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/announcements", post(announce_api::create))
         .route("/announcements/{id}", get(announce_api::get_one))
         .route("/announcements/{id}/approve", post(announce_api::approve))
+        .route("/announcements/{id}/withdraw", post(announce_api::withdraw))
         .route(
             "/units/{id}/announcement-settings",
             get(announce_api::settings_get).put(announce_api::settings_put),

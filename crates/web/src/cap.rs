@@ -75,6 +75,11 @@ impl Origin {
         format!("announcement-{announcement_id}@{}", self.host)
     }
 
+    /// The identifier of an alert's cancellation (a message of its own).
+    pub fn cancel_identifier(&self, announcement_id: i64) -> String {
+        format!("announcement-{announcement_id}-cancel@{}", self.host)
+    }
+
     /// The public CAP address of an alert.
     pub fn alert_url(&self, announcement_id: i64) -> String {
         format!("{}/cap/v1/alerts/{announcement_id}.xml", self.base_url)
@@ -122,11 +127,13 @@ pub fn grading(u: Urgency) -> Option<(&'static str, &'static str, &'static str)>
     }
 }
 
-/// Actual once approved; a draft while it waits for the leader (or was
-/// cancelled before going out), so nobody acts on it.
-fn status(state: &str) -> &'static str {
-    match state {
+/// Actual once approved (and the cancellation of one that went out); a
+/// draft while it waits for the leader (or was cancelled before going
+/// out), so nobody acts on it.
+fn status(a: &Announcement) -> &'static str {
+    match a.state.as_str() {
         "approved" | "planned" => "Actual",
+        _ if a.withdrawn() => "Actual",
         _ => "Draft",
     }
 }
@@ -167,18 +174,44 @@ pub fn document(a: &Announcement, facts: &AlertFacts, origin: &Origin) -> Option
     out.push_str("<alert xmlns=\"");
     out.push_str(NAMESPACE);
     out.push_str("\">\n");
-    element(&mut out, 1, "identifier", &origin.identifier(a.id));
-    element(&mut out, 1, "sender", &origin.sender());
     // Issued when approved (an emergency that skipped approval: written).
+    let sent = iso_local(a.approved_at.unwrap_or(a.created_at));
+    let cancelled = a.withdrawn().then_some(a.cancelled_at).flatten();
+    match cancelled {
+        None => element(&mut out, 1, "identifier", &origin.identifier(a.id)),
+        Some(_) => element(&mut out, 1, "identifier", &origin.cancel_identifier(a.id)),
+    }
+    element(&mut out, 1, "sender", &origin.sender());
     element(
         &mut out,
         1,
         "sent",
-        &iso_local(a.approved_at.unwrap_or(a.created_at)),
+        &cancelled.map(iso_local).unwrap_or_else(|| sent.clone()),
     );
-    element(&mut out, 1, "status", status(&a.state));
-    element(&mut out, 1, "msgType", "Alert");
+    element(&mut out, 1, "status", status(a));
+    element(
+        &mut out,
+        1,
+        "msgType",
+        if cancelled.is_some() {
+            "Cancel"
+        } else {
+            "Alert"
+        },
+    );
     element(&mut out, 1, "scope", "Public");
+    if cancelled.is_some() {
+        // Why, in the writer's words; and which message it cancels
+        // ("sender,identifier,sent").
+        let reason = a.cancel_reason.as_deref().unwrap_or("");
+        element(&mut out, 1, "note", &format!("Thu hồi: {reason}"));
+        element(
+            &mut out,
+            1,
+            "references",
+            &format!("{},{},{sent}", origin.sender(), origin.identifier(a.id)),
+        );
+    }
     out.push_str("  <info>\n");
     element(&mut out, 2, "language", "vi-VN");
     element(

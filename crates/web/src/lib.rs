@@ -108,6 +108,10 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
         .route("/announcements/settings", post(announce_pages::settings))
         .route("/announcements/{id}", get(announce_pages::reach))
         .route("/announcements/{id}/approve", post(announce_pages::approve))
+        .route(
+            "/announcements/{id}/withdraw",
+            post(announce_pages::withdraw),
+        )
         .route("/announcements/{id}/inform", post(announce_pages::inform))
         .route("/feed/{token}", get(announce_pages::feed))
         .route("/hamlets/{id}/announcements", get(announce_pages::hamlet))

@@ -752,3 +752,122 @@ async fn the_form_takes_teams_topic_and_expiry(backend: Backend) {
     db.finish().await;
 }
 both!(the_form_takes_teams_topic_and_expiry);
+
+/// Withdrawing an announcement that went out: who may, with a reason; its
+/// queued SMS stop, it leaves the hamlet's public page and the visit list,
+/// and it cannot be withdrawn twice.
+async fn withdrawing_stops_what_has_not_left(backend: Backend) {
+    use reqwest::Method;
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    store
+        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
+        .await
+        .expect("leader");
+    let server = Server::start(store).await;
+    let mai_hoang = unit_id(store, "mai hoang").await;
+    let (_, sms, _) = expected_channels(store, mai_hoang).await;
+    let phuc_son = store
+        .unit(&Scope::all(), mai_hoang)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let leader = token(store, "xa.phucson").await;
+    let (s, a) = post(
+        &server,
+        &leader,
+        "/api/v1/announcements",
+        json!({
+            "unit_id": phuc_son.to_string(),
+            "title": "Cắt điện toàn thôn",
+            "body": "Thứ Ba cắt điện từ 7 giờ đến 17 giờ để sửa đường dây.",
+            "audience": {"units": [mai_hoang.to_string()]},
+        }),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    let public = |server: &Server| {
+        let url = server.url(&format!("/hamlets/{mai_hoang}/announcements"));
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    assert!(public(&server).await.contains("Cắt điện toàn thôn"));
+    let queued = store.outbox_states().await.unwrap();
+    assert_eq!(queued, vec![("queued".to_string(), sms)]);
+
+    let path = format!("/api/v1/announcements/{id}/withdraw");
+    // Not the team, not another commune, not an officer who neither wrote
+    // nor leads, not without a reason, not an unknown field.
+    for (who, body, status) in [
+        ("thanhvien.maihoang2", json!({"reason": "x"}), 422),
+        ("xa.yenthe", json!({"reason": "x"}), 404),
+        ("giamsat.phucson", json!({"reason": "x"}), 422),
+        ("xa.phucson", json!({"reason": "   "}), 422),
+        ("xa.phucson", json!({"reason": "x", "also": 1}), 422),
+    ] {
+        let t = token(store, who).await;
+        let (s, v) = crate::common::api_send(&server, Method::POST, &t, &path, Some(body)).await;
+        assert_eq!(s, status, "{who}: {v}");
+    }
+    assert_eq!(
+        store.outbox_states().await.unwrap(),
+        queued,
+        "nothing changed"
+    );
+
+    let (s, w) = post(
+        &server,
+        &leader,
+        &path,
+        json!({"reason": "Điện lực hoãn lịch cắt điện"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{w}");
+    assert_eq!(w["state"], "cancelled");
+    assert_eq!(w["cancel_reason"], "Điện lực hoãn lịch cắt điện");
+    assert_eq!(
+        store.outbox_states().await.unwrap(),
+        vec![("cancelled".to_string(), sms)],
+        "no SMS leaves after the withdrawal"
+    );
+    assert!(!public(&server).await.contains("Cắt điện toàn thôn"));
+    let (s, _) = post(&server, &leader, &path, json!({"reason": "lần hai"})).await;
+    assert_eq!(s, 409);
+    // No visit is ticked for it any more.
+    let member = store
+        .principal_by_username("thanhvien.maihoang2")
+        .await
+        .unwrap();
+    let household: (i64,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT household_id FROM deliveries WHERE channel = 'visit' AND team_id = $1 LIMIT 1"
+    )
+    .bind(member.scope.team_id)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let ticked = store
+        .tick_visit(
+            &danvan_store::feedback::Viewer::of(&member),
+            id.parse().unwrap(),
+            household.0,
+        )
+        .await;
+    match ticked {
+        Err(danvan_store::StoreError::Rejected(m)) => assert!(m.contains("thu hồi"), "{m}"),
+        other => panic!("a visit ticked for a withdrawn announcement: {other:?}"),
+    }
+    let (_, r) = get(&server, &leader, &format!("/api/v1/announcements/{id}")).await;
+    assert_eq!(r["state"], "cancelled");
+    let withdrawn = store
+        .audit_entries("/", None, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "withdraw")
+        .count();
+    assert_eq!(withdrawn, 1);
+    server.stop();
+    db.finish().await;
+}
+both!(withdrawing_stops_what_has_not_left);

@@ -333,6 +333,56 @@ async fn alerts(backend: Backend) {
     let (status, _, _) = fetch(&server, None, "/cap/v1/alerts/abc.xml").await;
     assert_eq!(status, 404);
 
+    // Withdrawn: the public alert becomes its cancellation, valid CAP that
+    // references the alert, and the feed says so until it would expire.
+    let (_, _, before) = fetch(&server, None, &ends(urgent)).await;
+    let before = roxmltree::Document::parse(&before).unwrap();
+    let (orig_id, orig_sent, orig_sender) = {
+        let root = before.root_element();
+        (
+            child_text(root, "identifier").unwrap().to_string(),
+            child_text(root, "sent").unwrap().to_string(),
+            child_text(root, "sender").unwrap().to_string(),
+        )
+    };
+    let (status, w) = crate::common::api_send(
+        &server,
+        reqwest::Method::POST,
+        &leader,
+        &format!("/api/v1/announcements/{urgent}/withdraw"),
+        Some(json!({"reason": "Nhầm địa bàn & thời gian"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{w}");
+    assert_eq!(w["state"], "cancelled");
+    let (status, ct, doc) = fetch(&server, None, &ends(urgent)).await;
+    assert_eq!(status, 200, "{doc}");
+    assert!(ct.starts_with("application/cap+xml"));
+    validate(&doc).unwrap_or_else(|e| panic!("invalid CAP Cancel: {e}\n{doc}"));
+    let cancel = roxmltree::Document::parse(&doc).unwrap();
+    let root = cancel.root_element();
+    assert_eq!(child_text(root, "msgType"), Some("Cancel"));
+    assert_eq!(child_text(root, "status"), Some("Actual"));
+    assert_ne!(child_text(root, "identifier"), Some(orig_id.as_str()));
+    assert_eq!(
+        child_text(root, "references"),
+        Some(format!("{orig_sender},{orig_id},{orig_sent}").as_str())
+    );
+    assert!(child_text(root, "note")
+        .unwrap()
+        .contains("Nhầm địa bàn & thời gian"));
+    let (_, _, feed) = fetch(&server, None, "/cap/v1/alerts.atom").await;
+    assert!(feed.contains("Thu hồi: "), "{feed}");
+    // The bearer's CAP is the same cancellation.
+    let (status, _, doc) = fetch(
+        &server,
+        Some(&leader),
+        &format!("/api/v1/announcements/{urgent}/cap.xml"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(doc.contains("<msgType>Cancel</msgType>"));
+
     server.stop();
     db.finish().await;
 }

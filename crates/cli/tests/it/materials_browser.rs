@@ -201,6 +201,31 @@ async fn the_leader_approves_from_the_page(backend: Backend) {
         "{times}"
     );
     drop(b);
+
+    // The leader withdraws it from its page, with a reason; then it is
+    // marked withdrawn and leaves the hamlet's loudspeaker.
+    let b = Browser::start().await;
+    b.log_in(&server, "xa.phucson").await;
+    b.goto(&server.url(&format!("/announcements/{id}"))).await;
+    let open = b.find("#an-withdraw summary").await;
+    b.click(&open).await;
+    b.type_into("#withdraw-reason", "Trạm y tế đổi lịch phun thuốc")
+        .await;
+    let send = b.find("#withdraw-send").await;
+    b.click(&send).await;
+    b.wait_for("#an-state", |t| t == "Đã thu hồi").await;
+    b.wait_for("#an-withdrawn", |t| {
+        t.contains("Trạm y tế đổi lịch phun thuốc")
+    })
+    .await;
+    assert!(b.all(None, "#withdraw-send").await.unwrap().is_empty());
+    drop(b);
+    let b = Browser::start().await;
+    b.log_in(&server, "truongthon.maihoang").await;
+    b.goto(&server.url(&format!("/hamlets/{mai_hoang}/loudspeaker")))
+        .await;
+    b.wait_for("#loudspeaker-empty", |_| true).await;
+    drop(b);
     server.stop();
     db.finish().await;
 }
