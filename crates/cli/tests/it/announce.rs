@@ -5,7 +5,7 @@
 use danvan_store::{Actor, Scope, Store};
 use serde_json::{json, Value};
 
-use crate::common::{api_send, api_token as token, unit_id, Backend, Server, TestDb};
+use crate::common::{api_send, api_token as token, unit_id, Backend, PilotScene, Server, TestDb};
 
 async fn post(server: &Server, token: &str, path: &str, body: Value) -> (u16, Value) {
     api_send(server, reqwest::Method::POST, token, path, Some(body)).await
@@ -758,24 +758,13 @@ both!(the_form_takes_teams_topic_and_expiry);
 /// and it cannot be withdrawn twice.
 async fn withdrawing_stops_what_has_not_left(backend: Backend) {
     use reqwest::Method;
-    let db = TestDb::demo(backend).await;
-    let store = &db.store;
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .expect("leader");
-    let server = Server::start(store).await;
-    let mai_hoang = unit_id(store, "mai hoang").await;
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
     let (_, sms, _) = expected_channels(store, mai_hoang).await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
     let leader = token(store, "xa.phucson").await;
     let (s, a) = post(
-        &server,
+        server,
         &leader,
         "/api/v1/announcements",
         json!({
@@ -792,7 +781,7 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         let url = server.url(&format!("/hamlets/{mai_hoang}/announcements"));
         async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
     };
-    assert!(public(&server).await.contains("Cắt điện toàn thôn"));
+    assert!(public(server).await.contains("Cắt điện toàn thôn"));
     let queued = store.outbox_states().await.unwrap();
     assert_eq!(queued, vec![("queued".to_string(), sms)]);
 
@@ -807,7 +796,7 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         ("xa.phucson", json!({"reason": "x", "also": 1}), 422),
     ] {
         let t = token(store, who).await;
-        let (s, v) = crate::common::api_send(&server, Method::POST, &t, &path, Some(body)).await;
+        let (s, v) = crate::common::api_send(server, Method::POST, &t, &path, Some(body)).await;
         assert_eq!(s, status, "{who}: {v}");
     }
     assert_eq!(
@@ -817,7 +806,7 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
     );
 
     let (s, w) = post(
-        &server,
+        server,
         &leader,
         &path,
         json!({"reason": "Điện lực hoãn lịch cắt điện"}),
@@ -831,8 +820,8 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         vec![("cancelled".to_string(), sms)],
         "no SMS leaves after the withdrawal"
     );
-    assert!(!public(&server).await.contains("Cắt điện toàn thôn"));
-    let (s, _) = post(&server, &leader, &path, json!({"reason": "lần hai"})).await;
+    assert!(!public(server).await.contains("Cắt điện toàn thôn"));
+    let (s, _) = post(server, &leader, &path, json!({"reason": "lần hai"})).await;
     assert_eq!(s, 409);
     // No visit is ticked for it any more.
     let member = store
@@ -857,7 +846,7 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         Err(danvan_store::StoreError::Rejected(m)) => assert!(m.contains("thu hồi"), "{m}"),
         other => panic!("a visit ticked for a withdrawn announcement: {other:?}"),
     }
-    let (_, r) = get(&server, &leader, &format!("/api/v1/announcements/{id}")).await;
+    let (_, r) = get(server, &leader, &format!("/api/v1/announcements/{id}")).await;
     assert_eq!(r["state"], "cancelled");
     let withdrawn = store
         .audit_entries("/", None, 50)
@@ -867,7 +856,6 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         .filter(|e| e.action == "withdraw")
         .count();
     assert_eq!(withdrawn, 1);
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(withdrawing_stops_what_has_not_left);

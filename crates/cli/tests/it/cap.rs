@@ -6,10 +6,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use danvan_store::{Actor, Scope};
 use serde_json::{json, Value};
 
-use crate::common::{api_token as token, unit_id, Backend, Server, TestDb};
+use crate::common::{api_token as token, Backend, PilotScene, Server};
 
 const CAP_NS: &str = "urn:oasis:names:tc:emergency:cap:1.2";
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -78,20 +77,9 @@ fn child_text<'a>(node: roxmltree::Node<'a, 'a>, name: &str) -> Option<&'a str> 
 }
 
 async fn alerts(backend: Backend) {
-    let db = TestDb::demo(backend).await;
-    let store = &db.store;
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .expect("leader");
-    let server = Server::start(store).await;
-    let mai_hoang = unit_id(store, "mai hoang").await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
     // The demo's Phúc Sơn has no code; give it one to see its geocode.
     danvan_store::on_db!(&store.db, |p| sqlx::query(
         "UPDATE units SET code = '07222', code_kind = 'official' WHERE id = $1"
@@ -113,7 +101,7 @@ async fn alerts(backend: Backend) {
         })
     };
     let emergency = write(
-        &server,
+        server,
         &leader,
         announce(
             "Lũ quét & sạt lở đất",
@@ -124,19 +112,19 @@ async fn alerts(backend: Backend) {
     )
     .await;
     let urgent = write(
-        &server,
+        server,
         &leader,
         announce("Phun thuốc diệt muỗi", "urgent", "epidemic", phuc_son),
     )
     .await;
     let normal = write(
-        &server,
+        server,
         &leader,
         announce("Họp thôn", "normal", "", mai_hoang),
     )
     .await;
     let expired = write(
-        &server,
+        server,
         &leader,
         announce("Cắt điện", "urgent", "", mai_hoang),
     )
@@ -153,7 +141,7 @@ async fn alerts(backend: Backend) {
 
     // The emergency through the API: a valid CAP 1.2 alert.
     let (status, ct, doc) = fetch(
-        &server,
+        server,
         Some(&leader),
         &format!("/api/v1/announcements/{emergency}/cap.xml"),
     )
@@ -214,7 +202,7 @@ async fn alerts(backend: Backend) {
 
     // The urgent one, for the whole commune: its code as a geocode.
     let (status, _, doc) = fetch(
-        &server,
+        server,
         Some(&leader),
         &format!("/api/v1/announcements/{urgent}/cap.xml"),
     )
@@ -246,7 +234,7 @@ async fn alerts(backend: Backend) {
 
     // A normal announcement is no alert: the API's error, in Vietnamese.
     let (status, _, body) = fetch(
-        &server,
+        server,
         Some(&leader),
         &format!("/api/v1/announcements/{normal}/cap.xml"),
     )
@@ -260,7 +248,7 @@ async fn alerts(backend: Backend) {
         .contains("khẩn cấp"));
     // Without a token: no alert of any kind.
     let (status, _, _) = fetch(
-        &server,
+        server,
         None,
         &format!("/api/v1/announcements/{emergency}/cap.xml"),
     )
@@ -269,7 +257,7 @@ async fn alerts(backend: Backend) {
     // Out of the caller's part of the tree: missing.
     let other = token(store, "xa.yenthe").await;
     let (status, _, _) = fetch(
-        &server,
+        server,
         Some(&other),
         &format!("/api/v1/announcements/{emergency}/cap.xml"),
     )
@@ -278,7 +266,7 @@ async fn alerts(backend: Backend) {
 
     // The public feed: the two active alerts, newest first, linking to
     // their CAP documents; not the normal one, not the expired one.
-    let (status, ct, feed) = fetch(&server, None, "/cap/v1/alerts.atom").await;
+    let (status, ct, feed) = fetch(server, None, "/cap/v1/alerts.atom").await;
     assert_eq!(status, 200, "{feed}");
     assert!(ct.starts_with("application/atom+xml"), "{ct}");
     let xml = roxmltree::Document::parse(&feed).expect("atom");
@@ -320,22 +308,22 @@ async fn alerts(backend: Backend) {
     // Each link answers with the same valid alert, to anyone.
     for href in &links {
         let path = &href[href.find("/cap/v1/").unwrap()..];
-        let (status, ct, doc) = fetch(&server, None, path).await;
+        let (status, ct, doc) = fetch(server, None, path).await;
         assert_eq!(status, 200, "{href}: {doc}");
         assert!(ct.starts_with("application/cap+xml"), "{ct}");
         validate(&doc).unwrap_or_else(|e| panic!("invalid CAP at {href}: {e}\n{doc}"));
     }
     // Not an active public alert: missing.
     for id in [normal, expired] {
-        let (status, _, _) = fetch(&server, None, &ends(id)).await;
+        let (status, _, _) = fetch(server, None, &ends(id)).await;
         assert_eq!(status, 404, "alert {id}");
     }
-    let (status, _, _) = fetch(&server, None, "/cap/v1/alerts/abc.xml").await;
+    let (status, _, _) = fetch(server, None, "/cap/v1/alerts/abc.xml").await;
     assert_eq!(status, 404);
 
     // Withdrawn: the public alert becomes its cancellation, valid CAP that
     // references the alert, and the feed says so until it would expire.
-    let (_, _, before) = fetch(&server, None, &ends(urgent)).await;
+    let (_, _, before) = fetch(server, None, &ends(urgent)).await;
     let before = roxmltree::Document::parse(&before).unwrap();
     let (orig_id, orig_sent, orig_sender) = {
         let root = before.root_element();
@@ -346,7 +334,7 @@ async fn alerts(backend: Backend) {
         )
     };
     let (status, w) = crate::common::api_send(
-        &server,
+        server,
         reqwest::Method::POST,
         &leader,
         &format!("/api/v1/announcements/{urgent}/withdraw"),
@@ -355,7 +343,7 @@ async fn alerts(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{w}");
     assert_eq!(w["state"], "cancelled");
-    let (status, ct, doc) = fetch(&server, None, &ends(urgent)).await;
+    let (status, ct, doc) = fetch(server, None, &ends(urgent)).await;
     assert_eq!(status, 200, "{doc}");
     assert!(ct.starts_with("application/cap+xml"));
     validate(&doc).unwrap_or_else(|e| panic!("invalid CAP Cancel: {e}\n{doc}"));
@@ -371,11 +359,11 @@ async fn alerts(backend: Backend) {
     assert!(child_text(root, "note")
         .unwrap()
         .contains("Nhầm địa bàn & thời gian"));
-    let (_, _, feed) = fetch(&server, None, "/cap/v1/alerts.atom").await;
+    let (_, _, feed) = fetch(server, None, "/cap/v1/alerts.atom").await;
     assert!(feed.contains("Thu hồi: "), "{feed}");
     // The bearer's CAP is the same cancellation.
     let (status, _, doc) = fetch(
-        &server,
+        server,
         Some(&leader),
         &format!("/api/v1/announcements/{urgent}/cap.xml"),
     )
@@ -383,7 +371,6 @@ async fn alerts(backend: Backend) {
     assert_eq!(status, 200);
     assert!(doc.contains("<msgType>Cancel</msgType>"));
 
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(alerts);

@@ -324,3 +324,47 @@ pub async fn count_rows(store: &Store, table: &str) -> i64 {
         .expect("count"));
     n
 }
+
+/// The demo on a running server with the commune's officer `xa.phucson`
+/// as its leader: the scene of the announcement tests (Mai Hoàng, a
+/// hamlet of the commune Phúc Sơn).
+pub struct PilotScene {
+    pub db: TestDb,
+    pub server: Server,
+    pub mai_hoang: i64,
+    pub phuc_son: i64,
+}
+
+impl PilotScene {
+    pub async fn start(backend: Backend) -> PilotScene {
+        let db = TestDb::demo(backend).await;
+        db.store
+            .set_leads_unit(&danvan_store::Actor::cli(), "xa.phucson", true)
+            .await
+            .expect("leader");
+        let server = Server::start(&db.store).await;
+        let mai_hoang = unit_id(&db.store, "mai hoang").await;
+        let phuc_son = db
+            .store
+            .unit(&Scope::all(), mai_hoang)
+            .await
+            .expect("hamlet")
+            .parent_id
+            .expect("its commune");
+        PilotScene {
+            db,
+            server,
+            mai_hoang,
+            phuc_son,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.db.store
+    }
+
+    pub async fn finish(self) {
+        self.server.stop();
+        self.db.finish().await;
+    }
+}

@@ -4,11 +4,11 @@
 //! page, in plain HTTP and in headless Chromium.
 //! Needs espeak-ng and opusenc (`scripts/setup`).
 
-use danvan_store::{Actor, Scope, Store};
+use danvan_store::Store;
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
-use crate::common::{api_token as token, login, unit_id, Backend, Server, TestDb, PW};
+use crate::common::{api_token as token, login, Backend, PilotScene, Server, PW};
 
 /// Writes an announcement at Phúc Sơn for Mai Hoàng as the commune's
 /// leader (approved and planned at once); its id.
@@ -139,39 +139,20 @@ async fn audio_rows(store: &Store) -> i64 {
 }
 
 async fn broadcast_files(backend: Backend) {
-    let db = TestDb::demo(backend).await;
-    let store = &db.store;
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .expect("leader");
-    let server = Server::start(store).await;
-    let mai_hoang = unit_id(store, "mai hoang").await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
     let leader = token(store, "xa.phucson").await;
     let http = reqwest::Client::new();
     let url = |id: i64, rest: &str| server.url(&format!("/api/v1/announcements/{id}/{rest}"));
 
-    let short = announce(&server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
+    let short = announce(server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
     let long_body = format!("{SHORT} {}", [
         "Nội dung cuộc họp gồm kế hoạch làm đường bê tông liên xóm, thu gom rác thải sinh hoạt,",
         "phòng chống sốt xuất huyết trong mùa mưa và bình xét hộ nghèo cuối năm.",
         "Đề nghị mỗi hộ cử một người đại diện đến đúng giờ và mang theo sổ hộ khẩu.",
     ].join(" "));
-    let long = announce(
-        &server,
-        &leader,
-        phuc_son,
-        mai_hoang,
-        "Họp thôn",
-        &long_body,
-    )
-    .await;
+    let long = announce(server, &leader, phuc_son, mai_hoang, "Họp thôn", &long_body).await;
 
     // The WAV: chimes and speech, mono 16-bit at espeak-ng's rate.
     let (status, mime, north) = fetch(&http, url(short, "audio.wav"), Some(&leader)).await;
@@ -238,7 +219,7 @@ async fn broadcast_files(backend: Backend) {
     // Hostile text is read, never taken as options of espeak-ng.
     let marker = std::env::temp_dir().join(format!("danvan-hostile-{}.wav", std::process::id()));
     let hostile = announce(
-        &server,
+        server,
         &leader,
         phuc_son,
         mai_hoang,
@@ -276,29 +257,17 @@ async fn broadcast_files(backend: Backend) {
     .await;
     assert_eq!(status, 404);
 
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(broadcast_files);
 
 async fn hamlet_heads_schedule(backend: Backend) {
-    let db = TestDb::demo(backend).await;
-    let store = &db.store;
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .expect("leader");
-    let server = Server::start(store).await;
-    let mai_hoang = unit_id(store, "mai hoang").await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
     let leader = token(store, "xa.phucson").await;
     let id = announce(
-        &server,
+        server,
         &leader,
         phuc_son,
         mai_hoang,
@@ -309,7 +278,7 @@ async fn hamlet_heads_schedule(backend: Backend) {
     let page_path = format!("/hamlets/{mai_hoang}/loudspeaker");
 
     // The hamlet head's page lists it with its broadcast times and files.
-    let (head, _) = login(&server, "truongthon.maihoang", PW).await;
+    let (head, _) = login(server, "truongthon.maihoang", PW).await;
     let html = head
         .get(server.url(&page_path))
         .send()
@@ -343,7 +312,7 @@ async fn hamlet_heads_schedule(backend: Backend) {
 
     // A team member has no loudspeaker page; nor another commune's officer.
     for user in ["thanhvien.maihoang2", "xa.yenthe"] {
-        let (c, _) = login(&server, user, PW).await;
+        let (c, _) = login(server, user, PW).await;
         let r = c.get(server.url(&page_path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{user}");
         let r = c
@@ -357,7 +326,7 @@ async fn hamlet_heads_schedule(backend: Backend) {
     // In the browser: from the announcements list to the schedule; the
     // download link is the WAV the hamlet head can fetch.
     let b = Browser::start().await;
-    b.log_in(&server, "truongthon.maihoang").await;
+    b.log_in(server, "truongthon.maihoang").await;
     b.goto(&server.url("/announcements")).await;
     let link = b.find("#loudspeaker-link").await;
     b.click(&link).await;
@@ -382,8 +351,7 @@ async fn hamlet_heads_schedule(backend: Backend) {
     assert_eq!((status, mime.as_str()), (200, "audio/wav"));
     assert!(parse_wav(&bytes).seconds() > 2.0 * ENDS_S);
 
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(hamlet_heads_schedule);
 
@@ -428,23 +396,12 @@ async fn put_recording(server: &Server, token: &str, id: i64, bytes: Vec<u8>) ->
 /// place of the synthesized one, for every voice asked; removing it brings
 /// the synthesis back. Bad files change nothing.
 async fn a_recorded_voice_replaces_the_synthesis(backend: Backend) {
-    let db = TestDb::demo(backend).await;
-    let store = &db.store;
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .expect("leader");
-    let server = Server::start(store).await;
-    let mai_hoang = unit_id(store, "mai hoang").await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
     let leader = token(store, "xa.phucson").await;
     let http = reqwest::Client::new();
-    let id = announce(&server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
+    let id = announce(server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
     let audio = |q: &str| server.url(&format!("/api/v1/announcements/{id}/audio.wav{q}"));
 
     // Synthesized first.
@@ -452,7 +409,7 @@ async fn a_recorded_voice_replaces_the_synthesis(backend: Backend) {
     let synth_rate = parse_wav(&synth).rate;
 
     // Three seconds of a tone, recorded at 16 kHz.
-    let (s, v) = put_recording(&server, &leader, id, tone_wav(16000, 3.0, 8000.0)).await;
+    let (s, v) = put_recording(server, &leader, id, tone_wav(16000, 3.0, 8000.0)).await;
     assert_eq!(s, 200, "{v}");
     assert!((v["seconds"].as_f64().unwrap() - 3.0).abs() < 1e-6, "{v}");
     let (s, _, rec) = fetch(&http, audio(""), Some(&leader)).await;
@@ -486,7 +443,7 @@ async fn a_recorded_voice_replaces_the_synthesis(backend: Backend) {
         assert!(st.success());
         std::fs::read(&out).unwrap()
     };
-    let (s, v) = put_recording(&server, &leader, id, ogg).await;
+    let (s, v) = put_recording(server, &leader, id, ogg).await;
     assert_eq!(s, 200, "{v}");
     assert!((v["seconds"].as_f64().unwrap() - 2.0).abs() < 0.1, "{v}");
     let (_, _, rec) = fetch(&http, audio(""), Some(&leader)).await;
@@ -517,7 +474,7 @@ async fn a_recorded_voice_replaces_the_synthesis(backend: Backend) {
             "không đọc được",
         ),
     ] {
-        let (s, v) = put_recording(&server, &leader, id, bytes).await;
+        let (s, v) = put_recording(server, &leader, id, bytes).await;
         assert_eq!(s, 422, "{v}");
         assert!(
             v["error"]["message"].as_str().unwrap().contains(says),
@@ -533,14 +490,14 @@ async fn a_recorded_voice_replaces_the_synthesis(backend: Backend) {
     assert_eq!(again, kept);
     // Not the team, not another commune.
     let member = token(store, "thanhvien.maihoang2").await;
-    let (s, _) = put_recording(&server, &member, id, tone_wav(16000, 1.0, 8000.0)).await;
+    let (s, _) = put_recording(server, &member, id, tone_wav(16000, 1.0, 8000.0)).await;
     assert!(s == 422 || s == 404, "{s}");
     let other = token(store, "xa.yenthe").await;
-    let (s, _) = put_recording(&server, &other, id, tone_wav(16000, 1.0, 8000.0)).await;
+    let (s, _) = put_recording(server, &other, id, tone_wav(16000, 1.0, 8000.0)).await;
     assert_eq!(s, 404);
 
     // Through the reach page's form: a bad file comes back in Vietnamese.
-    let (c, csrf) = login(&server, "xa.phucson", PW).await;
+    let (c, csrf) = login(server, "xa.phucson", PW).await;
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf.clone())
         .part(
@@ -624,8 +581,7 @@ async fn a_recorded_voice_replaces_the_synthesis(backend: Backend) {
         "{actions:?}"
     );
     assert_eq!(actions.iter().filter(|a| *a == "unrecord").count(), 1);
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(a_recorded_voice_replaces_the_synthesis);
 
@@ -634,31 +590,20 @@ both!(a_recorded_voice_replaces_the_synthesis);
 async fn hamlet_times_through_the_api(backend: Backend) {
     use crate::common::api_send;
     use reqwest::Method;
-    let db = TestDb::demo(backend).await;
-    let store = &db.store;
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .expect("leader");
-    let server = Server::start(store).await;
-    let mai_hoang = unit_id(store, "mai hoang").await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
     let leader = token(store, "xa.phucson").await;
-    announce(&server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
+    announce(server, &leader, phuc_son, mai_hoang, "Họp thôn", SHORT).await;
     let head = token(store, "truongthon.maihoang").await;
     let member = token(store, "thanhvien.maihoang2").await;
     let path = format!("/api/v1/units/{mai_hoang}/loudspeaker-slots");
-    let (s, v) = api_send(&server, Method::GET, &head, &path, None).await;
+    let (s, v) = api_send(server, Method::GET, &head, &path, None).await;
     assert_eq!(s, 200);
     assert_eq!(v["slots"], json!(["06:00", "17:00"]));
     for bad in ["", "24:00", "7 giờ", "1:00 2:00 3:00 4:00 5:00 6:00 7:00"] {
         let (s, v) = api_send(
-            &server,
+            server,
             Method::PUT,
             &head,
             &path,
@@ -668,7 +613,7 @@ async fn hamlet_times_through_the_api(backend: Backend) {
         assert_eq!(s, 422, "{bad}: {v}");
     }
     let (s, _) = api_send(
-        &server,
+        server,
         Method::PUT,
         &member,
         &path,
@@ -677,7 +622,7 @@ async fn hamlet_times_through_the_api(backend: Backend) {
     .await;
     assert!(s == 422 || s == 404, "{s}");
     let (s, _) = api_send(
-        &server,
+        server,
         Method::PUT,
         &head,
         &format!("/api/v1/units/{phuc_son}/loudspeaker-slots"),
@@ -686,7 +631,7 @@ async fn hamlet_times_through_the_api(backend: Backend) {
     .await;
     assert_eq!(s, 404, "a commune is not the hamlet head's");
     let (s, v) = api_send(
-        &server,
+        server,
         Method::PUT,
         &head,
         &path,
@@ -695,7 +640,7 @@ async fn hamlet_times_through_the_api(backend: Backend) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["slots"], json!(["05:45", "19:15"]));
-    let (c, _) = login(&server, "truongthon.maihoang", PW).await;
+    let (c, _) = login(server, "truongthon.maihoang", PW).await;
     let csv = c
         .get(server.url(&format!("/hamlets/{mai_hoang}/loudspeaker.csv")))
         .send()
@@ -716,7 +661,6 @@ async fn hamlet_times_through_the_api(backend: Backend) {
             .all(|t| t.ends_with("05:45") || t.ends_with("19:15")),
         "{times:?}"
     );
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(hamlet_times_through_the_api);

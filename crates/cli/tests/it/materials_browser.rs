@@ -5,10 +5,10 @@
 //! announcement approved by the leader from its page, and the hamlet
 //! head's loudspeaker times.
 
-use danvan_store::{Actor, Scope};
+use danvan_store::Scope;
 
 use crate::browser::Browser;
-use crate::common::{count_rows, unit_id, Backend, Server, TestDb};
+use crate::common::{count_rows, unit_id, Backend, PilotScene, Server, TestDb};
 use crate::materials::leaflet_pdf;
 
 async fn a_leaflet_goes_from_the_commune_to_a_team(backend: Backend) {
@@ -121,23 +121,12 @@ async fn a_leaflet_goes_from_the_commune_to_a_team(backend: Backend) {
 both!(a_leaflet_goes_from_the_commune_to_a_team);
 
 async fn the_leader_approves_from_the_page(backend: Backend) {
-    let db = TestDb::demo(backend).await;
-    let store = db.store.clone();
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .unwrap();
-    let server = Server::start(&store).await;
-    let mai_hoang = unit_id(&store, "mai hoang").await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
-    let supervisor = crate::common::api_token(&store, "giamsat.phucson").await;
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
+    let supervisor = crate::common::api_token(store, "giamsat.phucson").await;
     let (s, a) = crate::common::api_send(
-        &server,
+        server,
         reqwest::Method::POST,
         &supervisor,
         "/api/v1/announcements",
@@ -155,13 +144,13 @@ async fn the_leader_approves_from_the_page(backend: Backend) {
 
     // The supervisor sees no approve button; the leader does, and clicks it.
     let b = Browser::start().await;
-    b.log_in(&server, "giamsat.phucson").await;
+    b.log_in(server, "giamsat.phucson").await;
     b.goto(&server.url(&format!("/announcements/{id}"))).await;
     b.wait_for("#an-state", |t| t == "Chờ duyệt").await;
     assert!(b.all(None, "#an-approve").await.unwrap().is_empty());
     drop(b);
     let b = Browser::start().await;
-    b.log_in(&server, "xa.phucson").await;
+    b.log_in(server, "xa.phucson").await;
     b.goto(&server.url(&format!("/announcements/{id}"))).await;
     let approve = b.find("#an-approve").await;
     b.click(&approve).await;
@@ -172,7 +161,7 @@ async fn the_leader_approves_from_the_page(backend: Backend) {
 
     // The hamlet head sets the loudspeaker's times; a wrong one is refused.
     let b = Browser::start().await;
-    b.log_in(&server, "truongthon.maihoang").await;
+    b.log_in(server, "truongthon.maihoang").await;
     b.goto(&server.url(&format!("/hamlets/{mai_hoang}/loudspeaker")))
         .await;
     b.wait_for("#loudspeaker-slots", |t| t == "06:00, 17:00")
@@ -205,7 +194,7 @@ async fn the_leader_approves_from_the_page(backend: Backend) {
     // The leader withdraws it from its page, with a reason; then it is
     // marked withdrawn and leaves the hamlet's loudspeaker.
     let b = Browser::start().await;
-    b.log_in(&server, "xa.phucson").await;
+    b.log_in(server, "xa.phucson").await;
     b.goto(&server.url(&format!("/announcements/{id}"))).await;
     let open = b.find("#an-withdraw summary").await;
     b.click(&open).await;
@@ -221,12 +210,11 @@ async fn the_leader_approves_from_the_page(backend: Backend) {
     assert!(b.all(None, "#withdraw-send").await.unwrap().is_empty());
     drop(b);
     let b = Browser::start().await;
-    b.log_in(&server, "truongthon.maihoang").await;
+    b.log_in(server, "truongthon.maihoang").await;
     b.goto(&server.url(&format!("/hamlets/{mai_hoang}/loudspeaker")))
         .await;
     b.wait_for("#loudspeaker-empty", |_| true).await;
     drop(b);
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(the_leader_approves_from_the_page);

@@ -12,7 +12,7 @@ use danvan_store::{Actor, Scope};
 use serde_json::{json, Value};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::common::{login, unit_id, Backend, Server, TestDb, PW};
+use crate::common::{login, Backend, PilotScene, PW};
 
 /// NFC, whitespace folded to single spaces.
 fn folded(s: &str) -> String {
@@ -82,20 +82,9 @@ fn body() -> String {
 }
 
 async fn posters_and_leaflets(backend: Backend) {
-    let db = TestDb::demo(backend).await;
-    let store = &db.store;
-    store
-        .set_leads_unit(&Actor::cli(), "xa.phucson", true)
-        .await
-        .expect("leader");
-    let server = Server::start(store).await;
-    let mai_hoang = unit_id(store, "mai hoang").await;
-    let phuc_son = store
-        .unit(&Scope::all(), mai_hoang)
-        .await
-        .unwrap()
-        .parent_id
-        .unwrap();
+    let scene = PilotScene::start(backend).await;
+    let (store, server) = (scene.store(), &scene.server);
+    let (mai_hoang, phuc_son) = (scene.mai_hoang, scene.phuc_son);
     let unit_name = store.unit(&Scope::all(), phuc_son).await.unwrap().name;
     let leader = store
         .create_api_token(&Actor::cli(), "xa.phucson", "print test")
@@ -238,7 +227,7 @@ async fn posters_and_leaflets(backend: Backend) {
     assert_eq!(r.status(), 404);
 
     // The reach page links both, and the page's session opens them.
-    let (browser, _) = login(&server, "xa.phucson", PW).await;
+    let (browser, _) = login(server, "xa.phucson", PW).await;
     let page = browser
         .get(server.url(&format!("/announcements/{id}")))
         .send()
@@ -255,7 +244,6 @@ async fn posters_and_leaflets(backend: Backend) {
         assert_eq!(r.headers()["content-type"], "application/pdf");
     }
 
-    server.stop();
-    db.finish().await;
+    scene.finish().await;
 }
 both!(posters_and_leaflets);
