@@ -69,11 +69,16 @@ pub struct BenchArgs {
         default_value = "post,get,dashboard,sweep"
     )]
     pub phases: Vec<String>,
-    /// Feedback suite: run on a database an earlier run of this suite
-    /// filled (for trying one change after another), instead of refusing
-    /// a database that holds units.
+    /// Feedback and announcements suites: run on a database an earlier
+    /// run of the suite filled (for trying one change after another),
+    /// instead of refusing a database that holds units. The announcements
+    /// suite then skips building and importing the province.
     #[arg(long)]
     pub reuse: bool,
+    /// Announcements suite: time the plan only, not the sending through
+    /// Kannel.
+    #[arg(long)]
+    pub skip_send: bool,
 }
 
 /// The benchmark suites.
@@ -187,9 +192,18 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .migrate()
         .await
         .context("cannot migrate the database")?;
-    if !store.top_units(&Scope::all()).await?.is_empty()
-        || !store.search_units(&Scope::all(), "", 1).await?.is_empty()
-    {
+    let top = store.top_units(&Scope::all()).await?;
+    if args.suite == Suite::Announcements && args.reuse {
+        let Some(province) = top.first() else {
+            bail!("--reuse needs a database an earlier run of this suite filled");
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        crate::bench_announce::run(&store, province.id, &args, &mut rows).await?;
+        store.close().await;
+        print_rows(rows);
+        return Ok(());
+    }
+    if !top.is_empty() || !store.search_units(&Scope::all(), "", 1).await?.is_empty() {
         bail!("the benchmark needs an empty database (it already holds units)");
     }
     let actor = Actor::cli();
@@ -332,7 +346,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         Some(hwm_mb <= MEMORY_TARGET_MB),
     ));
     if args.suite == Suite::Announcements {
-        crate::bench_announce::run(&store, province_id, &args.work_dir, &mut rows).await?;
+        crate::bench_announce::run(&store, province_id, &args, &mut rows).await?;
         store.close().await;
         print_rows(rows);
         return Ok(());
