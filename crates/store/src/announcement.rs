@@ -983,11 +983,15 @@ impl Store {
         .await?);
         let (household,) = household.ok_or(StoreError::NotFound)?;
         let now = self.now();
+        // From the current announcements (few) to this household's row of
+        // each, through the (announcement, household, channel) key: never
+        // a scan of every delivery.
         let items: Vec<FeedItem> = on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT a.id, a.title, a.body, a.urgency, a.send_at, u.name AS unit_name \
-             FROM deliveries d JOIN announcements a ON a.id = d.announcement_id JOIN units u ON u.id = a.unit_id \
-             WHERE d.household_id = $1 AND d.channel = 'feed' AND a.expires_at > $2 \
+             FROM announcements a JOIN units u ON u.id = a.unit_id \
+             WHERE a.state = 'planned' AND a.expires_at > $2 AND EXISTS (SELECT 1 FROM deliveries d \
+             WHERE d.announcement_id = a.id AND d.household_id = $1 AND d.channel = 'feed') \
              ORDER BY a.send_at DESC, a.id DESC LIMIT 50"
         )
         .bind(household)
@@ -995,15 +999,20 @@ impl Store {
         .fetch_all(p)
         .await?
         });
-        on_db!(&self.db, |p| sqlx::query(
-            "UPDATE deliveries SET state = 'acknowledged', acknowledged_at = $2, updated_at = $2 \
-             WHERE household_id = $1 AND channel = 'feed' AND state <> 'acknowledged'"
-        )
-        .bind(household)
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|_| ())?);
+        for item in &items {
+            on_db!(&self.db, |p| {
+                sqlx::query(
+                "UPDATE deliveries SET state = 'acknowledged', acknowledged_at = $2, updated_at = $2 \
+                 WHERE announcement_id = $3 AND household_id = $1 AND channel = 'feed' AND state <> 'acknowledged'"
+            )
+            .bind(household)
+            .bind(now)
+            .bind(item.id)
+            .execute(p)
+            .await
+            .map(|_| ())?
+            });
+        }
         Ok(items)
     }
 
@@ -1011,16 +1020,19 @@ impl Store {
     /// and not expired, newest first. No login; nothing personal.
     pub async fn hamlet_announcements(&self, hamlet_id: i64) -> Result<Vec<FeedItem>> {
         let now = self.now();
+        let path = self.unit_unscoped(hamlet_id).await?.path;
+        // The hamlet's deliveries by path, through (announcement, path).
         Ok(on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT a.id, a.title, a.body, a.urgency, a.send_at, u.name AS unit_name \
              FROM announcements a JOIN units u ON u.id = a.unit_id \
-             WHERE a.state = 'planned' AND a.team_id IS NULL AND a.expires_at > $2 \
-             AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id AND d.hamlet_id = $1) \
+             WHERE a.state = 'planned' AND a.team_id IS NULL AND a.expires_at > $1 \
+             AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id AND d.path >= $2 AND d.path < $3) \
              ORDER BY a.send_at DESC, a.id DESC LIMIT 30"
         )
-        .bind(hamlet_id)
         .bind(now)
+        .bind(&path)
+        .bind(crate::prefix_end(&path))
         .fetch_all(p)
         .await?
         }))

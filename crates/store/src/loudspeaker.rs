@@ -24,15 +24,18 @@ impl Store {
     /// (those go to the team's households only). Earliest sent first, as
     /// they are read out.
     pub async fn loudspeaker_announcements(&self, hamlet_id: i64) -> Result<Vec<Announcement>> {
+        let path = self.unit_unscoped(hamlet_id).await?.path;
+        // The hamlet's deliveries by path, through (announcement, path).
         let sql = format!(
             "SELECT {ANNOUNCEMENT_COLUMNS} FROM announcements a \
-             WHERE a.state = 'planned' AND a.team_id IS NULL AND a.expires_at > $2 \
-             AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id AND d.hamlet_id = $1) \
+             WHERE a.state = 'planned' AND a.team_id IS NULL AND a.expires_at > $1 \
+             AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id AND d.path >= $2 AND d.path < $3) \
              ORDER BY a.send_at, a.id LIMIT 30"
         );
         Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(hamlet_id)
             .bind(self.now())
+            .bind(&path)
+            .bind(crate::prefix_end(&path))
             .fetch_all(p)
             .await?))
     }

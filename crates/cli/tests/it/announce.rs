@@ -805,6 +805,19 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         "nothing changed"
     );
 
+    // A smartphone household's feed shows it until it is withdrawn.
+    let aid: i64 = id.parse().unwrap();
+    assert!(store.send_feed_links(aid, &server.base).await.unwrap() > 0);
+    let (link,): (String,) = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT body FROM outbox WHERE idempotency_key LIKE 'feed:%' ORDER BY id LIMIT 1"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let link = link.split_whitespace().last().unwrap().to_string();
+    let feed = |url: String| async move { reqwest::get(url).await.unwrap().text().await.unwrap() };
+    assert!(feed(link.clone()).await.contains("Cắt điện toàn thôn"));
+
     let (s, w) = post(
         server,
         &leader,
@@ -815,10 +828,21 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
     assert_eq!(s, 200, "{w}");
     assert_eq!(w["state"], "cancelled");
     assert_eq!(w["cancel_reason"], "Điện lực hoãn lịch cắt điện");
+    let states: Vec<(String, i64)> = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
+        "SELECT state, COUNT(*) FROM outbox WHERE announcement_id = $1 GROUP BY state"
+    )
+    .bind(aid)
+    .fetch_all(p)
+    .await
+    .unwrap());
     assert_eq!(
-        store.outbox_states().await.unwrap(),
+        states,
         vec![("cancelled".to_string(), sms)],
         "no SMS leaves after the withdrawal"
+    );
+    assert!(
+        !feed(link).await.contains("Cắt điện toàn thôn"),
+        "gone from the feed"
     );
     assert!(!public(server).await.contains("Cắt điện toàn thôn"));
     let (s, _) = post(server, &leader, &path, json!({"reason": "lần hai"})).await;
