@@ -468,11 +468,17 @@ async fn detail_page(
                     "Copies handed out recorded.",
                 )
                 .into(),
-                m if m.starts_with("sent:") => match lang {
-                    Lang::Vi => format!("Đã phát tài liệu cho {} tổ.", &m[5..]),
-                    Lang::En => format!("Handed out to {} teams.", &m[5..]),
+                // Only a count: the query string is anybody's to write.
+                m => match m
+                    .strip_prefix("sent:")
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    Some(n) => match lang {
+                        Lang::Vi => format!("Đã phát tài liệu cho {n} tổ."),
+                        Lang::En => format!("Handed out to {n} teams."),
+                    },
+                    None => String::new(),
                 },
-                _ => String::new(),
             })
             .filter(|m| !m.is_empty()),
         error,
