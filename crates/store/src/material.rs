@@ -195,7 +195,7 @@ impl Store {
     /// One material the viewer may see, with the handout figures of their
     /// part of the tree.
     pub async fn material(&self, viewer: &Viewer, id: i64) -> Result<Material> {
-        let sql = format!("{MATERIAL_SELECT} WHERE m.id = $4");
+        let sql = format!("{MATERIAL_SELECT} WHERE m.id = $4 AND m.removed_at IS NULL");
         let m: Option<Material> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(&viewer.scope.path)
             .bind(crate::prefix_end(&viewer.scope.path))
@@ -235,7 +235,7 @@ impl Store {
         if is_team_role(viewer) {
             let sql = format!(
                 "{MATERIAL_SELECT} WHERE m.id IN (SELECT material_id FROM material_handouts WHERE team_id = $3) \
-                 AND ($4 IS NULL OR m.topic_id = $4) AND m.id < $5 ORDER BY m.id DESC LIMIT $6"
+                 AND m.removed_at IS NULL AND ($4 IS NULL OR m.topic_id = $4) AND m.id < $5 ORDER BY m.id DESC LIMIT $6"
             );
             return Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
                 .bind(&from)
@@ -262,7 +262,7 @@ impl Store {
         };
         let sql = format!(
             "{MATERIAL_SELECT} WHERE ((m.path >= $1 AND m.path < $2){above_sql}) \
-             AND ($4 IS NULL OR m.topic_id = $4) AND m.id < $5 ORDER BY m.id DESC LIMIT $6"
+             AND m.removed_at IS NULL AND ($4 IS NULL OR m.topic_id = $4) AND m.id < $5 ORDER BY m.id DESC LIMIT $6"
         );
         Ok(on_db!(&self.db, |p| {
             let mut q = sqlx::query_as(&sql)
@@ -293,6 +293,41 @@ impl Store {
         .fetch_one(p)
         .await?);
         Ok((m.file_name.clone(), m.kind(), bytes))
+    }
+
+    /// Takes a material out of the library (an upload made by mistake,
+    /// an out-of-date leaflet): an officer of the unit it was uploaded at
+    /// or above. Kept for the record; nobody sees it any more.
+    pub async fn remove_material(&self, viewer: &Viewer, id: i64) -> Result<()> {
+        let m = self.material(viewer, id).await?;
+        if !(is_officer(viewer) && viewer.scope.contains_path(&m.path)) {
+            return Err(rejected(
+                "Chỉ cán bộ của đơn vị đưa tài liệu lên được gỡ tài liệu",
+            ));
+        }
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "UPDATE materials SET removed_at = $2, removed_by = $3 WHERE id = $1 AND removed_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(viewer.actor.account_id)
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                viewer.actor,
+                "remove",
+                "material",
+                id,
+                m.path,
+                serde_json::json!({"title": m.title})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(())
     }
 
     /// Hands a material out to `teams` and to every team under `units`

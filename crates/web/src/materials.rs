@@ -46,7 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/materials/{id}/handout", post(handout))
         .route("/materials/{id}/receipt", post(receipt))
         .route("/materials/{id}/given", post(given))
-        .route("/api/v1/materials/{id}", get(api_detail))
+        .route("/materials/{id}/remove", post(remove))
+        .route("/api/v1/materials/{id}", get(api_detail).delete(api_remove))
         .route("/api/v1/materials/{id}/file", get(api_file))
         .route("/api/v1/materials/{id}/handouts", post(api_handout))
         .route("/api/v1/materials/{id}/receipt", post(api_receipt))
@@ -625,6 +626,21 @@ pub async fn receipt(
     Ok(Redirect::to(&format!("/materials/{id}?msg=received")).into_response())
 }
 
+/// `POST /materials/{id}/remove`: out of the library, back to the list.
+pub async fn remove(
+    State(st): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    user.check_csrf(&f.csrf)?;
+    match st.store.remove_material(&Viewer::of(&user.p), id).await {
+        Ok(()) => Ok(Redirect::to("/materials").into_response()),
+        Err(StoreError::Rejected(m)) => detail_page(&st, &user, id, None, Some(m)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct GivenForm {
     csrf: String,
@@ -777,6 +793,18 @@ pub async fn api_file(
         .material_file(&Viewer::of(&p), parse_id(&id)?)
         .await?;
     Ok(file_response(&name, kind, bytes))
+}
+
+/// `DELETE /api/v1/materials/{id}`: out of the library.
+pub async fn api_remove(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    st.store
+        .remove_material(&Viewer::of(&p), parse_id(&id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

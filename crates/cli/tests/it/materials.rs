@@ -382,6 +382,40 @@ async fn library_through_the_api(backend: Backend) {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
     assert_eq!(count_rows(store, "materials").await, 1);
+
+    // Taken out of the library: not by the team, not by the province's
+    // neighbour; by the commune, and then nobody sees it.
+    let path = format!("/api/v1/materials/{id}");
+    let (s, _) = api_send(&server, Method::DELETE, &member, &path, None).await;
+    assert_eq!(s, 422);
+    let (s, _) = api_send(&server, Method::DELETE, &other, &path, None).await;
+    assert_eq!(s, 404);
+    let (s, _) = api_send(&server, Method::DELETE, &officer, &path, None).await;
+    assert_eq!(s, 204);
+    for t in [&officer, &province, &member] {
+        let (s, _) = api_send(&server, Method::GET, t, &path, None).await;
+        assert_eq!(s, 404);
+        let (_, l) = api_send(&server, Method::GET, t, "/api/v1/materials", None).await;
+        assert!(l["materials"].as_array().unwrap().is_empty(), "{l}");
+    }
+    let (s, _) = api_send(
+        &server,
+        Method::GET,
+        &officer,
+        &format!("{path}/file"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+    assert!(audit_actions(store, "material")
+        .await
+        .iter()
+        .any(|a| a == "remove"));
+    assert_eq!(
+        count_rows(store, "materials").await,
+        1,
+        "kept for the record"
+    );
     server.stop();
     db.finish().await;
 }

@@ -114,6 +114,19 @@ async fn a_leaflet_goes_from_the_commune_to_a_team(backend: Backend) {
         t.contains(&format!("{} / 1", teams.len())) && t.contains("/ 35")
     })
     .await;
+    // Out of date: the officer takes it out of the library.
+    let link = b
+        .wait_for("#materials a[id^=material-]", |t| {
+            t == "Tờ rơi phòng chống ma túy"
+        })
+        .await;
+    b.click(&link).await;
+    let open = b.find("#material-remove summary").await;
+    b.click(&open).await;
+    let remove = b.find("#material-remove-send").await;
+    b.click(&remove).await;
+    b.wait_for("#materials-empty", |t| t.contains("Chưa có tài liệu"))
+        .await;
     drop(b);
     server.stop();
     db.finish().await;

@@ -55,7 +55,11 @@ CREATE TABLE materials (
     size_bytes   BIGINT NOT NULL,
     sha256       TEXT NOT NULL,
     created_by   BIGINT REFERENCES accounts(id),
-    created_at   BIGINT NOT NULL
+    created_at   BIGINT NOT NULL,
+    -- Taken out of the library (uploaded by mistake, out of date): kept
+    -- for the record and the audit log, shown to nobody.
+    removed_at   BIGINT,
+    removed_by   BIGINT REFERENCES accounts(id)
 );
 CREATE INDEX materials_path ON materials (path, id);
 CREATE INDEX materials_topic ON materials (topic_id, id);
