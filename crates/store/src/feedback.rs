@@ -136,8 +136,13 @@ impl Viewer {
 
     /// Officers handle items; hamlet heads and teams follow and add notes.
     pub fn is_officer(&self) -> bool {
+        Self::role_is_officer(self.role)
+    }
+
+    /// The roles that handle items, write announcements, upload materials.
+    pub fn role_is_officer(role: Role) -> bool {
         matches!(
-            self.role,
+            role,
             Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer
         )
     }
@@ -495,7 +500,8 @@ fn rejected(msg: &str) -> StoreError {
 }
 
 /// The province id of a path ("/12/345/…" → 12).
-pub(crate) fn province_of(path: &str) -> Option<i64> {
+/// The province of a unit path: its first unit (`/1/17/342/` → 1).
+pub fn province_of(path: &str) -> Option<i64> {
     path.trim_matches('/').split('/').next()?.parse().ok()
 }
 

@@ -11,7 +11,7 @@
 use danvan_domain::material::{
     clean_file_name, sniff, FileKind, MAX_AGENCY_CHARS, MAX_COPIES, MAX_NOTE_CHARS, MAX_TITLE_CHARS,
 };
-use danvan_domain::{text, Role};
+use danvan_domain::text;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -89,15 +89,6 @@ const MATERIAL_SELECT: &str = "SELECT m.id, m.unit_id, u.name AS unit_name, m.pa
      (SELECT CAST(COALESCE(SUM(h.copies_given), 0) AS BIGINT) FROM material_handouts h WHERE h.material_id = m.id AND h.path >= $1 AND h.path < $2 AND ($3 IS NULL OR h.team_id = $3)) AS copies_given \
      FROM materials m JOIN units u ON u.id = m.unit_id LEFT JOIN topics t ON t.id = m.topic_id";
 
-/// Who may upload and hand out materials.
-fn is_officer(v: &Viewer) -> bool {
-    v.is_officer()
-}
-
-fn is_team_role(v: &Viewer) -> bool {
-    matches!(v.role, Role::TeamLeader | Role::TeamMember)
-}
-
 fn rejected(msg: &str) -> StoreError {
     StoreError::Rejected(msg.to_string())
 }
@@ -119,7 +110,7 @@ impl Store {
     /// the tree. The file is checked by its bytes; a refusal writes
     /// nothing.
     pub async fn create_material(&self, viewer: &Viewer, new: &NewMaterial) -> Result<Material> {
-        if !is_officer(viewer) {
+        if !viewer.is_officer() {
             return Err(rejected("Chỉ cán bộ được đưa tài liệu lên thư viện"));
         }
         let title = text::clean_line(&new.title, MAX_TITLE_CHARS)
@@ -212,7 +203,7 @@ impl Store {
     }
 
     async fn may_see_material(&self, viewer: &Viewer, m: &Material) -> Result<bool> {
-        if is_team_role(viewer) {
+        if viewer.role.binds_to_team() {
             // Handed out to the team.
             return Ok(m.teams > 0);
         }
@@ -232,7 +223,7 @@ impl Store {
         let from = viewer.scope.path.clone();
         let to = crate::prefix_end(&from);
         let team = viewer.scope.team_id;
-        if is_team_role(viewer) {
+        if viewer.role.binds_to_team() {
             let sql = format!(
                 "{MATERIAL_SELECT} WHERE m.id IN (SELECT material_id FROM material_handouts WHERE team_id = $3) \
                  AND m.removed_at IS NULL AND ($4 IS NULL OR m.topic_id = $4) AND m.id < $5 ORDER BY m.id DESC LIMIT $6"
@@ -300,7 +291,7 @@ impl Store {
     /// or above. Kept for the record; nobody sees it any more.
     pub async fn remove_material(&self, viewer: &Viewer, id: i64) -> Result<()> {
         let m = self.material(viewer, id).await?;
-        if !(is_officer(viewer) && viewer.scope.contains_path(&m.path)) {
+        if !(viewer.is_officer() && viewer.scope.contains_path(&m.path)) {
             return Err(rejected(
                 "Chỉ cán bộ của đơn vị đưa tài liệu lên được gỡ tài liệu",
             ));
@@ -342,7 +333,7 @@ impl Store {
         units: &[i64],
         copies: i64,
     ) -> Result<usize> {
-        if !is_officer(viewer) {
+        if !viewer.is_officer() {
             return Err(rejected("Chỉ cán bộ được phát tài liệu cho các tổ"));
         }
         if !(0..=MAX_COPIES).contains(&copies) {
@@ -525,7 +516,7 @@ impl Store {
 
     /// The viewer's team, if the material was handed out to it.
     async fn own_handout(&self, viewer: &Viewer, id: i64) -> Result<i64> {
-        let team = match (is_team_role(viewer), viewer.scope.team_id) {
+        let team = match (viewer.role.binds_to_team(), viewer.scope.team_id) {
             (true, Some(t)) => t,
             _ => return Err(rejected("Chỉ thành viên tổ nhận tài liệu được xác nhận")),
         };

@@ -68,7 +68,7 @@ fn when(raw: &Option<String>, field: &str) -> Result<Option<i64>, ApiError> {
     }
 }
 
-fn ids(raw: &[String], field: &str) -> Result<Vec<i64>, ApiError> {
+pub(crate) fn ids(raw: &[String], field: &str) -> Result<Vec<i64>, ApiError> {
     raw.iter()
         .map(|s| {
             s.trim()
@@ -270,13 +270,7 @@ pub async fn settings_get(
 ) -> Result<Json<Value>, ApiError> {
     let unit = st.store.unit(&p.scope, parse_id(&id)?).await?;
     let a = st.store.announcement_approval(&unit.path).await?;
-    let province = unit
-        .path
-        .trim_matches('/')
-        .split('/')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(unit.id);
+    let province = danvan_store::feedback::province_of(&unit.path).unwrap_or(unit.id);
     Ok(Json(settings_json(province, a)))
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::auth::User;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{pick, Lang};
 use crate::pages::{chrome, Chrome};
 use crate::AppState;
 
@@ -126,13 +126,6 @@ fn an(lang: Lang) -> &'static An {
     match lang {
         Lang::Vi => &AN_VI,
         Lang::En => &AN_EN,
-    }
-}
-
-fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
     }
 }
 

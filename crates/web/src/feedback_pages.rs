@@ -22,18 +22,11 @@ use serde::Deserialize;
 
 use crate::auth::User;
 use crate::error::{urlencode, WebError};
-use crate::i18n::{Fb, Lang};
+use crate::i18n::{pick, Fb, Lang};
 use crate::pages::{chrome, Chrome};
 use crate::AppState;
 
 type Page = Result<Response, WebError>;
-
-fn pick<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
-}
 
 /// "24/04/2026 07:30", Vietnam time.
 fn when(unix: i64) -> String {

@@ -949,3 +949,11 @@ pub static FB_EN: Fb = Fb {
     choose: "— Choose —",
     home_line: "{open} open · {late} late",
 };
+
+/// The Vietnamese or the English of a string, by the reader's language.
+pub fn pick<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}

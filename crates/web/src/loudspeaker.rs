@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::api::{parse_id, ApiError, ApiUser};
 use crate::auth::User;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{pick, Lang};
 use crate::pages::{chrome, Chrome};
 use crate::speech::{self, SpeechError};
 use crate::AppState;
@@ -223,13 +223,6 @@ fn may_broadcast(role: Role) -> bool {
             | Role::CommuneOfficer
             | Role::HamletHead
     )
-}
-
-fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
 }
 
 /// Strings of the loudspeaker page.

@@ -19,10 +19,11 @@ use danvan_store::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::announce_api::ids;
 use crate::api::{parse_id, ApiError, ApiUser};
 use crate::auth::User;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{pick, Lang};
 use crate::pages::{chrome, Chrome};
 use crate::upload::{self, UploadError};
 use crate::AppState;
@@ -55,22 +56,9 @@ pub fn router() -> Router<AppState> {
         .merge(uploads)
 }
 
-fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
-}
-
+/// Officers upload and hand out; a team role sees its own handouts.
 fn is_officer(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer
-    )
-}
-
-fn is_team_role(role: Role) -> bool {
-    matches!(role, Role::TeamLeader | Role::TeamMember)
+    danvan_store::feedback::Viewer::role_is_officer(role)
 }
 
 fn day(unix: i64) -> String {
@@ -198,7 +186,7 @@ pub async fn list(State(st): State<AppState>, user: User, Query(q): Query<ListQu
         c: chrome(&user, "/materials"),
         lang_vi: lang == Lang::Vi,
         can_upload: is_officer(user.p.role),
-        team_role: is_team_role(user.p.role),
+        team_role: user.p.role.binds_to_team(),
         all_topics: topic.is_none(),
         topics: topics
             .iter()
@@ -426,7 +414,7 @@ async fn detail_page(
     } else {
         (Vec::new(), Vec::new())
     };
-    let own = match (is_team_role(user.p.role), user.p.scope.team_id) {
+    let own = match (user.p.role.binds_to_team(), user.p.scope.team_id) {
         (true, Some(t)) => handouts
             .iter()
             .find(|h| h.team_id == t)
@@ -816,23 +804,6 @@ pub struct HandoutIn {
     units: Vec<String>,
     #[serde(default)]
     copies: i64,
-}
-
-fn ids(raw: &[String], field: &str) -> Result<Vec<i64>, ApiError> {
-    raw.iter()
-        .map(|s| {
-            s.trim().parse::<i64>().map_err(|_| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    &format!(
-                        "{field}: mã không hợp lệ «{}»",
-                        s.chars().take(40).collect::<String>()
-                    ),
-                )
-            })
-        })
-        .collect()
 }
 
 /// `POST /api/v1/materials/{id}/handouts` `{"teams": [..], "units": [..], "copies": n}`.

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::auth::User;
 use crate::error::WebError;
 use crate::feedback_pages::Opt;
-use crate::i18n::{Fb, Lang};
+use crate::i18n::{pick, Fb};
 use crate::pages::{chrome, Chrome};
 use crate::AppState;
 
@@ -58,13 +58,6 @@ struct RelayPage {
     consent: bool,
     description: String,
     error: Option<String>,
-}
-
-fn pick<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
 }
 
 fn opt(value: impl ToString, label: impl ToString, current: &str) -> Opt {

@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use crate::auth::{cookie, same_token, set_cookie, PRE_CSRF_COOKIE};
 use crate::error::{urlencode, WebError};
-use crate::i18n::{Lang, Tr};
+use crate::i18n::{pick, Lang, Tr};
 use crate::pages::Chrome;
 use crate::rate_limit::{ClientKey, Limiters};
 use crate::AppState;
@@ -68,13 +68,6 @@ fn chrome(lang: Lang, here: &str) -> Chrome {
         user: None,
         csrf: String::new(),
         here: urlencode(here),
-    }
-}
-
-fn pick<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
     }
 }
 

@@ -771,6 +771,8 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
             "unit_id": phuc_son.to_string(),
             "title": "Cắt điện toàn thôn",
             "body": "Thứ Ba cắt điện từ 7 giờ đến 17 giờ để sửa đường dây.",
+            // An emergency: a sender may claim it whatever the hour.
+            "urgency": "emergency",
             "audience": {"units": [mai_hoang.to_string()]},
         }),
     )
@@ -804,6 +806,9 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         queued,
         "nothing changed"
     );
+    // A sender holds one message when it is withdrawn.
+    let held = store.claim_sms("test-sender", 1, 60).await.unwrap();
+    assert_eq!(held.len(), 1);
 
     // A smartphone household's feed shows it until it is withdrawn.
     let aid: i64 = id.parse().unwrap();
@@ -828,17 +833,51 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
     assert_eq!(s, 200, "{w}");
     assert_eq!(w["state"], "cancelled");
     assert_eq!(w["cancel_reason"], "Điện lực hoãn lịch cắt điện");
-    let states: Vec<(String, i64)> = danvan_store::on_db!(&store.db, |p| sqlx::query_as(
-        "SELECT state, COUNT(*) FROM outbox WHERE announcement_id = $1 GROUP BY state"
+    let states: Vec<(String, i64)> = danvan_store::on_db!(&store.db, |p| {
+        sqlx::query_as(
+        "SELECT state, COUNT(*) FROM outbox WHERE announcement_id = $1 GROUP BY state ORDER BY state"
     )
     .bind(aid)
     .fetch_all(p)
     .await
-    .unwrap());
+    .unwrap()
+    });
     assert_eq!(
         states,
-        vec![("cancelled".to_string(), sms)],
-        "no SMS leaves after the withdrawal"
+        vec![
+            ("cancelled".to_string(), sms - 1),
+            ("sending".to_string(), 1)
+        ],
+        "no SMS leaves after the withdrawal but the one a sender held"
+    );
+    // The held message's send fails: it is not queued again.
+    store
+        .sms_not_sent(held[0].id, "timeout", false)
+        .await
+        .unwrap();
+    let after: Vec<(String, i64)> = danvan_store::on_db!(&store.db, |p| {
+        sqlx::query_as(
+        "SELECT state, COUNT(*) FROM outbox WHERE announcement_id = $1 GROUP BY state ORDER BY state"
+    )
+    .bind(aid)
+    .fetch_all(p)
+    .await
+    .unwrap()
+    });
+    assert_eq!(after, vec![("cancelled".to_string(), sms)], "not re-queued");
+    // Its unacknowledged SMS never fall back to visits.
+    danvan_store::on_db!(&store.db, |p| sqlx::query(
+        "UPDATE deliveries SET updated_at = 0 WHERE announcement_id = $1"
+    )
+    .bind(aid)
+    .execute(p)
+    .await
+    .map(|_| ())
+    .unwrap());
+    assert_eq!(
+        store.sms_fallback().await.unwrap(),
+        0,
+        "no visit for a withdrawn announcement"
     );
     assert!(
         !feed(link).await.contains("Cắt điện toàn thôn"),

@@ -356,7 +356,7 @@ async fn hamlet_heads_schedule(backend: Backend) {
 both!(hamlet_heads_schedule);
 
 /// 16-bit mono WAV of a tone: `seconds` at `rate`, amplitude `amp`.
-fn tone_wav(rate: u32, seconds: f64, amp: f64) -> Vec<u8> {
+pub(crate) fn tone_wav(rate: u32, seconds: f64, amp: f64) -> Vec<u8> {
     let n = (rate as f64 * seconds) as usize;
     let mut data = Vec::with_capacity(n * 2);
     for i in 0..n {

@@ -204,6 +204,23 @@ async fn the_leader_approves_from_the_page(backend: Backend) {
     );
     drop(b);
 
+    // The leader uploads a recorded voice on the announcement's page.
+    let dir = tempfile::tempdir().unwrap();
+    let voice = dir.path().join("giong-doc.wav");
+    std::fs::write(&voice, crate::loudspeaker::tone_wav(16000, 2.0, 6000.0)).unwrap();
+    let b = Browser::start().await;
+    b.log_in(server, "xa.phucson").await;
+    b.goto(&server.url(&format!("/announcements/{id}"))).await;
+    let open = b.find("#an-recording summary").await;
+    b.click(&open).await;
+    b.type_into("#recording-file", &voice.display().to_string())
+        .await;
+    let upload = b.find("#recording-upload").await;
+    b.click(&upload).await;
+    b.wait_for("#recording-seconds", |t| t.contains("2 giây"))
+        .await;
+    drop(b);
+
     // The leader withdraws it from its page, with a reason; then it is
     // marked withdrawn and leaves the hamlet's loudspeaker.
     let b = Browser::start().await;
@@ -228,6 +245,24 @@ async fn the_leader_approves_from_the_page(backend: Backend) {
         .await;
     b.wait_for("#loudspeaker-empty", |_| true).await;
     drop(b);
+
+    // The administrator sets the province's approval rule in its form.
+    let b = Browser::start().await;
+    b.log_in(server, "admin").await;
+    b.goto(&server.url("/announcements")).await;
+    let none = b
+        .wait_for("#approval-rule option", |t| t == "Không cần duyệt")
+        .await;
+    b.click(&none).await;
+    let save = b.find("#approval-save").await;
+    b.click(&save).await;
+    b.wait_for("#settings-msg", |t| t.contains("Đã lưu")).await;
+    drop(b);
+    let path = store.unit(&Scope::all(), phuc_son).await.unwrap().path;
+    assert_eq!(
+        store.announcement_approval(&path).await.unwrap(),
+        danvan_domain::announcement::Approval::None
+    );
     scene.finish().await;
 }
 both!(the_leader_approves_from_the_page);
