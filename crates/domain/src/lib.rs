@@ -13,6 +13,7 @@ pub mod material;
 pub mod member;
 pub mod name;
 pub mod phone;
+pub mod policy;
 pub mod role;
 pub mod text;
 pub mod unit;

@@ -7,6 +7,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use danvan_domain::policy::{binding, Binding};
 use danvan_domain::{text, Phone, Role};
 use rand::RngCore;
 use serde::Serialize;
@@ -86,12 +87,10 @@ const ACCOUNT_SELECT: &str = "SELECT a.id, a.username, a.display_name, a.passwor
 impl AccountRow {
     fn principal(self) -> Option<Principal> {
         let role = Role::parse(&self.role).ok()?;
-        let scope = if role == Role::Admin {
-            Scope::all()
-        } else if role.binds_to_team() {
-            Scope::team(self.team_path.as_deref()?, self.team_id?)
-        } else {
-            Scope::unit(self.unit_path.as_deref()?)
+        let scope = match binding(role) {
+            Binding::Everything => Scope::all(),
+            Binding::Team => Scope::team(self.team_path.as_deref()?, self.team_id?),
+            Binding::Unit => Scope::unit(self.unit_path.as_deref()?),
         };
         Some(Principal {
             account_id: self.id,
@@ -163,11 +162,11 @@ impl Store {
         let display = text::clean_required(&new.display_name, 120)
             .map_err(|e| StoreError::invalid("display_name", e))?;
         check_password_rules(&new.password)?;
-        match (new.role, new.unit_id, new.team_id) {
-            (Role::Admin, _, None) => {}
-            (r, _, Some(_)) if r.binds_to_team() => {}
-            (r, Some(_), None) if !r.binds_to_team() && r != Role::Admin => {}
-            (r, _, _) if r.binds_to_team() => {
+        match (binding(new.role), new.unit_id, new.team_id) {
+            (Binding::Everything, _, None) => {}
+            (Binding::Team, _, Some(_)) => {}
+            (Binding::Unit, Some(_), None) => {}
+            (Binding::Team, _, _) => {
                 return Err(StoreError::Rejected("Vai trò này cần --team".into()))
             }
             _ => return Err(StoreError::Rejected("Vai trò này cần --unit".into())),

@@ -7,8 +7,9 @@
 //! the plan; nothing is loaded into the process.
 
 use danvan_domain::announcement::{sms_plan, Approval, Urgency, MAX_BODY_CHARS, MAX_TITLE_CHARS};
-use danvan_domain::text;
+use danvan_domain::policy::{self, Action, Target};
 use danvan_domain::Reach;
+use danvan_domain::{text, UnitLevel};
 use serde::{Deserialize, Serialize};
 
 use crate::feedback::Viewer;
@@ -207,13 +208,8 @@ impl Store {
         } = self.check_announcement(viewer, new).await?;
         let now = self.now();
         let approval = self.announcement_approval(&unit.path).await?;
-        let admin = viewer.role == danvan_domain::Role::Admin;
         // Approved as it is written: by the rule, or by who writes it.
-        let leader = match approval {
-            Approval::None => true,
-            Approval::Leader => viewer.leads_unit && viewer.is_officer() || admin,
-            Approval::Above => admin,
-        };
+        let leader = policy::approved_as_written(&viewer.subject(), approval);
         let skip = !leader && new.urgency == Urgency::Emergency;
         let state = if leader || skip {
             "approved"
@@ -332,20 +328,17 @@ impl Store {
         }
         // Who may write it, and for whom.
         let unit = self.unit(&viewer.scope, new.unit_id).await?;
-        let team_id = if viewer.is_officer() {
-            None
-        } else if viewer.role == danvan_domain::Role::TeamLeader {
-            let own = viewer
-                .scope
-                .team_id
-                .ok_or_else(|| rejected("Tài khoản chưa gắn với tổ"))?;
-            if !audience.units.is_empty() || audience.teams != [own] {
-                return Err(rejected("Tổ trưởng chỉ gửi thông báo cho tổ của mình"));
-            }
-            Some(own)
-        } else {
-            return Err(rejected("Tài khoản này không được viết thông báo"));
+        // One team alone may be a team leader's own.
+        let one_team = match (&audience.units[..], &audience.teams[..]) {
+            ([], [team]) => Some(*team),
+            _ => None,
         };
+        viewer.require(
+            Action::WriteAnnouncement,
+            &Target::at(&unit.path).team(one_team),
+        )?;
+        // A team role's announcement is its team's.
+        let team_id = viewer.scope.team_id;
         let mut paths = Vec::new();
         for id in &audience.units {
             let u = self.unit(&viewer.scope, *id).await?;
@@ -445,25 +438,11 @@ impl Store {
     /// The unit's leader approves a pending announcement.
     pub async fn approve_announcement(&self, viewer: &Viewer, id: i64) -> Result<Announcement> {
         let a = self.announcement(viewer, id).await?;
-        let admin = viewer.role == danvan_domain::Role::Admin;
-        let leader = viewer.leads_unit && viewer.is_officer();
-        let may = admin
-            || match self.announcement_approval(&a.path).await? {
-                Approval::Leader | Approval::None => leader && viewer.scope.contains_path(&a.path),
-                // A unit strictly above the one that wrote it.
-                Approval::Above => {
-                    leader
-                        && viewer.scope.contains_path(&a.path)
-                        && viewer.scope.path.len() < a.path.len()
-                }
-            };
-        if !may {
-            return Err(rejected(if viewer.leads_unit {
-                "Thông báo của đơn vị này do lãnh đạo cấp trên duyệt"
-            } else {
-                "Chỉ lãnh đạo đơn vị được duyệt thông báo"
-            }));
-        }
+        let rule = self.announcement_approval(&a.path).await?;
+        viewer.require(
+            Action::ApproveAnnouncement,
+            &Target::at(&a.path).approval(rule),
+        )?;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             let done = sqlx::query(
@@ -508,22 +487,11 @@ impl Store {
         reason: &str,
     ) -> Result<Announcement> {
         let a = self.announcement(viewer, id).await?;
-        let admin = viewer.role == danvan_domain::Role::Admin;
-        let leader_here =
-            viewer.is_officer() && viewer.leads_unit && viewer.scope.contains_path(&a.path);
-        let writer: Option<(Option<i64>,)> = on_db!(&self.db, |p| sqlx::query_as(
-            "SELECT created_by FROM announcements WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(p)
-        .await?);
-        let wrote_it = viewer.actor.account_id.is_some()
-            && writer.and_then(|(w,)| w) == viewer.actor.account_id;
-        if !(admin || leader_here || wrote_it) {
-            return Err(rejected(
-                "Chỉ người viết hoặc lãnh đạo đơn vị được thu hồi thông báo",
-            ));
-        }
+        let writer = self.announcement_writer(id).await?;
+        viewer.require(
+            Action::WithdrawAnnouncement,
+            &Target::at(&a.path).team(a.team_id).author(writer),
+        )?;
         let reason = text::clean_line(reason, 300).map_err(|e| StoreError::invalid("reason", e))?;
         if reason.is_empty() {
             return Err(rejected("Hãy ghi lý do thu hồi"));
@@ -567,6 +535,18 @@ impl Store {
         self.announcement(viewer, id).await
     }
 
+    /// The account that wrote an announcement (the policy lets its writer
+    /// withdraw it).
+    pub async fn announcement_writer(&self, id: i64) -> Result<Option<i64>> {
+        let writer: Option<(Option<i64>,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT created_by FROM announcements WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await?);
+        Ok(writer.and_then(|(w,)| w))
+    }
+
     /// Who approves the announcements of the province of `path`.
     pub async fn announcement_approval(&self, path: &str) -> Result<Approval> {
         let province = crate::feedback::province_of(path).unwrap_or(0);
@@ -591,14 +571,10 @@ impl Store {
         if unit.parent_id.is_some() {
             return Err(rejected("Cách duyệt thông báo được đặt cho cả tỉnh"));
         }
-        let province_leader = viewer.role == danvan_domain::Role::ProvinceOfficer
-            && viewer.leads_unit
-            && viewer.scope.path == unit.path;
-        if !(viewer.role == danvan_domain::Role::Admin || province_leader) {
-            return Err(rejected(
-                "Chỉ quản trị viên hoặc lãnh đạo tỉnh được đặt cách duyệt thông báo",
-            ));
-        }
+        viewer.require(
+            Action::SetApprovalRule,
+            &Target::at(&unit.path).level(UnitLevel::Province),
+        )?;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             sqlx::query(
@@ -839,6 +815,10 @@ impl Store {
             return Err(rejected("Thông báo này đã được thu hồi, không cần đến báo"));
         }
         let h = self.household(&viewer.scope, household_id).await?;
+        viewer.require(
+            Action::InformHousehold,
+            &Target::at(&h.path).team(h.team_id),
+        )?;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             let known: Option<(i64,)> = sqlx::query_as(

@@ -1,3 +1,4 @@
+use danvan_domain::policy::Denial;
 use danvan_domain::FieldError;
 
 /// Errors of the storage layer. `NotFound` covers both "missing" and "outside
@@ -15,6 +16,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Rejected(String),
+    /// The policy refused the action (never for "out of scope", which is
+    /// `NotFound`).
+    #[error("không được phép: {}", .0.code())]
+    Denied(Denial),
     #[error("{0}")]
     Config(String),
     #[error("lỗi cơ sở dữ liệu: {0}")]

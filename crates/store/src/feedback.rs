@@ -12,10 +12,10 @@ use std::collections::{HashMap, HashSet};
 
 use danvan_domain::calendar::{self, Counting, WorkCalendar};
 use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
-use danvan_domain::{text, Phone, Role};
+use danvan_domain::policy::{self, Target};
+use danvan_domain::{text, Phone};
 use serde::Serialize;
 
-use crate::account::Principal;
 use crate::feedback_rollup::{record_duration, set_lateness};
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
@@ -115,38 +115,7 @@ struct Due {
     code: String,
 }
 
-/// Who looks at or changes an item, and what their role lets them do.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub actor: Actor,
-    pub scope: Scope,
-    pub role: Role,
-    pub leads_unit: bool,
-}
-
-impl Viewer {
-    pub fn of(p: &Principal) -> Viewer {
-        Viewer {
-            actor: p.actor(),
-            scope: p.scope.clone(),
-            role: p.role,
-            leads_unit: p.leads_unit,
-        }
-    }
-
-    /// Officers handle items; hamlet heads and teams follow and add notes.
-    pub fn is_officer(&self) -> bool {
-        Self::role_is_officer(self.role)
-    }
-
-    /// The roles that handle items, write announcements, upload materials.
-    pub fn role_is_officer(role: Role) -> bool {
-        matches!(
-            role,
-            Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer
-        )
-    }
-}
+pub use crate::viewer::Viewer;
 
 /// A new report, from any way in.
 #[derive(Debug, Clone)]
@@ -258,7 +227,7 @@ impl Feedback {
         }
         // Neighbours (hamlet heads, teams) do not see who wrote from the web
         // or by SMS; the officers who answer do.
-        if !viewer.is_officer() && !self.identity_consent && !own_team {
+        if !viewer.sees_confidential() && !self.identity_consent && !own_team {
             self.reporter_name = None;
             self.reporter_phone = None;
         }
@@ -984,7 +953,7 @@ impl Store {
             .bind(&viewer.scope.path)
             .bind(&end)
             .bind(viewer.scope.team_id)
-            .bind(viewer.is_officer())
+            .bind(viewer.sees_confidential())
             .fetch_optional(p)
             .await?);
         f.ok_or(StoreError::NotFound)
@@ -1065,8 +1034,8 @@ impl Store {
         let f = self.visible_row(viewer, id).await?;
         let now = self.now();
         let state = f.state();
-        let officer = viewer.is_officer() && viewer.scope.contains_path(&f.responsible_path)
-            || viewer.is_officer() && viewer.scope.contains_path(&f.path);
+        let item = Target::at(&f.path).handled_at(&f.responsible_path);
+        let officer = viewer.may(policy::Action::HandleFeedback, &item);
         let actor = &viewer.actor;
         let need_officer = |ok: bool| {
             if ok {
@@ -1183,15 +1152,7 @@ impl Store {
                 }
             }
             Action::ApproveAnswer => {
-                let leader = viewer.role == Role::Admin
-                    || (viewer.leads_unit
-                        && viewer.is_officer()
-                        && viewer.scope.contains_path(&f.responsible_path));
-                if !leader {
-                    return Err(StoreError::Conflict(
-                        "Chỉ lãnh đạo đơn vị xử lý được duyệt câu trả lời".into(),
-                    ));
-                }
+                viewer.require(policy::Action::ApproveFeedbackAnswer, &item)?;
                 let draft = f
                     .answer_draft
                     .clone()
@@ -1960,7 +1921,7 @@ impl Store {
              WHERE r.unit_id = $1 AND r.state <> 'late' AND (t.confidential = FALSE OR $2 = TRUE)"
         )
         .bind(unit.id)
-        .bind(viewer.is_officer())
+        .bind(viewer.sees_confidential())
         .fetch_all(p)
         .await?
         });
@@ -1980,17 +1941,5 @@ impl Store {
         s.by_topic.retain(|(_, n)| *n != 0);
         s.late = self.late_count(viewer, &unit, self.now()).await?;
         Ok(s)
-    }
-}
-
-impl Viewer {
-    /// The system itself (sweeps, a reporter's message): sees everything.
-    pub fn system() -> Viewer {
-        Viewer {
-            actor: Actor::system(),
-            scope: Scope::all(),
-            role: Role::Admin,
-            leads_unit: false,
-        }
     }
 }

@@ -194,7 +194,7 @@ impl Store {
                 .bind(&unit.path)
                 .bind(&end)
                 .bind(now)
-                .bind(viewer.is_officer())
+                .bind(viewer.sees_confidential())
                 .bind(team);
             let q = if team.is_none() { q.bind(unit.id) } else { q };
             q.fetch_one(p).await?
@@ -213,7 +213,7 @@ impl Store {
              AND (t.confidential = FALSE OR $2 = TRUE)"
         )
         .bind(unit_id)
-        .bind(viewer.is_officer())
+        .bind(viewer.sees_confidential())
         .fetch_one(p)
         .await?
         });
@@ -230,7 +230,7 @@ impl Store {
         topic: Option<i64>,
     ) -> Result<Dashboard> {
         let unit = self.unit(&viewer.scope, unit_id).await?;
-        let officer = viewer.is_officer();
+        let officer = viewer.sees_confidential();
         let topics: HashMap<i64, Topic> = self
             .topics_cached()
             .await?

@@ -3,6 +3,7 @@
 //! people an item can be given to; and the unit's answer templates.
 
 use danvan_domain::feedback::{FeedbackState, Severity};
+use danvan_domain::policy::{Action, Target};
 use danvan_domain::text;
 use serde::Serialize;
 
@@ -169,7 +170,7 @@ impl Store {
                 $q.bind(&unit.path)
                     .bind(&end)
                     .bind(viewer.scope.team_id)
-                    .bind(viewer.is_officer())
+                    .bind(viewer.sees_confidential())
                     .bind(filter.state.as_str())
                     .bind(filter.topic_id)
                     .bind(severity)
@@ -250,10 +251,8 @@ impl Store {
         title: &str,
         body: &str,
     ) -> Result<i64> {
-        if !viewer.is_officer() {
-            return Err(StoreError::NotFound);
-        }
         let unit = self.unit(&viewer.scope, unit_id).await?;
+        viewer.require(Action::ManageAnswerTemplates, &Target::at(&unit.path))?;
         let title = text::clean_required(title, TEMPLATE_TITLE)
             .map_err(|e| StoreError::invalid("title", e))?;
         let body =
@@ -310,8 +309,8 @@ impl Store {
         unit_id: i64,
         limit: i64,
     ) -> Result<(Vec<Notice>, i64)> {
-        self.unit(&viewer.scope, unit_id).await?;
-        if !viewer.is_officer() {
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        if !viewer.may(Action::HandleFeedback, &Target::at(&unit.path)) {
             return Ok((Vec::new(), 0));
         }
         let rows: Vec<Notice> = on_db!(&self.db, |p| sqlx::query_as(
@@ -333,10 +332,8 @@ impl Store {
 
     /// Marks every notice of `unit_id` read (officers of the unit or above).
     pub async fn mark_notices_read(&self, viewer: &Viewer, unit_id: i64) -> Result<u64> {
-        self.unit(&viewer.scope, unit_id).await?;
-        if !viewer.is_officer() {
-            return Err(StoreError::NotFound);
-        }
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        viewer.require(Action::HandleFeedback, &Target::at(&unit.path))?;
         let now = self.now();
         let done = on_db!(&self.db, |p| sqlx::query(
             "UPDATE notifications SET read_at = $2 WHERE unit_id = $1 AND read_at IS NULL"

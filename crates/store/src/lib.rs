@@ -32,6 +32,7 @@ pub mod sms;
 pub mod stats;
 pub mod team;
 pub mod unit;
+pub mod viewer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use audit::Actor;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
 pub use scope::Scope;
+pub use viewer::Viewer;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

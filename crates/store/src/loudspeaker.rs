@@ -2,7 +2,7 @@
 //! audio files made for them, kept so they are synthesized once.
 
 use danvan_domain::loudspeaker::{parse_slots, slots_text, DEFAULT_SLOTS};
-use danvan_domain::Role;
+use danvan_domain::policy::{Action, Target};
 use sha2::{Digest, Sha256};
 
 use crate::announcement::{Announcement, ANNOUNCEMENT_COLUMNS};
@@ -116,11 +116,7 @@ impl Store {
         if unit.level != "hamlet" {
             return Err(StoreError::NotFound);
         }
-        if !(viewer.is_officer() || viewer.role == Role::HamletHead) {
-            return Err(StoreError::Rejected(
-                "Chỉ trưởng thôn hoặc cán bộ được đặt giờ phát loa".into(),
-            ));
-        }
+        viewer.require(Action::SetBroadcastTimes, &Target::at(&unit.path))?;
         let slots = parse_slots(typed).map_err(StoreError::Rejected)?;
         let text = slots_text(&slots);
         let now = self.now();
@@ -246,11 +242,7 @@ impl Store {
     /// the unit that wrote it or of a unit above.
     async fn recordable(&self, viewer: &Viewer, id: i64) -> Result<Announcement> {
         let a = self.announcement(viewer, id).await?;
-        if !(viewer.is_officer() && viewer.scope.contains_path(&a.path)) {
-            return Err(StoreError::Rejected(
-                "Chỉ cán bộ của đơn vị viết thông báo được thu âm giọng đọc".into(),
-            ));
-        }
+        viewer.require(Action::RecordVoice, &Target::at(&a.path))?;
         Ok(a)
     }
 }

@@ -11,6 +11,7 @@
 use danvan_domain::material::{
     clean_file_name, sniff, FileKind, MAX_AGENCY_CHARS, MAX_COPIES, MAX_NOTE_CHARS, MAX_TITLE_CHARS,
 };
+use danvan_domain::policy::{library_view, Action, LibraryView, Target};
 use danvan_domain::text;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -110,9 +111,7 @@ impl Store {
     /// the tree. The file is checked by its bytes; a refusal writes
     /// nothing.
     pub async fn create_material(&self, viewer: &Viewer, new: &NewMaterial) -> Result<Material> {
-        if !viewer.is_officer() {
-            return Err(rejected("Chỉ cán bộ được đưa tài liệu lên thư viện"));
-        }
+        viewer.require(Action::UploadMaterial, &Target::anywhere())?;
         let title = text::clean_line(&new.title, MAX_TITLE_CHARS)
             .map_err(|e| StoreError::invalid("title", e))?;
         if title.is_empty() {
@@ -203,7 +202,7 @@ impl Store {
     }
 
     async fn may_see_material(&self, viewer: &Viewer, m: &Material) -> Result<bool> {
-        if viewer.role.binds_to_team() {
+        if library_view(viewer.role) == LibraryView::HandedOut {
             // Handed out to the team.
             return Ok(m.teams > 0);
         }
@@ -223,7 +222,7 @@ impl Store {
         let from = viewer.scope.path.clone();
         let to = crate::prefix_end(&from);
         let team = viewer.scope.team_id;
-        if viewer.role.binds_to_team() {
+        if library_view(viewer.role) == LibraryView::HandedOut {
             let sql = format!(
                 "{MATERIAL_SELECT} WHERE m.id IN (SELECT material_id FROM material_handouts WHERE team_id = $3) \
                  AND m.removed_at IS NULL AND ($4 IS NULL OR m.topic_id = $4) AND m.id < $5 ORDER BY m.id DESC LIMIT $6"
@@ -291,11 +290,7 @@ impl Store {
     /// or above. Kept for the record; nobody sees it any more.
     pub async fn remove_material(&self, viewer: &Viewer, id: i64) -> Result<()> {
         let m = self.material(viewer, id).await?;
-        if !(viewer.is_officer() && viewer.scope.contains_path(&m.path)) {
-            return Err(rejected(
-                "Chỉ cán bộ của đơn vị đưa tài liệu lên được gỡ tài liệu",
-            ));
-        }
+        viewer.require(Action::RemoveMaterial, &Target::at(&m.path))?;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             sqlx::query(
@@ -333,9 +328,7 @@ impl Store {
         units: &[i64],
         copies: i64,
     ) -> Result<usize> {
-        if !viewer.is_officer() {
-            return Err(rejected("Chỉ cán bộ được phát tài liệu cho các tổ"));
-        }
+        viewer.require(Action::HandOutMaterial, &Target::anywhere())?;
         if !(0..=MAX_COPIES).contains(&copies) {
             return Err(rejected(&format!("Số bản in mỗi tổ từ 0 đến {MAX_COPIES}")));
         }
@@ -516,9 +509,9 @@ impl Store {
 
     /// The viewer's team, if the material was handed out to it.
     async fn own_handout(&self, viewer: &Viewer, id: i64) -> Result<i64> {
-        let team = match (viewer.role.binds_to_team(), viewer.scope.team_id) {
-            (true, Some(t)) => t,
-            _ => return Err(rejected("Chỉ thành viên tổ nhận tài liệu được xác nhận")),
+        viewer.require(Action::AcknowledgeMaterial, &Target::anywhere())?;
+        let Some(team) = viewer.scope.team_id else {
+            return Err(StoreError::NotFound);
         };
         let (n,): (i64,) = on_db!(&self.db, |p| sqlx::query_as(
             "SELECT COUNT(*) FROM material_handouts WHERE material_id = $1 AND team_id = $2"

@@ -9,7 +9,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::announcement::{sms_plan, Approval, Urgency};
 use danvan_domain::calendar;
-use danvan_domain::Role;
+use danvan_domain::policy::{Action, Target};
+use danvan_domain::UnitLevel;
 use danvan_store::announcement::{Announcement, NOT_REACHED_PAGE};
 use danvan_store::feedback::Viewer;
 use serde::Deserialize;
@@ -212,22 +213,26 @@ async fn approval_choices(
     user: &User,
 ) -> Result<Option<(i64, Vec<Choice>)>, WebError> {
     let lang = user.lang;
-    let province = match user.p.role {
-        Role::Admin => st
+    if !user.may_at_all(Action::SetApprovalRule) {
+        return Ok(None);
+    }
+    // The province the user serves (the administrator: the first one).
+    let province = match user.p.unit_id {
+        Some(own) => Some(own),
+        None => st
             .store
             .top_units(&user.p.scope)
             .await?
             .into_iter()
             .next()
             .map(|u| u.id),
-        Role::ProvinceOfficer if user.p.leads_unit => user.p.unit_id,
-        _ => None,
     };
     let Some(province) = province else {
         return Ok(None);
     };
     let unit = st.store.unit(&user.p.scope, province).await?;
-    if unit.parent_id.is_some() {
+    let rule = Target::at(&unit.path).level(UnitLevel::Province);
+    if unit.parent_id.is_some() || !user.may(Action::SetApprovalRule, &rule) {
         return Ok(None);
     }
     let current = st.store.announcement_approval(&unit.path).await?;
@@ -381,11 +386,19 @@ pub async fn reach(
             )
             .await?;
     }
-    let team_role = matches!(user.p.role, Role::TeamLeader | Role::TeamMember);
-    let officer_here = viewer.is_officer() && viewer.scope.contains_path(&a.path);
+    // What the page offers is what the policy allows, for this
+    // announcement, under the province's approval rule.
+    let here = Target::at(&a.path).team(a.team_id);
+    let rule = st.store.announcement_approval(&a.path).await?;
     let can_approve =
-        a.state == "pending" && (user.p.role == Role::Admin || officer_here && user.p.leads_unit);
-    let recording = if officer_here {
+        a.state == "pending" && user.may(Action::ApproveAnnouncement, &here.approval(rule));
+    // Each household's visit is the user's team's (the list is scoped).
+    let can_inform = a.state == "planned" && user.may_at_all(Action::InformHousehold);
+    let writer = st.store.announcement_writer(a.id).await?;
+    let can_withdraw =
+        a.state != "cancelled" && user.may(Action::WithdrawAnnouncement, &here.author(writer));
+    let can_record = user.may(Action::RecordVoice, &here);
+    let recording = if can_record {
         st.store
             .announcement_recording(a.id)
             .await?
@@ -451,17 +464,14 @@ pub async fn reach(
                 channel: channel_label(lang, &h.channel),
                 state: delivery_label(lang, &h.state),
                 reason: h.reason.clone().unwrap_or_default(),
-                can_inform: team_role && h.channel == "visit" && a.state == "planned",
+                can_inform: can_inform && h.channel == "visit",
             })
             .collect(),
         page,
         can_approve,
-        can_withdraw: a.state != "cancelled"
-            && (user.p.role == Role::Admin
-                || officer_here
-                || user.p.role == Role::TeamLeader && a.team_id == user.p.scope.team_id),
+        can_withdraw,
         cancel_reason: a.cancel_reason.clone().filter(|_| a.state == "cancelled"),
-        can_record: officer_here && a.state != "cancelled",
+        can_record: can_record && a.state != "cancelled",
         recording,
         error: q
             .error
@@ -780,17 +790,10 @@ impl NewForm {
 /// the audience is chosen by unit only.
 const TEAM_CHOICES: i64 = 300;
 
-/// Who may write, and where: officers at their unit (for it or a unit
-/// below), a team leader for their own team.
-fn may_write(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin
-            | Role::ProvinceOfficer
-            | Role::Supervisor
-            | Role::CommuneOfficer
-            | Role::TeamLeader
-    )
+/// A writer who may address their own team only (a team leader): the
+/// policy refuses them a unit's audience.
+fn own_team_only(user: &User) -> bool {
+    !user.may(Action::WriteAnnouncement, &Target::at(&user.p.scope.path))
 }
 
 async fn new_page(
@@ -806,7 +809,7 @@ async fn new_page(
         let scope = &user.p.scope;
         let me = st.store.unit(scope, own).await?;
         units.push(me.clone());
-        if user.p.role != Role::TeamLeader {
+        if !own_team_only(user) {
             units.extend(st.store.children(scope, own, true).await?);
         }
     }
@@ -866,7 +869,7 @@ async fn new_page(
             },
         })
         .collect();
-    let teams = if user.p.role == Role::TeamLeader {
+    let teams = if own_team_only(user) {
         Vec::new()
     } else {
         let viewer = Viewer::of(&user.p);
@@ -898,16 +901,14 @@ async fn new_page(
         plain_sms: f.plain_sms.is_some(),
         preview,
         error,
-        team_only: user.p.role == Role::TeamLeader,
+        team_only: own_team_only(user),
     };
     Ok(Html(page.render()?).into_response())
 }
 
 /// `GET /announcements/new`: the form.
 pub async fn new_form(State(st): State<AppState>, user: User) -> Page {
-    if !may_write(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::WriteAnnouncement)?;
     new_page(&st, &user, &NewForm::default(), None, None).await
 }
 
@@ -943,8 +944,8 @@ fn from_form(
     } else if f.no_smartphone.is_some() {
         reach = vec!["basic_phone".into(), "no_phone".into()];
     }
-    let audience = match (user.p.role, user.p.scope.team_id) {
-        (Role::TeamLeader, Some(team)) => danvan_store::announcement::Audience {
+    let audience = match (own_team_only(user), user.p.scope.team_id) {
+        (true, Some(team)) => danvan_store::announcement::Audience {
             units: vec![],
             teams: vec![team],
             reach,
@@ -986,9 +987,7 @@ pub async fn new_submit(
 ) -> Page {
     let f = NewForm::from_pairs(pairs);
     user.check_csrf(&f.csrf)?;
-    if !may_write(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::WriteAnnouncement)?;
     let new = match from_form(&user, &f) {
         Ok(n) => n,
         Err(e) => return new_page(&st, &user, &f, None, Some(e)).await,

@@ -83,6 +83,11 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
             }
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", &m),
+            StoreError::Denied(d) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                d.code(),
+                crate::error::denial_message(crate::i18n::Lang::Vi, d),
+            ),
             StoreError::Rejected(m) | StoreError::Config(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m)
             }

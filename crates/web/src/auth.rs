@@ -1,6 +1,7 @@
 //! Who is asking: the session cookie for pages, a bearer token (or the
 //! session) for the API; CSRF tokens for every form.
 
+use danvan_domain::policy::{Action, Target};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -61,6 +62,25 @@ pub struct User {
 }
 
 impl User {
+    /// May the user do `action` to `target`? What a page asks before it
+    /// draws a button or a link (the store asks the same policy again).
+    pub fn may(&self, action: Action, target: &Target) -> bool {
+        self.p.may(action, target)
+    }
+
+    /// Whether the role has `action` anywhere: the menu's and a route's
+    /// question before the resource is known.
+    pub fn may_at_all(&self, action: Action) -> bool {
+        self.p.may_at_all(action)
+    }
+
+    /// Refuses at the door a request the role can never make (403).
+    pub fn require(&self, action: Action) -> Result<(), WebError> {
+        self.p
+            .require(action, &Target::anywhere())
+            .map_err(WebError::from)
+    }
+
     pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
         if same_token(&self.csrf, submitted) {
             Ok(())

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use danvan_domain::policy::Denial;
 use danvan_store::StoreError;
 
 use crate::i18n::{Lang, Tr};
@@ -17,6 +18,9 @@ pub enum WebError {
     /// A form posted without its CSRF token, or with a stale one.
     Csrf,
     BadRequest(String),
+    /// The policy refused the action; the page says why in the reader's
+    /// language.
+    Forbidden(Denial),
     TooLarge,
     Internal(String),
 }
@@ -25,6 +29,7 @@ impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => WebError::NotFound,
+            StoreError::Denied(d) => WebError::Forbidden(d),
             StoreError::Conflict(m) | StoreError::Rejected(m) | StoreError::Config(m) => {
                 WebError::BadRequest(m)
             }
@@ -56,7 +61,7 @@ impl WebError {
         match self {
             WebError::Login(_) => StatusCode::SEE_OTHER,
             WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::Csrf | WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,6 +85,7 @@ impl WebError {
             })
             .into(),
             WebError::BadRequest(m) => m.clone(),
+            WebError::Forbidden(d) => denial_message(lang, *d).into(),
             WebError::TooLarge => (if vi {
                 "Tệp quá lớn (tối đa 100 MB)."
             } else {
@@ -152,4 +158,43 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Why the policy refused, in the reader's language.
+pub fn denial_message(lang: Lang, d: Denial) -> &'static str {
+    let (vi, en) = match d {
+        Denial::Role => (
+            "Tài khoản của bạn không có quyền làm việc này.",
+            "Your account may not do this.",
+        ),
+        Denial::Scope => (
+            "Việc này thuộc đơn vị khác, ngoài địa bàn bạn phụ trách.",
+            "This belongs to another unit, outside the part you serve.",
+        ),
+        Denial::NotLeader => (
+            "Chỉ lãnh đạo đơn vị được làm việc này.",
+            "Only a leader of the unit may do this.",
+        ),
+        Denial::LeaderAbove => (
+            "Theo quy định của tỉnh, thông báo của đơn vị này do lãnh đạo cấp trên duyệt.",
+            "By the province's rule, a leader of a unit above approves this unit's announcements.",
+        ),
+        Denial::NotWriter => (
+            "Chỉ người viết hoặc lãnh đạo đơn vị được làm việc này.",
+            "Only the writer or a leader of the unit may do this.",
+        ),
+        Denial::OwnTeamOnly => (
+            "Tổ trưởng chỉ gửi thông báo cho tổ của mình.",
+            "A team leader writes only to their own team.",
+        ),
+        Denial::ProvinceOnly => (
+            "Việc này do quản trị viên hoặc lãnh đạo tỉnh đặt cho cả tỉnh.",
+            "This is set for the whole province, by the administrator or a leader of the province.",
+        ),
+    };
+    if lang == Lang::Vi {
+        vi
+    } else {
+        en
+    }
 }

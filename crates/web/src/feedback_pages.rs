@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
+use danvan_domain::policy::{Action as Can, Target};
 use danvan_sheet::{Cell, Table};
 use danvan_store::feedback::{Action, Feedback, Topic, Viewer};
 use danvan_store::feedback_dashboard::{Dashboard, StateCounts, STATES};
@@ -203,7 +204,9 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
     };
     let inbox = st.store.feedback_inbox(&viewer, unit_id, &filter).await?;
     let topics = st.store.topics().await?;
-    let officer = viewer.is_officer();
+    // The inbox's tools (assign, templates) and confidential topics.
+    let officer = viewer.may_at_all(Can::HandleFeedback);
+    let confidential = viewer.sees_confidential();
 
     let cur = |v: Option<i64>| v.map(|i| i.to_string()).unwrap_or_default();
     let mut states = vec![
@@ -222,7 +225,7 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
     topic_opts.extend(
         topics
             .iter()
-            .filter(|t| officer || !t.confidential)
+            .filter(|t| confidential || !t.confidential)
             .map(|t| opt(t.id, topic_name(lang, t), &topic_cur)),
     );
     let sev_cur = severity.map(|s| s.as_str()).unwrap_or("");
@@ -621,12 +624,9 @@ async fn render_item(
     let photos = (1..=st.store.photo_count(f.id).await?).collect();
     let now = st.store.now();
     let state = f.state();
-    let officer = viewer.is_officer()
-        && (viewer.scope.contains_path(&f.responsible_path) || viewer.scope.contains_path(&f.path));
-    let leader = viewer.role == danvan_domain::Role::Admin
-        || (viewer.leads_unit
-            && viewer.is_officer()
-            && viewer.scope.contains_path(&f.responsible_path));
+    let item = Target::at(&f.path).handled_at(&f.responsible_path);
+    let officer = viewer.may(Can::HandleFeedback, &item);
+    let leader = viewer.may(Can::ApproveFeedbackAnswer, &item);
     let assignees = if officer {
         assignee_options(
             fb,

@@ -12,7 +12,7 @@ use axum::{Form, Json, Router};
 use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar;
 use danvan_domain::loudspeaker::{broadcast_times, slots_text, Voice};
-use danvan_domain::Role;
+use danvan_domain::policy::Action;
 use danvan_store::announcement::Announcement;
 use danvan_store::feedback::Viewer;
 use danvan_store::Scope;
@@ -212,19 +212,6 @@ pub async fn ogg(
     audio(st, p, &id, q, Format::Ogg).await
 }
 
-/// Who sees a hamlet's loudspeaker schedule: its head and the officers
-/// above (team roles work from the reach pages).
-fn may_broadcast(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin
-            | Role::ProvinceOfficer
-            | Role::Supervisor
-            | Role::CommuneOfficer
-            | Role::HamletHead
-    )
-}
-
 /// Strings of the loudspeaker page.
 pub struct Ls {
     pub title: &'static str,
@@ -329,9 +316,7 @@ fn times_of(a: &Announcement, slots: &[(u32, u32)]) -> Vec<i64> {
 
 /// The hamlet, if the user may see its loudspeaker schedule.
 async fn hamlet_of(st: &AppState, user: &User, id: i64) -> Result<String, WebError> {
-    if !may_broadcast(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::ListenBroadcast)?;
     let unit = st.store.unit(&user.p.scope, id).await?;
     if unit.level != "hamlet" {
         return Err(WebError::NotFound);
@@ -467,7 +452,8 @@ pub async fn schedule_csv(
 /// The hamlet whose loudspeaker schedule a user is shown a link to: a
 /// hamlet head's own.
 pub async fn own_hamlet(st: &AppState, user: &User) -> Option<i64> {
-    if user.p.role != Role::HamletHead {
+    // Only a hamlet head serves a hamlet as a unit (team roles serve a team).
+    if !user.may_at_all(Action::ListenBroadcast) {
         return None;
     }
     let unit = st.store.unit(&Scope::all(), user.p.unit_id?).await.ok()?;

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use danvan_domain::calendar;
 use danvan_domain::material::{FileKind, MAX_MATERIAL_BYTES};
-use danvan_domain::Role;
+use danvan_domain::policy::{library_view, Action, LibraryView, Target};
 use danvan_store::feedback::Viewer;
 use danvan_store::material::{Handout, Material, NewMaterial, MATERIALS_PAGE};
 use danvan_store::StoreError;
@@ -54,11 +54,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/materials/{id}/receipt", post(api_receipt))
         .layer(DefaultBodyLimit::max(crate::MAX_FORM_BYTES))
         .merge(uploads)
-}
-
-/// Officers upload and hand out; a team role sees its own handouts.
-fn is_officer(role: Role) -> bool {
-    danvan_store::feedback::Viewer::role_is_officer(role)
 }
 
 fn day(unix: i64) -> String {
@@ -118,7 +113,7 @@ struct ListPage {
     c: Chrome,
     lang_vi: bool,
     can_upload: bool,
-    team_role: bool,
+    handed_out: bool,
     topics: Vec<TopicLink>,
     all_topics: bool,
     rows: Vec<Row>,
@@ -185,8 +180,8 @@ pub async fn list(State(st): State<AppState>, user: User, Query(q): Query<ListQu
     let page = ListPage {
         c: chrome(&user, "/materials"),
         lang_vi: lang == Lang::Vi,
-        can_upload: is_officer(user.p.role),
-        team_role: user.p.role.binds_to_team(),
+        can_upload: user.may_at_all(Action::UploadMaterial),
+        handed_out: library_view(user.p.role) == LibraryView::HandedOut,
         all_topics: topic.is_none(),
         topics: topics
             .iter()
@@ -265,9 +260,7 @@ async fn new_page(st: &AppState, user: &User, up: &upload::Upload, error: Option
 
 /// `GET /materials/new`: the upload form (officers).
 pub async fn new_form(State(st): State<AppState>, user: User) -> Page {
-    if !is_officer(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::UploadMaterial)?;
     new_page(&st, &user, &upload::Upload::default(), None).await
 }
 
@@ -312,9 +305,7 @@ fn message(e: StoreError) -> Result<String, WebError> {
 /// `POST /materials/new`: uploads a material; a bad file or field comes
 /// back in the form, in Vietnamese, and nothing is written.
 pub async fn new_submit(State(st): State<AppState>, user: User, mp: Multipart) -> Page {
-    if !is_officer(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::UploadMaterial)?;
     let up = match upload::read(mp, "file", MAX_MATERIAL_BYTES).await {
         Ok(up) => up,
         Err(UploadError::TooLarge) => return Err(WebError::TooLarge),
@@ -354,6 +345,8 @@ struct DetailPage {
     sha256: String,
     handouts: Vec<HandoutRow>,
     can_hand_out: bool,
+    /// An officer of the unit it was uploaded at, or above.
+    can_remove: bool,
     units: Vec<Choice>,
     teams: Vec<Choice>,
     /// A team role's own handout: received yet, copies given.
@@ -380,7 +373,8 @@ async fn detail_page(
     let m = st.store.material(&viewer, id).await?;
     let handouts = st.store.material_handouts(&viewer, id).await?;
     let topics = topic_choices(st, lang).await?;
-    let can_hand_out = is_officer(user.p.role);
+    let can_hand_out = user.may_at_all(Action::HandOutMaterial);
+    let can_remove = user.may(Action::RemoveMaterial, &Target::at(&m.path));
     let (units, teams) = if can_hand_out {
         let mut units = Vec::new();
         if let Some(own) = user.p.unit_id {
@@ -414,7 +408,8 @@ async fn detail_page(
     } else {
         (Vec::new(), Vec::new())
     };
-    let own = match (user.p.role.binds_to_team(), user.p.scope.team_id) {
+    let acknowledges = user.may_at_all(Action::AcknowledgeMaterial);
+    let own = match (acknowledges, user.p.scope.team_id) {
         (true, Some(t)) => handouts
             .iter()
             .find(|h| h.team_id == t)
@@ -440,6 +435,7 @@ async fn detail_page(
             })
             .collect(),
         can_hand_out,
+        can_remove,
         units,
         teams,
         own,

@@ -9,9 +9,9 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
+use danvan_domain::policy::{Action, Target};
 use danvan_domain::{
-    date, Birth, CitizenId, Gender, MemberRole, PersonName, Phone, Reach, Represents, Role,
-    UnitLevel,
+    date, Birth, CitizenId, Gender, MemberRole, PersonName, Phone, Reach, Represents, UnitLevel,
 };
 use danvan_store::household::ResidentEdit;
 use danvan_store::import::{ImportError, ImportOutcome};
@@ -45,37 +45,14 @@ pub struct Chrome {
     pub here: String,
 }
 
-pub fn can_import(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin | Role::ProvinceOfficer | Role::CommuneOfficer | Role::HamletHead
-    )
-}
-pub fn can_audit(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin | Role::ProvinceOfficer | Role::Supervisor | Role::CommuneOfficer
-    )
-}
-/// Who may give a household to a team: the officials above the teams.
-pub fn can_assign(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin | Role::ProvinceOfficer | Role::CommuneOfficer | Role::HamletHead
-    )
-}
-pub fn can_edit(role: Role) -> bool {
-    role != Role::Supervisor
-}
-
 pub(crate) fn chrome(user: &User, here: &str) -> Chrome {
     Chrome {
         t: user.lang.t(),
         lang: user.lang.code(),
         user: Some(NavUser {
             username: user.p.username.clone(),
-            can_import: can_import(user.p.role),
-            can_audit: can_audit(user.p.role),
+            can_import: user.may_at_all(Action::ImportRegistry),
+            can_audit: user.may_at_all(Action::ReadAudit),
         }),
         csrf: user.csrf.clone(),
         here: urlencode(here),
@@ -346,6 +323,7 @@ struct UnitPage {
     teams: Vec<TeamLoad>,
     unassigned: Vec<danvan_store::household::Household>,
     can_import: bool,
+    can_export: bool,
 }
 
 pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
@@ -382,13 +360,14 @@ pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         level_label: level_label(user.lang, &unit),
         valid_from: ymd_vn(&unit.valid_from),
         valid_to: ymd_vn(&unit.valid_to),
-        unit,
         ancestors,
         counts,
         children,
         teams,
         unassigned,
-        can_import: can_import(user.p.role),
+        can_import: user.may(Action::ImportRegistry, &Target::at(&unit.path)),
+        can_export: user.may(Action::ExportRegistry, &Target::at(&unit.path)),
+        unit,
     };
     html(page)
 }
@@ -641,7 +620,8 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
         })
         .collect();
     let reach = h.reach();
-    let teams = if can_assign(user.p.role) {
+    let place = Target::at(&h.path).team(h.team_id);
+    let teams = if user.may(Action::AssignHousehold, &place) {
         st.store
             .teams_of_hamlet(&user.p.scope, h.hamlet_id)
             .await?
@@ -651,13 +631,14 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
     } else {
         Vec::new()
     };
+    let can_edit = user.may(Action::EditResident, &place);
     html(HouseholdPage {
         c: chrome(&user, &format!("/households/{id}")),
         icon: reach.icon(),
         reach_label: reach_label(lang, reach),
         h,
         residents,
-        can_edit: can_edit(user.p.role),
+        can_edit,
         teams,
     })
 }
@@ -678,9 +659,7 @@ pub async fn household_team(
     Form(f): Form<TeamForm>,
 ) -> Page {
     user.check_csrf(&f.csrf)?;
-    if !can_assign(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::AssignHousehold)?;
     let team = match f.team.trim() {
         "" => None,
         t => Some(
@@ -711,9 +690,7 @@ struct ResidentEditPage {
 }
 
 pub async fn resident_edit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
-    if !can_edit(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::EditResident)?;
     let (h, r) = st.store.resident_for_edit(&user.p.scope, id).await?;
     html(ResidentEditPage {
         c: chrome(&user, &format!("/residents/{id}/edit")),
@@ -802,9 +779,7 @@ pub async fn resident_save(
     Form(f): Form<ResidentForm>,
 ) -> Page {
     user.check_csrf(&f.csrf)?;
-    if !can_edit(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::EditResident)?;
     let (h, _) = st.store.resident_for_edit(&user.p.scope, id).await?;
     let parsed = parse_resident_form(&f, st.store.today(), user.lang.t(), user.lang);
     let result = match parsed {
@@ -927,9 +902,7 @@ pub async fn import_form(
     user: User,
     Query(q): Query<UnitQuery>,
 ) -> Page {
-    if !can_import(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::ImportRegistry)?;
     let units = import_units(&st, &user.p.scope).await?;
     let selected = q.unit.or(user.p.unit_id).unwrap_or(0);
     html(ImportPage {
@@ -942,9 +915,7 @@ pub async fn import_form(
 }
 
 pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multipart) -> Page {
-    if !can_import(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::ImportRegistry)?;
     let mut fields: HashMap<String, String> = HashMap::new();
     let tmp = tempfile::Builder::new()
         .prefix("upload-")
@@ -1069,9 +1040,7 @@ pub struct ExportQuery {
 }
 
 pub async fn export(State(st): State<AppState>, user: User, Query(q): Query<ExportQuery>) -> Page {
-    if !can_import(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::ExportRegistry)?;
     let unit = st.store.unit(&user.p.scope, q.unit).await?;
     let xlsx = q.format == "xlsx";
     let tmp = tempfile::Builder::new()
@@ -1197,9 +1166,7 @@ pub struct AuditQuery {
 }
 
 pub async fn audit(State(st): State<AppState>, user: User, Query(q): Query<AuditQuery>) -> Page {
-    if !can_audit(user.p.role) {
-        return Err(WebError::NotFound);
-    }
+    user.require(Action::ReadAudit)?;
     let entries = st
         .store
         .audit_entries(&user.p.scope.path, q.before, 100)
