@@ -8,7 +8,6 @@ pub mod announce_pages;
 pub mod api;
 pub mod assets;
 pub mod auth;
-pub mod cap;
 pub mod error;
 pub mod feedback_pages;
 pub mod gateway;
@@ -23,7 +22,6 @@ pub mod relay;
 pub mod report;
 pub mod reporter;
 pub mod sms;
-pub mod speech;
 pub mod upload;
 
 use std::net::SocketAddr;
