@@ -215,10 +215,10 @@ async fn send_through_kannel(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut cfg = danvan_web::gateway::KannelConfig::new(&url, "bench", "bench");
+    let mut cfg = danvan_sms::KannelConfig::new(&url, "bench", "bench");
     cfg.rate_per_second = 5000;
     cfg.concurrency = 32;
-    let sender = danvan_web::gateway::spawn_sms_sender(store.clone(), cfg);
+    let sender = danvan_sms::spawn_sms_sender(store.clone(), cfg);
     let deadline = Instant::now() + Duration::from_secs(300);
     while arrived.load(Ordering::Relaxed) < n {
         if Instant::now() > deadline {
