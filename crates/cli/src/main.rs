@@ -96,7 +96,7 @@ enum Command {
         db: DbArg,
     },
     /// Benchmark a synthetic province (import, search, team page) on a fresh database.
-    Bench(danvan::bench::BenchArgs),
+    Bench(danvan_bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -332,7 +332,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             serve(store, listener, secure_cookies, kannel).await
         }
         Command::Bench(args) => {
-            danvan::bench::run(args).await?;
+            danvan_bench::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Unit { command } => {

@@ -22,7 +22,7 @@ use danvan_store::feedback::Viewer;
 use danvan_store::Store;
 use tokio::io::AsyncBufReadExt;
 
-use crate::bench::{proc_status_kb, row, Row};
+use crate::{proc_status_kb, row, Row};
 
 const PLAN_TARGET_S: f64 = 10.0;
 const SEND_TARGET_PER_S: f64 = 1000.0;
@@ -33,7 +33,7 @@ const SENT_MEASURED: usize = 20_000;
 pub(crate) async fn run(
     store: &Store,
     province_id: i64,
-    args: &crate::bench::BenchArgs,
+    args: &crate::BenchArgs,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let admin = Viewer::system();
