@@ -96,7 +96,7 @@ enum Command {
         db: DbArg,
     },
     /// Benchmark a synthetic province (import, search, team page) on a fresh database.
-    Bench(danvan::bench::BenchArgs),
+    Bench(danvan_bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -256,7 +256,7 @@ struct GatewayArgs {
 }
 
 impl GatewayArgs {
-    fn config(&self, bind: SocketAddr) -> Result<Option<danvan_web::gateway::KannelConfig>> {
+    fn config(&self, bind: SocketAddr) -> Result<Option<danvan_sms::KannelConfig>> {
         let Some(url) = &self.kannel_url else {
             return Ok(None);
         };
@@ -265,8 +265,7 @@ impl GatewayArgs {
                 "--kannel-url cần --gateway-key (tạo bằng: danvan token create --gateway)"
             )
         })?;
-        let mut c =
-            danvan_web::gateway::KannelConfig::new(url, &self.kannel_user, &self.kannel_password);
+        let mut c = danvan_sms::KannelConfig::new(url, &self.kannel_user, &self.kannel_password);
         c.from = self.sms_from.clone();
         c.public_url = self
             .public_url
@@ -333,7 +332,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             serve(store, listener, secure_cookies, kannel).await
         }
         Command::Bench(args) => {
-            danvan::bench::run(args).await?;
+            danvan_bench::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Unit { command } => {
@@ -513,16 +512,16 @@ async fn serve(
     store: Store,
     listener: tokio::net::TcpListener,
     secure_cookies: bool,
-    kannel: Option<danvan_web::gateway::KannelConfig>,
+    kannel: Option<danvan_sms::KannelConfig>,
 ) -> Result<ExitCode> {
     let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
     std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
     let public_url = kannel.as_ref().map(|k| k.public_url.clone());
-    danvan_web::spawn_sweeper(store.clone(), public_url.clone());
+    danvan::runtime::spawn_sweeper(store.clone(), public_url.clone());
     match kannel {
         Some(cfg) => {
             tracing::info!(url = %cfg.sendsms_url, rate = cfg.rate_per_second, "SMS through Kannel");
-            danvan_web::gateway::spawn_sms_sender(store.clone(), cfg);
+            danvan_sms::spawn_sms_sender(store.clone(), cfg);
         }
         None => tracing::info!("no SMS gateway (--kannel-url): messages wait in the outbox"),
     }

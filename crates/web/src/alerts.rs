@@ -13,13 +13,13 @@ use axum::routing::get;
 use axum::Router;
 use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar::iso_local;
+use danvan_media::cap::{self, Origin};
+use danvan_media::xml::escape_xml;
 use danvan_store::alert::ActiveAlert;
 use danvan_store::feedback::Viewer;
 
 use crate::api::{parse_id, ApiError, ApiUser};
-use crate::cap::{self, Origin};
 use crate::error::WebError;
-use crate::open311::escape_xml;
 use crate::AppState;
 
 pub const ATOM_CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";

@@ -8,7 +8,6 @@ pub mod announce_pages;
 pub mod api;
 pub mod assets;
 pub mod auth;
-pub mod cap;
 pub mod error;
 pub mod feedback_pages;
 pub mod gateway;
@@ -23,7 +22,6 @@ pub mod relay;
 pub mod report;
 pub mod reporter;
 pub mod sms;
-pub mod speech;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -157,34 +155,6 @@ fn with_security_headers(router: Router) -> Router {
         .layer(h(header::X_FRAME_OPTIONS, "DENY"))
         .layer(h(header::REFERRER_POLICY, "same-origin"))
         .layer(h(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(self)"))
-}
-
-/// How often late feedback is escalated and answered items closed.
-pub const SWEEP_SECONDS: u64 = 60;
-
-/// Runs the feedback sweep every minute for as long as the process lives.
-/// A failed sweep is logged and tried again next time: each batch is its
-/// own transaction, so nothing is left half done.
-pub fn spawn_sweeper(store: Store, public_url: Option<String>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(SWEEP_SECONDS));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match store.sweep_feedback().await {
-                Ok((0, 0)) => {}
-                Ok((escalated, closed)) => {
-                    tracing::info!(escalated, closed, "feedback sweep")
-                }
-                Err(e) => tracing::error!(error = %e, "feedback sweep failed"),
-            }
-            match gateway::sweep_outbox(&store, public_url.as_deref()).await {
-                Ok((0, 0)) => {}
-                Ok((planned, fell_back)) => tracing::info!(planned, fell_back, "outbox sweep"),
-                Err(e) => tracing::error!(error = %e, "outbox sweep failed"),
-            }
-        }
-    });
 }
 
 /// Serves the router on `addr` until the process ends.

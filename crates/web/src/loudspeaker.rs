@@ -13,6 +13,7 @@ use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar;
 use danvan_domain::loudspeaker::{broadcast_times, slots_text, Voice};
 use danvan_domain::policy::Action;
+use danvan_media::speech::{self, SpeechError};
 use danvan_store::announcement::Announcement;
 use danvan_store::feedback::Viewer;
 use danvan_store::Scope;
@@ -23,7 +24,6 @@ use crate::auth::User;
 use crate::error::WebError;
 use crate::i18n::{pick, Lang};
 use crate::pages::{chrome, Chrome};
-use crate::speech::{self, SpeechError};
 use crate::AppState;
 
 /// The routes of this module, merged into the app's router.

@@ -11,15 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use danvan_domain::feedback::{parse_sms, SmsCommand};
 use danvan_domain::Phone;
+use danvan_sms::SMS_LIMITED;
 use danvan_store::sms::SmsHandled;
 use serde::Deserialize;
 
 use crate::rate_limit::Limiters;
 use crate::AppState;
-
-/// The answer to a report over the sender's limit (plain ASCII like every
-/// SMS reply, one message long).
-pub const SMS_LIMITED: &str = "Ban da gui nhieu phan anh trong mot gio qua. Xin gui lai sau, hoac bao truc tiep to dan van cua thon. Cam on ban.";
 
 #[derive(Deserialize)]
 pub struct Inbound {

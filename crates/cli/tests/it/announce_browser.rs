@@ -15,7 +15,7 @@ async fn the_reach_page_shows_every_channel(backend: Backend) {
     let mai_hoang = unit_id(&store, "mai hoang").await;
     let (feed, sms, visit) = expected_channels(&store, mai_hoang).await;
     let id = announce(&rig, "Thu gom rác thải cồng kềnh vào sáng Chủ nhật.").await;
-    let sender = danvan_web::gateway::spawn_sms_sender(store.clone(), kannel_config(&rig));
+    let sender = danvan_sms::spawn_sms_sender(store.clone(), kannel_config(&rig));
     rig.kannel
         .wait_for(sms as usize, Duration::from_secs(60))
         .await;

@@ -112,8 +112,8 @@ pub async fn rig(backend: Backend) -> Rig {
     }
 }
 
-pub fn kannel_config(rig: &Rig) -> danvan_web::gateway::KannelConfig {
-    let mut cfg = danvan_web::gateway::KannelConfig::new(
+pub fn kannel_config(rig: &Rig) -> danvan_sms::KannelConfig {
+    let mut cfg = danvan_sms::KannelConfig::new(
         &rig.kannel.sendsms_url(),
         rig.kannel.username(),
         rig.kannel.password(),
@@ -164,7 +164,7 @@ async fn announcement_through_kannel(backend: Backend) {
     let (feed, sms, visit) = expected_channels(store, mai_hoang).await;
     let body = "Mời đại diện các hộ dự họp thôn lúc 19 giờ thứ Bảy tại nhà văn hóa. Trả lời OK khi đã nhận.";
     let id = announce(&rig, body).await;
-    let sender = danvan_web::gateway::spawn_sms_sender(store.clone(), kannel_config(&rig));
+    let sender = danvan_sms::spawn_sms_sender(store.clone(), kannel_config(&rig));
 
     // One SMS per basic-phone household, in Vietnamese (UCS-2, in parts).
     let got = rig
@@ -311,7 +311,7 @@ async fn kannel_down_then_back(backend: Backend) {
         format!("http://127.0.0.1:{port}/cgi-bin/sendsms")
     };
     for (attempt, cfg) in [(1, refused), (2, gone)] {
-        let sender = danvan_web::gateway::spawn_sms_sender(store.clone(), cfg);
+        let sender = danvan_sms::spawn_sms_sender(store.clone(), cfg);
         eventually("attempts while down", Duration::from_secs(30), || async {
             let rows: Vec<(String, i32, Option<String>)> =
                 danvan_store::on_db!(&store.db, |p| sqlx::query_as(
@@ -349,7 +349,7 @@ async fn kannel_down_then_back(backend: Backend) {
         rig.clock.advance(chrono::Duration::minutes(5));
     }
     // Kannel answers again: each household gets one SMS, once.
-    let sender = danvan_web::gateway::spawn_sms_sender(store.clone(), kannel_config(&rig));
+    let sender = danvan_sms::spawn_sms_sender(store.clone(), kannel_config(&rig));
     let got = rig
         .kannel
         .wait_for(sms as usize, Duration::from_secs(60))

@@ -1,11 +1,11 @@
 //! Keys open only their own door (API tokens the JSON API and Open311,
 //! gateway tokens /sms/inbound), and SMS reports are limited per phone.
 
+use danvan_sms::SMS_LIMITED;
 use danvan_store::account::TokenKind;
 use danvan_store::feedback::Viewer;
 use danvan_store::{Actor, Store};
 use danvan_web::rate_limit::{Limit, RateLimits};
-use danvan_web::sms::SMS_LIMITED;
 
 use crate::common::{unit_id, Backend, Server, TestDb};
 

@@ -7,6 +7,10 @@
 //! commune and province-wide, and the team page (over loopback through the
 //! real router, and the store calls it makes). Prints one markdown table.
 //! Everything it writes goes to the database given and to `--work-dir`.
+//!
+//! A library so the `danvan` binary stays a thin shell; it must run inside
+//! that binary all the same: the feedback suite starts `danvan serve` from
+//! the current executable (`std::env::current_exe`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -20,6 +24,10 @@ use danvan_store::account::NewAccount;
 use danvan_store::team::{NewMember, NewTeam};
 use danvan_store::unit::NewUnit;
 use danvan_store::{Actor, Scope, Store};
+
+pub mod announce;
+pub mod audio;
+pub mod feedback;
 
 /// Options of `danvan bench`.
 #[derive(clap::Args, Debug, Clone)]
@@ -174,9 +182,9 @@ struct Query {
 
 pub async fn run(args: BenchArgs) -> Result<()> {
     match args.suite {
-        Suite::Audio => return crate::bench_audio::run().await,
+        Suite::Audio => return crate::audio::run().await,
         _ if args.database_url.is_empty() => bail!("--database-url is required"),
-        Suite::Feedback => return crate::bench_feedback::run(args).await,
+        Suite::Feedback => return crate::feedback::run(args).await,
         Suite::Registry | Suite::Announcements => {}
     }
     let spec = province_spec(&args);
@@ -198,7 +206,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             bail!("--reuse needs a database an earlier run of this suite filled");
         };
         let mut rows: Vec<Row> = Vec::new();
-        crate::bench_announce::run(&store, province.id, &args, &mut rows).await?;
+        crate::announce::run(&store, province.id, &args, &mut rows).await?;
         store.close().await;
         print_rows(rows);
         return Ok(());
@@ -346,7 +354,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         Some(hwm_mb <= MEMORY_TARGET_MB),
     ));
     if args.suite == Suite::Announcements {
-        crate::bench_announce::run(&store, province_id, &args, &mut rows).await?;
+        crate::announce::run(&store, province_id, &args, &mut rows).await?;
         store.close().await;
         print_rows(rows);
         return Ok(());

@@ -16,7 +16,7 @@ use danvan_domain::calendar::iso_local;
 use danvan_store::alert::{AlertArea, AlertFacts};
 use danvan_store::announcement::Announcement;
 
-use crate::open311::escape_xml;
+use crate::xml::escape_xml;
 
 pub const NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
 pub const CONTENT_TYPE: &str = "application/cap+xml; charset=utf-8";

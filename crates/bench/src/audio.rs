@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 use danvan_domain::loudspeaker::Voice;
-use danvan_web::speech;
+use danvan_media::speech;
 
 const TARGET_S: f64 = 5.0;
 

@@ -22,7 +22,7 @@ use danvan_store::feedback::Viewer;
 use danvan_store::Store;
 use tokio::io::AsyncBufReadExt;
 
-use crate::bench::{proc_status_kb, row, Row};
+use crate::{proc_status_kb, row, Row};
 
 const PLAN_TARGET_S: f64 = 10.0;
 const SEND_TARGET_PER_S: f64 = 1000.0;
@@ -33,7 +33,7 @@ const SENT_MEASURED: usize = 20_000;
 pub(crate) async fn run(
     store: &Store,
     province_id: i64,
-    args: &crate::bench::BenchArgs,
+    args: &crate::BenchArgs,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let admin = Viewer::system();
@@ -215,10 +215,10 @@ async fn send_through_kannel(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut cfg = danvan_web::gateway::KannelConfig::new(&url, "bench", "bench");
+    let mut cfg = danvan_sms::KannelConfig::new(&url, "bench", "bench");
     cfg.rate_per_second = 5000;
     cfg.concurrency = 32;
-    let sender = danvan_web::gateway::spawn_sms_sender(store.clone(), cfg);
+    let sender = danvan_sms::spawn_sms_sender(store.clone(), cfg);
     let deadline = Instant::now() + Duration::from_secs(300);
     while arrived.load(Ordering::Relaxed) < n {
         if Instant::now() > deadline {

@@ -24,7 +24,7 @@ use danvan_store::feedback_bulk::{BulkSpec, DESCRIPTIONS};
 use danvan_store::unit::NewUnit;
 use danvan_store::{Actor, Scope, Store};
 
-use crate::bench::BenchArgs;
+use crate::BenchArgs;
 
 const POST_RATE_TARGET: f64 = 5000.0;
 const POST_P99_TARGET_MS: f64 = 50.0;
