@@ -1,6 +1,8 @@
 //! One integration test binary (links once). Every scenario runs on SQLite
 //! and on PostgreSQL: `both!(name)` makes `name::sqlite` and `name::postgres`.
 //! `scripts/test` skips the `postgres` half, saying so, when no server runs.
+//! `schema_parity::sqlite_and_postgres` needs both at once (its name has
+//! `postgres` in it, so it is skipped with them).
 
 #[macro_use]
 mod common;
@@ -26,5 +28,6 @@ mod pages;
 mod print;
 mod registry;
 mod report;
+mod schema_parity;
 mod search;
 mod security;
