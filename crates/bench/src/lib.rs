@@ -301,7 +301,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let rss_before = proc_status_kb("VmRSS:").unwrap_or(0);
     let t = Instant::now();
     let outcome = store
-        .import_households(&actor, &Scope::all(), province_id, &csv, false)
+        .import_households(&danvan_store::Viewer::cli(), province_id, &csv, false)
         .await
         .map_err(|e| anyhow!("import: {e}"))?;
     let import = t.elapsed();
@@ -441,7 +441,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             .await?;
         for h in households {
             store
-                .assign_team(&actor, &Scope::all(), h.id, Some(team_id))
+                .assign_team(&danvan_store::Viewer::cli(), h.id, Some(team_id))
                 .await?;
         }
         teams.push((team_id, name));
@@ -515,8 +515,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let (id, _) = &teams[i % teams.len()];
         let t = Instant::now();
         store.team(&all, *id).await?;
-        store.members(*id).await?;
-        store.team_households(*id).await?;
+        store.members(&Scope::all(), *id).await?;
+        store.team_households(&Scope::all(), *id).await?;
         if i >= 10 {
             store_times.push(t.elapsed());
         }

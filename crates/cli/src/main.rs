@@ -18,7 +18,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use danvan_domain::{Phone, Role};
 use danvan_store::account::NewAccount;
-use danvan_store::{Actor, Scope, Store};
+use danvan_store::{Actor, Store};
 
 #[derive(Parser)]
 #[command(
@@ -441,7 +441,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("không có tệp {}", file.display());
             }
             let outcome = store
-                .import_households(&Actor::cli(), &Scope::all(), unit, &file, dry_run)
+                .import_households(&danvan_store::Viewer::cli(), unit, &file, dry_run)
                 .await
                 .map_err(|e| match e {
                     danvan_store::import::ImportError::Store(
@@ -496,7 +496,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let out =
                 output.unwrap_or_else(|| PathBuf::from(format!("ho-gia-dinh-{unit}.{format}")));
             let rows = store
-                .export_households(&Actor::cli(), &Scope::all(), unit, &out, xlsx)
+                .export_households(&danvan_store::Viewer::cli(), unit, &out, xlsx)
                 .await
                 .map_err(|e| match e {
                     danvan_store::StoreError::NotFound => anyhow!("không có đơn vị {unit}"),

@@ -154,6 +154,10 @@ impl Action {
     }
 }
 
+/// The role the server's own work runs as (the sweeps, a reporter's
+/// message, the operator's command line): everything.
+pub const OPERATOR: Role = Role::Admin;
+
 /// The officer roles: they handle feedback, write announcements, keep the
 /// library.
 const OFFICERS: &[Role] = &[
@@ -175,7 +179,9 @@ const TEAM: &[Role] = &[Role::TeamLeader, Role::TeamMember];
 pub fn grants(role: Role, action: Action) -> bool {
     let any = |roles: &[Role]| roles.contains(&role);
     match action {
-        Action::ReadRegistry | Action::ReadFeedback => true,
+        // Relaying: usually a team member, but anyone who serves the
+        // household may write down what a resident said.
+        Action::ReadRegistry | Action::ReadFeedback | Action::RelayFeedback => true,
         Action::EditResident => role != Role::Supervisor,
         Action::AssignHousehold | Action::ImportRegistry | Action::ExportRegistry => any(KEEPERS),
         Action::ReadAudit => any(OFFICERS),
@@ -183,7 +189,6 @@ pub fn grants(role: Role, action: Action) -> bool {
         | Action::ReadConfidentialFeedback
         | Action::ApproveFeedbackAnswer
         | Action::ManageAnswerTemplates => any(OFFICERS),
-        Action::RelayFeedback => any(TEAM),
         Action::WriteAnnouncement | Action::WithdrawAnnouncement => {
             any(OFFICERS) || role == Role::TeamLeader
         }
@@ -651,6 +656,22 @@ mod tests {
         assert_eq!(
             decide(&commune, Action::SetApprovalRule, &province),
             Err(Denial::Role)
+        );
+    }
+}
+
+#[cfg(test)]
+mod table {
+    /// ARCHITECTURE.md carries the role × action table as the code makes
+    /// it; a changed grant must change the document too.
+    #[test]
+    fn architecture_md_has_the_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ARCHITECTURE.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        let table = super::table_markdown();
+        assert!(
+            doc.contains(&table),
+            "ARCHITECTURE.md must hold the policy table as generated:\n\n{table}"
         );
     }
 }

@@ -79,13 +79,19 @@ impl Store {
         Ok(())
     }
 
-    /// The newest entries whose scope lies inside `scope_path`, newest first.
+    /// The newest entries whose scope lies inside the viewer's part of the
+    /// tree, newest first (those who may read the audit log).
     pub async fn audit_entries(
         &self,
-        scope_path: &str,
+        viewer: &crate::Viewer,
         before_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
+        viewer.require(
+            danvan_domain::policy::Action::ReadAudit,
+            &danvan_domain::policy::Target::at(&viewer.scope.path),
+        )?;
+        let scope_path = viewer.scope.path.as_str();
         let end = crate::prefix_end(scope_path);
         let before = before_id.unwrap_or(i64::MAX);
         let sql = "SELECT id, at, actor, action, entity, entity_id, scope_path, detail FROM audit_log \

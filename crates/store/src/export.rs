@@ -8,7 +8,9 @@ use std::path::Path;
 use danvan_domain::{Gender, PersonName, Phone, Reach};
 use danvan_sheet::ExportRow;
 
-use crate::{on_db, Actor, Result, Scope, Store, StoreError};
+use crate::viewer::Viewer;
+use crate::{on_db, Result, Scope, Store, StoreError};
+use danvan_domain::policy::{Action, Target};
 
 const PAGE: i64 = 2000;
 
@@ -108,15 +110,16 @@ impl Store {
     /// and records the export; returns the number of resident rows.
     pub async fn export_households(
         &self,
-        actor: &Actor,
-        scope: &Scope,
+        viewer: &Viewer,
         unit_id: i64,
         out: &Path,
         xlsx: bool,
     ) -> Result<usize> {
-        let unit = self.unit(scope, unit_id).await?;
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        viewer.require(Action::ExportRegistry, &Target::at(&unit.path))?;
+        let actor = &viewer.actor;
         let store = self.clone();
-        let scope = scope.clone();
+        let scope = viewer.scope.clone();
         let path = unit.path.clone();
         let out = out.to_path_buf();
         let handle = tokio::runtime::Handle::current();

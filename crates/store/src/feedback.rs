@@ -774,8 +774,7 @@ impl Store {
             }
             team_id = h.team_id;
             if let Some(r) = new.resident_id {
-                // The household was read through the scope above.
-                let residents = self.residents(hh).await?;
+                let residents = self.residents(scope, hh).await?;
                 if !residents.iter().any(|x| x.id == r) {
                     return Err(rejected("Người này không thuộc hộ đã chọn"));
                 }

@@ -6,7 +6,10 @@ use danvan_domain::{text, Birth, CitizenId, FieldError, Gender, PersonName, Phon
 use serde::Serialize;
 
 use crate::stats::refresh_hamlet;
+use crate::team::TEAM_IN_SCOPE;
+use crate::viewer::Viewer;
 use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
+use danvan_domain::policy::{Action, Target};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Household {
@@ -280,14 +283,19 @@ impl Store {
         h.ok_or(StoreError::NotFound)
     }
 
-    /// Residents of a household the caller has already been allowed to see:
-    /// head first, then by year of birth.
-    pub async fn residents(&self, household_id: i64) -> Result<Vec<Resident>> {
+    /// Residents of a household inside the scope (team roles: their
+    /// team's), head first, then by year of birth; none outside it.
+    pub async fn residents(&self, scope: &Scope, household_id: i64) -> Result<Vec<Resident>> {
         let sql = format!(
-            "SELECT {RESIDENT_COLUMNS} FROM residents WHERE household_id = $1 ORDER BY is_head DESC, COALESCE(birth_year, 9999), sort_key, id"
+            "SELECT {RESIDENT_COLUMNS} FROM residents WHERE household_id = $1 \
+             AND EXISTS (SELECT 1 FROM households h WHERE h.id = $1 AND h.path >= $2 AND h.path < $3 AND ($4 IS NULL OR h.team_id = $4)) \
+             ORDER BY is_head DESC, COALESCE(birth_year, 9999), sort_key, id"
         );
         let mut rows: Vec<Resident> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(household_id)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(scope.team_id)
             .fetch_all(p)
             .await?);
         rows.iter_mut().for_each(mask);
@@ -312,12 +320,13 @@ impl Store {
 
     pub async fn update_resident(
         &self,
-        actor: &Actor,
-        scope: &Scope,
+        viewer: &Viewer,
         resident_id: i64,
         e: &ResidentEdit,
     ) -> Result<()> {
-        let (h, _) = self.resident_for_edit(scope, resident_id).await?;
+        let (h, _) = self.resident_for_edit(&viewer.scope, resident_id).await?;
+        viewer.require(Action::EditResident, &Target::at(&h.path).team(h.team_id))?;
+        let actor = &viewer.actor;
         let relation = text::clean_required(&e.relation, 50)
             .map_err(|er| StoreError::invalid("relation", er))?;
         let now = self.now();
@@ -372,12 +381,13 @@ impl Store {
     /// Gives a household to a team of its hamlet (or to none).
     pub async fn assign_team(
         &self,
-        actor: &Actor,
-        scope: &Scope,
+        viewer: &Viewer,
         household_id: i64,
         team_id: Option<i64>,
     ) -> Result<()> {
-        let h = self.household(scope, household_id).await?;
+        let h = self.household(&viewer.scope, household_id).await?;
+        viewer.require(Action::AssignHousehold, &Target::at(&h.path))?;
+        let actor = &viewer.actor;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             if let Some(t) = team_id {
@@ -414,11 +424,17 @@ impl Store {
         })
     }
 
-    /// Households a team looks after, in Vietnamese order of the head's name.
-    pub async fn team_households(&self, team_id: i64) -> Result<Vec<Household>> {
-        let sql = format!("{HOUSEHOLD_SELECT} WHERE h.team_id = $1 ORDER BY h.head_sort_key, h.id");
+    /// Households a team inside the scope looks after, in Vietnamese order
+    /// of the head's name; none for a team outside it.
+    pub async fn team_households(&self, scope: &Scope, team_id: i64) -> Result<Vec<Household>> {
+        let sql = format!(
+            "{HOUSEHOLD_SELECT} WHERE h.team_id = $1 AND {TEAM_IN_SCOPE} ORDER BY h.head_sort_key, h.id"
+        );
         Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(team_id)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(scope.team_id)
             .fetch_all(p)
             .await?))
     }

@@ -19,7 +19,9 @@ use serde::Serialize;
 
 use crate::household::INSERT_RESIDENT;
 use crate::stats::refresh_hamlet;
-use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
+use crate::viewer::Viewer;
+use crate::{audit, in_tx, on_db, Result, Store, StoreError};
+use danvan_domain::policy::{Action, Target};
 
 /// One multi-row INSERT of residents: `$chunk` is `&[(household id, &Prepared)]`.
 macro_rules! insert_residents {
@@ -342,16 +344,14 @@ impl Store {
     /// A dry run checks the same way and writes nothing.
     pub async fn import_households(
         &self,
-        actor: &Actor,
-        scope: &Scope,
+        viewer: &Viewer,
         unit_id: i64,
         file: &Path,
         dry_run: bool,
     ) -> Result<ImportOutcome, ImportError> {
-        let unit = self.unit(scope, unit_id).await?;
-        if scope.team_id.is_some() {
-            return Err(StoreError::NotFound.into());
-        }
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        viewer.require(Action::ImportRegistry, &Target::at(&unit.path))?;
+        let actor = &viewer.actor;
         // Durations only: an import's log never names a person.
         let started = std::time::Instant::now();
         let hamlets = self.hamlets_under(&unit.path).await?;

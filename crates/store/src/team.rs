@@ -65,6 +65,13 @@ pub struct NewMember {
     pub term_to: Option<NaiveDate>,
 }
 
+/// The team `$1` lies inside the scope bound as `$2` (path), `$3` (its
+/// end) and `$4` (a team role's own team: it sees its team and the groups
+/// under it). Reads of a team's people filter with this in SQL.
+pub(crate) const TEAM_IN_SCOPE: &str =
+    "EXISTS (SELECT 1 FROM teams ts WHERE ts.id = $1 AND ts.path >= $2 AND ts.path < $3 \
+     AND ($4 IS NULL OR ts.id = $4 OR ts.parent_team_id = $4))";
+
 const TEAM_SELECT: &str = "SELECT t.id, t.hamlet_id, u.name AS hamlet_name, t.path, t.kind, t.parent_team_id, t.code, t.name, t.target_size \
                            FROM teams t JOIN units u ON u.id = t.hamlet_id";
 
@@ -171,22 +178,15 @@ impl Store {
 
     /// A team inside the scope (team roles: only their own), or NotFound.
     pub async fn team(&self, scope: &Scope, id: i64) -> Result<Team> {
-        let sql = format!("{TEAM_SELECT} WHERE t.id = $1");
+        let sql = format!("{TEAM_SELECT} WHERE t.id = $1 AND {TEAM_IN_SCOPE}");
         let team: Option<Team> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(id)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(scope.team_id)
             .fetch_optional(p)
             .await?);
-        match team {
-            Some(t)
-                if scope.contains_path(&t.path)
-                    && scope
-                        .team_id
-                        .is_none_or(|own| own == t.id || t.parent_team_id == Some(own)) =>
-            {
-                Ok(t)
-            }
-            _ => Err(StoreError::NotFound),
-        }
+        team.ok_or(StoreError::NotFound)
     }
 
     pub async fn team_by_code(&self, code: &str) -> Result<Team> {
@@ -198,12 +198,18 @@ impl Store {
         team.ok_or(StoreError::NotFound)
     }
 
-    /// Members in force (leader first, then Vietnamese name order).
-    pub async fn members(&self, team_id: i64) -> Result<Vec<Member>> {
-        let sql = "SELECT id, family, middle, given, role, represents, phone, term_from, term_to FROM team_members WHERE team_id = $1 \
-                   ORDER BY CASE role WHEN 'leader' THEN 0 WHEN 'deputy' THEN 1 ELSE 2 END, sort_key, id";
-        Ok(on_db!(&self.db, |p| sqlx::query_as(sql)
+    /// Members in force of a team inside the scope (leader first, then
+    /// Vietnamese name order); none for a team outside it.
+    pub async fn members(&self, scope: &Scope, team_id: i64) -> Result<Vec<Member>> {
+        let sql = format!(
+            "SELECT id, family, middle, given, role, represents, phone, term_from, term_to FROM team_members m WHERE m.team_id = $1 \
+             AND {TEAM_IN_SCOPE} ORDER BY CASE role WHEN 'leader' THEN 0 WHEN 'deputy' THEN 1 ELSE 2 END, sort_key, id"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(team_id)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(scope.team_id)
             .fetch_all(p)
             .await?))
     }

@@ -32,7 +32,17 @@ impl Viewer {
         Viewer {
             actor: Actor::system(),
             scope: Scope::all(),
-            role: Role::Admin,
+            role: policy::OPERATOR,
+            leads_unit: false,
+        }
+    }
+
+    /// The command line run by the operator on the server: everything.
+    pub fn cli() -> Viewer {
+        Viewer {
+            actor: Actor::cli(),
+            scope: Scope::all(),
+            role: policy::OPERATOR,
             leads_unit: false,
         }
     }

@@ -255,8 +255,8 @@ async fn team(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let t = st.store.team(&p.scope, parse_id(&id)?).await?;
-    let members = st.store.members(t.id).await?;
-    let households = st.store.team_households(t.id).await?;
+    let members = st.store.members(&p.scope, t.id).await?;
+    let households = st.store.team_households(&p.scope, t.id).await?;
     Ok(Json(json!({
         "id": t.id.to_string(),
         "code": t.code,
@@ -279,7 +279,7 @@ async fn household(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let h = st.store.household(&p.scope, parse_id(&id)?).await?;
-    let residents = st.store.residents(h.id).await?;
+    let residents = st.store.residents(&p.scope, h.id).await?;
     let mut v = household_json(&h);
     v["phone"] = json!(h
         .phone

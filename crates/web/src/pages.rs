@@ -17,7 +17,7 @@ use danvan_store::household::ResidentEdit;
 use danvan_store::import::{ImportError, ImportOutcome};
 use danvan_store::stats::{Counts, TeamLoad};
 use danvan_store::unit::Unit;
-use danvan_store::Scope;
+use danvan_store::{Scope, Viewer};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
@@ -511,7 +511,7 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
     let lang = user.lang;
     let members = st
         .store
-        .members(id)
+        .members(&user.p.scope, id)
         .await?
         .into_iter()
         .map(|m| MemberView {
@@ -536,7 +536,7 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         .collect();
     let households = st
         .store
-        .team_households(id)
+        .team_households(&user.p.scope, id)
         .await?
         .into_iter()
         .map(|h| {
@@ -601,7 +601,7 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
     let lang = user.lang;
     let residents = st
         .store
-        .residents(id)
+        .residents(&user.p.scope, id)
         .await?
         .into_iter()
         .map(|r| ResidentRow {
@@ -667,9 +667,7 @@ pub async fn household_team(
                 .map_err(|_| WebError::BadRequest("Tổ dân vận không hợp lệ".into()))?,
         ),
     };
-    st.store
-        .assign_team(&user.p.actor(), &user.p.scope, id, team)
-        .await?;
+    st.store.assign_team(&Viewer::of(&user.p), id, team).await?;
     Ok(Redirect::to(&format!("/households/{id}")).into_response())
 }
 
@@ -785,7 +783,7 @@ pub async fn resident_save(
     let result = match parsed {
         Ok(edit) => st
             .store
-            .update_resident(&user.p.actor(), &user.p.scope, id, &edit)
+            .update_resident(&Viewer::of(&user.p), id, &edit)
             .await
             .map_err(|e| WebError::from(e).message(user.lang)),
         Err(m) => Err(m),
@@ -996,7 +994,7 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
     } else {
         match st
             .store
-            .import_households(&user.p.actor(), &user.p.scope, unit_id, &path, dry_run)
+            .import_households(&Viewer::of(&user.p), unit_id, &path, dry_run)
             .await
         {
             Ok(report) => ImportPage {
@@ -1049,7 +1047,7 @@ pub async fn export(State(st): State<AppState>, user: User, Query(q): Query<Expo
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let rows = st
         .store
-        .export_households(&user.p.actor(), &user.p.scope, unit.id, tmp.path(), xlsx)
+        .export_households(&Viewer::of(&user.p), unit.id, tmp.path(), xlsx)
         .await?;
     let bytes = tokio::fs::read(tmp.path())
         .await
@@ -1169,7 +1167,7 @@ pub async fn audit(State(st): State<AppState>, user: User, Query(q): Query<Audit
     user.require(Action::ReadAudit)?;
     let entries = st
         .store
-        .audit_entries(&user.p.scope.path, q.before, 100)
+        .audit_entries(&Viewer::of(&user.p), q.before, 100)
         .await?;
     let older = if entries.len() == 100 {
         entries.last().map(|e| e.id)

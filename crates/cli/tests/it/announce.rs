@@ -99,7 +99,7 @@ async fn plan_and_reach(backend: Backend) {
         json!({}),
     )
     .await;
-    assert_eq!(status, 422, "only the unit's leader approves");
+    assert_eq!(status, 403, "only the unit's leader approves");
 
     // The leader approves: the plan is written at once (send time: now).
     let (status, a) = post(
@@ -452,7 +452,8 @@ async fn bad_announcements_change_nothing(backend: Backend) {
     )
     .await;
     assert_eq!(
-        status, 422,
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("forbidden.own_team_only")),
         "a team leader writes only for their team: {answer}"
     );
     let (status, answer) = post(&server, &team_leader, "/api/v1/announcements", good.clone()).await;
@@ -596,7 +597,11 @@ async fn approval_is_configured_per_province(backend: Backend) {
     let id = a["id"].as_str().unwrap().to_string();
     let approve = format!("/api/v1/announcements/{id}/approve");
     let (s, v) = api_send(&server, Method::POST, &commune_leader, &approve, None).await;
-    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("forbidden.leader_above")),
+        "{v}"
+    );
     assert!(
         v["error"]["message"].as_str().unwrap().contains("cấp trên"),
         "{v}"
@@ -637,7 +642,7 @@ async fn approval_is_configured_per_province(backend: Backend) {
     assert_eq!((s, a["state"].as_str()), (201, Some("planned")), "{a}");
 
     let changes = store
-        .audit_entries("/", None, 200)
+        .audit_entries(&danvan_store::Viewer::cli(), None, 200)
         .await
         .unwrap()
         .into_iter()
@@ -791,9 +796,9 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
     // Not the team, not another commune, not an officer who neither wrote
     // nor leads, not without a reason, not an unknown field.
     for (who, body, status) in [
-        ("thanhvien.maihoang2", json!({"reason": "x"}), 422),
+        ("thanhvien.maihoang2", json!({"reason": "x"}), 403),
         ("xa.yenthe", json!({"reason": "x"}), 404),
-        ("giamsat.phucson", json!({"reason": "x"}), 422),
+        ("giamsat.phucson", json!({"reason": "x"}), 403),
         ("xa.phucson", json!({"reason": "   "}), 422),
         ("xa.phucson", json!({"reason": "x", "also": 1}), 422),
     ] {
@@ -912,7 +917,7 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
     let (_, r) = get(server, &leader, &format!("/api/v1/announcements/{id}")).await;
     assert_eq!(r["state"], "cancelled");
     let withdrawn = store
-        .audit_entries("/", None, 50)
+        .audit_entries(&danvan_store::Viewer::cli(), None, 50)
         .await
         .unwrap()
         .into_iter()

@@ -423,7 +423,10 @@ async fn registry_commands_record_history(b: Backend) {
     let counts = s.counts(&c2_path).await.unwrap();
     assert_eq!((counts.teams, counts.groups, counts.households), (1, 1, 1));
     assert_eq!(
-        s.members(id(&t)).await.unwrap()[0].full_name(),
+        s.members(&danvan_store::Scope::all(), id(&t))
+            .await
+            .unwrap()[0]
+            .full_name(),
         "Nguyễn Thị Lan"
     );
     db.finish().await;

@@ -271,12 +271,15 @@ pub async fn outbox_for(store: &Store, feedback_id: i64) -> Vec<(String, String)
 pub async fn team_resident_phone(store: &Store, username: &str) -> (String, i64) {
     let member = store.principal_by_username(username).await.expect("member");
     for h in store
-        .team_households(member.team_id.expect("a team role"))
+        .team_households(
+            &danvan_store::Scope::all(),
+            member.team_id.expect("a team role"),
+        )
         .await
         .expect("households")
     {
         let phone = store
-            .residents(h.id)
+            .residents(&danvan_store::Scope::all(), h.id)
             .await
             .expect("residents")
             .into_iter()

@@ -71,8 +71,16 @@ async fn member_report_counts_working_hours(b: Backend) {
         .principal_by_username("thanhvien.maihoang2")
         .await
         .unwrap();
-    let household = s.team_households(member.team_id.unwrap()).await.unwrap()[0].clone();
-    let resident = s.residents(household.id).await.unwrap()[0].id;
+    let household = s
+        .team_households(&danvan_store::Scope::all(), member.team_id.unwrap())
+        .await
+        .unwrap()[0]
+        .clone();
+    let resident = s
+        .residents(&danvan_store::Scope::all(), household.id)
+        .await
+        .unwrap()[0]
+        .id;
     let new = NewFeedback {
         channel: Channel::Member,
         household_id: Some(household.id),
@@ -333,7 +341,7 @@ async fn answers_are_approved_by_the_leader(b: Backend) {
     assert!(matches!(
         s.act_on_feedback(&officer, r.id, Action::ApproveAnswer)
             .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Denied(danvan_domain::policy::Denial::NotLeader))
     ));
     // A team member cannot acknowledge or draft at all.
     let member = viewer(&s, "thanhvien.maihoang2").await;
@@ -734,7 +742,11 @@ async fn json_api_takes_reports_and_answers_in_scope(b: Backend) {
         .principal_by_username("thanhvien.maihoang2")
         .await
         .unwrap();
-    let household = s.team_households(member.team_id.unwrap()).await.unwrap()[0].clone();
+    let household = s
+        .team_households(&danvan_store::Scope::all(), member.team_id.unwrap())
+        .await
+        .unwrap()[0]
+        .clone();
     let c = reqwest::Client::new();
     let post = |token: &str, body: serde_json::Value| {
         c.post(server.url("/api/v1/feedback"))

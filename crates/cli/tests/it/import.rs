@@ -35,7 +35,6 @@ pub fn file(n: usize, bad: &[(usize, String)]) -> tempfile::NamedTempFile {
 async fn import_is_all_or_nothing(b: Backend) {
     let db = TestDb::demo(b).await;
     let s = &db.store;
-    let a = Actor::cli();
     let all = Scope::all();
     let phuc_son = unit_id(s, "xa phuc son").await;
     let path = s.unit(&all, phuc_son).await.unwrap().path;
@@ -50,7 +49,7 @@ async fn import_is_all_or_nothing(b: Backend) {
     ];
     let f = file(400, &bad);
     let out = s
-        .import_households(&a, &all, phuc_son, f.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), phuc_son, f.path(), false)
         .await
         .unwrap();
     assert!(!out.committed);
@@ -72,7 +71,7 @@ async fn import_is_all_or_nothing(b: Backend) {
     // Dry run of a clean file: a report, still nothing written.
     let good = file(400, &[]);
     let out = s
-        .import_households(&a, &all, phuc_son, good.path(), true)
+        .import_households(&danvan_store::Viewer::cli(), phuc_son, good.path(), true)
         .await
         .unwrap();
     assert_eq!(
@@ -83,7 +82,7 @@ async fn import_is_all_or_nothing(b: Backend) {
 
     // The clean file imports whole, in one go.
     let out = s
-        .import_households(&a, &all, phuc_son, good.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), phuc_son, good.path(), false)
         .await
         .unwrap();
     assert!(out.committed);
@@ -103,14 +102,14 @@ async fn import_is_all_or_nothing(b: Backend) {
     assert_eq!(h.resident_count, 3);
     // Importing it again: every household code already exists, nothing changes.
     let out = s
-        .import_households(&a, &all, phuc_son, good.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), phuc_son, good.path(), false)
         .await
         .unwrap();
     assert!(!out.committed);
     assert!(out.errors.iter().any(|e| e.column == "Mã hộ"));
     assert_eq!(s.counts(&path).await.unwrap(), after);
     assert!(s
-        .audit_entries("/", None, 1000)
+        .audit_entries(&danvan_store::Viewer::cli(), None, 1000)
         .await
         .unwrap()
         .iter()
@@ -122,21 +121,20 @@ both!(import_is_all_or_nothing);
 async fn export_reimports(b: Backend) {
     let db = TestDb::demo(b).await;
     let s = &db.store;
-    let a = Actor::cli();
     let all = Scope::all();
     let mai_hoang = unit_id(s, "mai hoang").await;
     let dir = tempfile::tempdir().unwrap();
     for (xlsx, name) in [(false, "x.csv"), (true, "x.xlsx")] {
         let out = dir.path().join(name);
         let rows = s
-            .export_households(&a, &all, mai_hoang, &out, xlsx)
+            .export_households(&danvan_store::Viewer::cli(), mai_hoang, &out, xlsx)
             .await
             .unwrap();
         let path = s.unit(&all, mai_hoang).await.unwrap().path;
         assert_eq!(rows as i64, s.counts(&path).await.unwrap().residents);
         // Re-importing the export is refused only because the households exist.
         let report = s
-            .import_households(&a, &all, mai_hoang, &out, true)
+            .import_households(&danvan_store::Viewer::cli(), mai_hoang, &out, true)
             .await
             .unwrap();
         assert!(
@@ -183,7 +181,7 @@ async fn households_spread_over_the_file(b: Backend) {
     writeln!(f, "{}", row("SP2", "Kiều Văn Chủ", "Chủ hộ")).unwrap();
     f.flush().unwrap();
     let out = s
-        .import_households(&Actor::cli(), &all, phuc_son, f.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), phuc_son, f.path(), false)
         .await
         .unwrap();
     assert!(out.committed, "{:?}", out.errors.first());
@@ -284,7 +282,7 @@ async fn first_import_keeps_the_search_indexes(b: Backend) {
     let bad = [(2900, "NK00966,Lương Thu Sai,2005,Nữ,Con,12345,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Điện thoại thường,".to_string())];
     let f = file(1000, &bad);
     let out = s
-        .import_households(&a, &all, commune, f.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), commune, f.path(), false)
         .await
         .unwrap();
     assert!(!out.committed);
@@ -303,13 +301,13 @@ async fn first_import_keeps_the_search_indexes(b: Backend) {
     writeln!(good, "CC001,Lê Văn Căn,1960,Nam,Chủ hộ,,001060012345,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm Giữa,Không có điện thoại,mh-1").unwrap();
     good.flush().unwrap();
     let out = s
-        .import_households(&a, &all, commune, good.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), commune, good.path(), false)
         .await
         .unwrap();
     assert!(out.committed, "{:?}", out.errors);
     let f = file(60, &[]);
     let out = s
-        .import_households(&a, &all, commune, f.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), commune, f.path(), false)
         .await
         .unwrap();
     assert!(out.committed, "{:?}", out.errors);
@@ -340,7 +338,7 @@ async fn first_import_keeps_the_search_indexes(b: Backend) {
     }
     clash.flush().unwrap();
     let out = s
-        .import_households(&a, &all, commune, clash.path(), false)
+        .import_households(&danvan_store::Viewer::cli(), commune, clash.path(), false)
         .await
         .unwrap();
     assert!(!out.committed);

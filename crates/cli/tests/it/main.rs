@@ -25,6 +25,7 @@ mod officials;
 mod open311;
 mod open311_client;
 mod pages;
+mod policy_browser;
 mod print;
 mod registry;
 mod report;

@@ -426,7 +426,10 @@ async fn pages_export_and_refuse_bad_input(b: Backend) {
         3 + 3,
         "title, blank, header, 3 late items"
     );
-    let audit = s.audit_entries("/", None, 20).await.unwrap();
+    let audit = s
+        .audit_entries(&danvan_store::Viewer::cli(), None, 20)
+        .await
+        .unwrap();
     assert!(audit
         .iter()
         .any(|e| e.action == "export_feedback_dashboard"));
@@ -954,8 +957,16 @@ async fn a_member_records_a_concern_for_a_resident(b: Backend) {
         .principal_by_username("thanhvien.maihoang2")
         .await
         .unwrap();
-    let household = s.team_households(member.team_id.unwrap()).await.unwrap()[0].clone();
-    let resident = s.residents(household.id).await.unwrap()[0].id;
+    let household = s
+        .team_households(&danvan_store::Scope::all(), member.team_id.unwrap())
+        .await
+        .unwrap()[0]
+        .clone();
+    let resident = s
+        .residents(&danvan_store::Scope::all(), household.id)
+        .await
+        .unwrap()[0]
+        .id;
     let (c, csrf) = login(&server, "thanhvien.maihoang2", PW).await;
     let page = c
         .get(server.url(&format!("/households/{}", household.id)))
@@ -1048,6 +1059,7 @@ async fn a_member_records_a_concern_for_a_resident(b: Backend) {
     // A household of another team is not theirs to report for.
     let other = s
         .team_households(
+            &danvan_store::Scope::all(),
             s.principal_by_username("totruong.maihoang1")
                 .await
                 .unwrap()

@@ -156,7 +156,7 @@ async fn pages_are_vietnamese_light_and_safe(b: Backend) {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(
-        s.residents(hh.household_id)
+        s.residents(&danvan_store::Scope::all(), hh.household_id)
             .await
             .unwrap()
             .iter()

@@ -24,13 +24,20 @@ async fn demo_shows_the_pilot(b: Backend) {
     assert_eq!(teams.len(), 6);
     for t in &teams {
         assert_eq!(
-            s.members(t.id).await.unwrap().len(),
+            s.members(&danvan_store::Scope::all(), t.id)
+                .await
+                .unwrap()
+                .len(),
             5,
             "team {} has 5 members",
             t.name
         );
         assert!(
-            s.team_households(t.id).await.unwrap().len() >= 40,
+            s.team_households(&danvan_store::Scope::all(), t.id)
+                .await
+                .unwrap()
+                .len()
+                >= 40,
             "team {} looks after 40 or more",
             t.name
         );
@@ -408,7 +415,7 @@ async fn people_sort_in_vietnamese_order(b: Backend) {
             .unwrap();
     }
     let order: Vec<String> = s
-        .team_households(team)
+        .team_households(&danvan_store::Scope::all(), team)
         .await
         .unwrap()
         .into_iter()
@@ -446,7 +453,7 @@ async fn people_sort_in_vietnamese_order(b: Backend) {
         s.add_member(&a, team, &m).await.unwrap();
     }
     let members: Vec<String> = s
-        .members(team)
+        .members(&danvan_store::Scope::all(), team)
         .await
         .unwrap()
         .iter()

@@ -50,7 +50,7 @@ async fn search_without_diacritics(b: Backend) {
     let by_code = s.search(&all, &code.to_lowercase(), 10).await.unwrap();
     assert!(by_code.households.iter().any(|h| h.id == someone));
     let phone = s
-        .residents(someone)
+        .residents(&danvan_store::Scope::all(), someone)
         .await
         .unwrap()
         .into_iter()

@@ -27,9 +27,13 @@ async fn resident_phones(s: &Store, n: usize) -> Vec<String> {
         .await
         .unwrap();
     let mut phones = Vec::new();
-    for h in s.team_households(member.team_id.unwrap()).await.unwrap() {
+    for h in s
+        .team_households(&danvan_store::Scope::all(), member.team_id.unwrap())
+        .await
+        .unwrap()
+    {
         if let Some(phone) = s
-            .residents(h.id)
+            .residents(&danvan_store::Scope::all(), h.id)
             .await
             .unwrap()
             .into_iter()
