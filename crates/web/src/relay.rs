@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::feedback::{Channel, RelayMethod, Severity};
+use danvan_domain::policy::Action;
 use danvan_store::feedback::NewFeedback;
 use danvan_store::StoreError;
 use serde::Deserialize;
@@ -130,6 +131,7 @@ async fn render(
 
 /// `GET /households/{id}/feedback`: the form.
 pub async fn form(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
+    user.require(Action::RelayFeedback)?;
     render(&st, &user, id, RelayForm::default(), None, StatusCode::OK).await
 }
 
@@ -141,6 +143,7 @@ pub async fn submit(
     Form(f): Form<RelayForm>,
 ) -> Page {
     user.check_csrf(&f.csrf)?;
+    user.require(Action::RelayFeedback)?;
     let h = st.store.household(&user.p.scope, id).await?;
     let resident_id = match f.resident.trim() {
         "" => None,
