@@ -28,6 +28,7 @@ mod pages;
 mod print;
 mod registry;
 mod report;
+mod route_policy;
 mod schema_parity;
 mod search;
 mod security;
