@@ -9,8 +9,6 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar::iso_local;
 use danvan_media::cap::{self, Origin};
@@ -23,12 +21,6 @@ use crate::error::WebError;
 use crate::AppState;
 
 pub const ATOM_CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cap/v1/alerts.atom", get(feed))
-        .route("/cap/v1/alerts/{file}", get(public_alert))
-}
 
 fn origin(st: &AppState, headers: &HeaderMap) -> Origin {
     Origin::new(
@@ -74,7 +66,7 @@ pub async fn api_alert(
 }
 
 /// `GET /cap/v1/alerts/{id}.xml`: an active alert, else 404.
-async fn public_alert(
+pub(crate) async fn public_alert(
     State(st): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
@@ -90,7 +82,10 @@ async fn public_alert(
 }
 
 /// `GET /cap/v1/alerts.atom`.
-async fn feed(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+pub(crate) async fn feed(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
     let alerts = st.store.active_alerts().await?;
     let body = atom(&alerts, &origin(&st, &headers), st.store.now());
     Ok(xml(ATOM_CONTENT_TYPE, body))

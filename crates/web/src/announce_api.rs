@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use danvan_domain::announcement::{sms_plan, Coding, Urgency};
 use danvan_domain::calendar::iso_local;
+use danvan_domain::policy::{Action, Target};
 use danvan_store::announcement::{Announcement, Audience, NewAnnouncement, ReachReport};
 use danvan_store::feedback::Viewer;
 use serde::Deserialize;
@@ -119,6 +120,7 @@ pub async fn create(
     ApiUser(p): ApiUser,
     body: Result<Json<AnnouncementIn>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    p.require(Action::WriteAnnouncement, &Target::anywhere())?;
     let Json(a) = body.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -282,6 +284,7 @@ pub async fn settings_put(
     Path(id): Path<String>,
     body: Result<Json<SettingsIn>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    p.require(Action::SetApprovalRule, &Target::anywhere())?;
     let Json(b) =
         body.map_err(|e| invalid(&format!("Dữ liệu JSON không hợp lệ: {}", e.body_text())))?;
     let approval = danvan_domain::announcement::Approval::parse(&b.approval)

@@ -545,6 +545,7 @@ pub struct SettingsForm {
 /// announcements.
 pub async fn settings(State(st): State<AppState>, user: User, Form(f): Form<SettingsForm>) -> Page {
     user.check_csrf(&f.csrf)?;
+    user.require(Action::SetApprovalRule)?;
     let province: i64 = f
         .province
         .trim()
@@ -575,6 +576,7 @@ pub async fn inform(
     Form(f): Form<InformForm>,
 ) -> Page {
     user.check_csrf(&f.csrf)?;
+    user.require(Action::InformHousehold)?;
     let household: i64 = f
         .household
         .trim()

@@ -6,8 +6,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use danvan_domain::calendar::iso_local;
 use danvan_domain::feedback::{Channel, RelayMethod, Severity};
 use danvan_domain::{Gender, Phone, Reach};
@@ -19,36 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{cookie, SESSION_COOKIE};
-use crate::{announce_api, AppState};
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/units", get(units))
-        .route("/units/{id}", get(unit))
-        .route("/units/{id}/children", get(children))
-        .route("/units/{id}/history", get(history))
-        .route("/teams/{id}", get(team))
-        .route("/households/{id}", get(household))
-        .route("/search", get(search))
-        .route("/feedback", post(feedback_create))
-        .route("/feedback/{id}", get(feedback_get))
-        .route("/units/{id}/feedback-summary", get(feedback_summary))
-        .route("/announcements", post(announce_api::create))
-        .route("/announcements/{id}", get(announce_api::get_one))
-        .route("/announcements/{id}/approve", post(announce_api::approve))
-        .route("/announcements/{id}/withdraw", post(announce_api::withdraw))
-        .route(
-            "/units/{id}/announcement-settings",
-            get(announce_api::settings_get).put(announce_api::settings_put),
-        )
-        .route("/announcements/{id}/reach", get(announce_api::reach))
-        .route("/announcements/{id}/cap.xml", get(crate::alerts::api_alert))
-        .merge(crate::print::router())
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
-        })
-}
+use crate::AppState;
 
 pub struct ApiError {
     status: StatusCode,
@@ -164,7 +134,7 @@ pub struct Q {
     q: String,
 }
 
-async fn units(
+pub(crate) async fn units(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Query(q): Query<Q>,
@@ -179,7 +149,7 @@ pub fn parse_id(id: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy"))
 }
 
-async fn unit(
+pub(crate) async fn unit(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
@@ -197,7 +167,7 @@ async fn unit(
     Ok(Json(v))
 }
 
-async fn children(
+pub(crate) async fn children(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
@@ -206,7 +176,7 @@ async fn children(
     Ok(Json(Value::Array(kids.iter().map(unit_json).collect())))
 }
 
-async fn history(
+pub(crate) async fn history(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
@@ -249,7 +219,7 @@ fn household_json(h: &danvan_store::household::Household) -> Value {
     })
 }
 
-async fn team(
+pub(crate) async fn team(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
@@ -273,7 +243,7 @@ async fn team(
     })))
 }
 
-async fn household(
+pub(crate) async fn household(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
@@ -308,7 +278,7 @@ async fn household(
     Ok(Json(v))
 }
 
-async fn search(
+pub(crate) async fn search(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Query(q): Query<Q>,
@@ -371,7 +341,7 @@ fn opt_id(v: &Option<String>, field: &str) -> Result<Option<i64>, ApiError> {
     }
 }
 
-async fn feedback_create(
+pub(crate) async fn feedback_create(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     headers: axum::http::HeaderMap,
@@ -492,7 +462,7 @@ fn feedback_json(f: &Feedback) -> Value {
 }
 
 /// By numeric id or by tracking code.
-async fn feedback_get(
+pub(crate) async fn feedback_get(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
@@ -518,7 +488,7 @@ async fn feedback_get(
     Ok(Json(v))
 }
 
-async fn feedback_summary(
+pub(crate) async fn feedback_summary(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
@@ -541,6 +511,6 @@ async fn feedback_summary(
 
 const OPENAPI: &str = include_str!("../assets/openapi.json");
 
-async fn openapi() -> Response {
+pub(crate) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }

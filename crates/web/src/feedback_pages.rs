@@ -439,6 +439,7 @@ pub async fn bulk_assign(
             .unwrap_or("")
     };
     user.check_csrf(get("csrf"))?;
+    user.require(Can::HandleFeedback)?;
     let back = back_to(get("back"));
     let account_id = match get("account").trim() {
         "" => None,

@@ -21,15 +21,14 @@ pub mod rate_limit;
 pub mod relay;
 pub mod report;
 pub mod reporter;
+pub mod routes;
 pub mod sms;
 pub mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::routing::{get, post};
 use axum::Extension;
 use axum::Router;
 use danvan_store::Store;
@@ -58,84 +57,13 @@ pub fn router(state: AppState) -> Router {
     router_with_limits(state, RateLimits::default())
 }
 
-/// The router with its own rate limits (tests make them small).
+/// The router with its own rate limits (tests make them small). Every
+/// route is in [`routes`], declared once with its access.
 pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
-    let import = Router::new()
-        .route(
-            "/import",
-            get(pages::import_form).post(pages::import_upload),
-        )
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 64 * 1024));
-    let app = Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/lang", get(pages::set_lang))
-        .route("/units", get(pages::units))
-        .route("/units/{id}", get(pages::unit))
-        .route("/units/{id}/history", get(pages::unit_history))
-        .route("/teams/{id}", get(pages::team))
-        .route("/households/{id}", get(pages::household))
-        .route("/households/{id}/team", post(pages::household_team))
-        .route(
-            "/households/{id}/feedback",
-            get(relay::form).post(relay::submit),
-        )
-        .route(
-            "/residents/{id}/edit",
-            get(pages::resident_edit).post(pages::resident_save),
-        )
-        .route("/search", get(pages::search))
-        .route("/feedback", get(feedback_pages::inbox))
-        .route("/feedback/assign", post(feedback_pages::bulk_assign))
-        .route("/feedback/templates", post(feedback_pages::add_template))
-        .route("/feedback/notices/read", post(feedback_pages::read_notices))
-        .route("/feedback/dashboard", get(feedback_pages::dashboard))
-        .route(
-            "/feedback/dashboard.xlsx",
-            get(feedback_pages::dashboard_xlsx),
-        )
-        .route("/feedback/{id}", get(feedback_pages::item))
-        .route("/feedback/{id}/act", post(feedback_pages::act))
-        .route("/feedback/{id}/photos/{n}", get(feedback_pages::photo))
-        .route("/announcements", get(announce_pages::list))
-        .route(
-            "/announcements/new",
-            get(announce_pages::new_form).post(announce_pages::new_submit),
-        )
-        .route("/announcements/settings", post(announce_pages::settings))
-        .route("/announcements/{id}", get(announce_pages::reach))
-        .route("/announcements/{id}/approve", post(announce_pages::approve))
-        .route(
-            "/announcements/{id}/withdraw",
-            post(announce_pages::withdraw),
-        )
-        .route("/announcements/{id}/inform", post(announce_pages::inform))
-        .route("/feed/{token}", get(announce_pages::feed))
-        .route("/hamlets/{id}/announcements", get(announce_pages::hamlet))
-        .route("/export", get(pages::export))
-        .route(
-            "/account/password",
-            get(pages::password_form).post(pages::password_change),
-        )
-        .route("/audit", get(pages::audit))
-        .route("/static/{file}", get(assets::serve))
-        .route("/healthz", get(|| async { "ok" }))
-        .nest("/api/v1", api::router())
-        .nest("/open311/v2", open311::router())
-        .route(
-            "/sms/inbound",
-            get(sms::inbound_get).post(sms::inbound_post),
-        )
-        .route("/sms/report", get(gateway::report))
-        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .merge(import)
-        .merge(report::router())
-        .merge(alerts::router())
-        .merge(loudspeaker::router())
-        .merge(materials::router())
+    let app = routes::router()
         .fallback(pages::not_found)
         .layer(Extension(Limiters::new(limits)))
+        .layer(Extension(state.store.clone()))
         .with_state(state);
     with_security_headers(app)
 }

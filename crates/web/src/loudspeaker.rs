@@ -4,15 +4,14 @@
 //! broadcast schedule (`/hamlets/{id}/loudspeaker`, and `.csv`).
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar;
 use danvan_domain::loudspeaker::{broadcast_times, slots_text, Voice};
-use danvan_domain::policy::Action;
+use danvan_domain::policy::{Action, Target};
 use danvan_media::speech::{self, SpeechError};
 use danvan_store::announcement::Announcement;
 use danvan_store::feedback::Viewer;
@@ -25,35 +24,6 @@ use crate::error::WebError;
 use crate::i18n::{pick, Lang};
 use crate::pages::{chrome, Chrome};
 use crate::AppState;
-
-/// The routes of this module, merged into the app's router.
-pub fn router() -> Router<AppState> {
-    let uploads = Router::new()
-        .route("/announcements/{id}/recording", post(recording_upload))
-        .route(
-            "/api/v1/announcements/{id}/recording",
-            axum::routing::put(api_recording_put).delete(api_recording_delete),
-        )
-        .layer(DefaultBodyLimit::max(
-            speech::MAX_RECORDING_BYTES + 64 * 1024,
-        ));
-    Router::new()
-        .route("/api/v1/announcements/{id}/audio.wav", get(wav))
-        .route("/api/v1/announcements/{id}/audio.ogg", get(ogg))
-        .route(
-            "/announcements/{id}/recording/delete",
-            post(recording_delete),
-        )
-        .route("/hamlets/{id}/loudspeaker", get(page))
-        .route("/hamlets/{id}/loudspeaker.csv", get(schedule_csv))
-        .route("/hamlets/{id}/loudspeaker/slots", post(slots_save))
-        .route(
-            "/api/v1/units/{id}/loudspeaker-slots",
-            get(api_slots_get).put(api_slots_put),
-        )
-        .layer(DefaultBodyLimit::max(crate::MAX_FORM_BYTES))
-        .merge(uploads)
-}
 
 #[derive(Deserialize, Default)]
 pub struct VoiceQuery {
@@ -480,6 +450,7 @@ pub async fn recording_upload(
         Err(e) => return Err(WebError::BadRequest(e.message_vi().into())),
     };
     user.check_csrf(up.field("csrf"))?;
+    user.require(Action::RecordVoice)?;
     let back =
         |code: &str| Ok(Redirect::to(&format!("/announcements/{id}?error={code}")).into_response());
     if up.file_too_large {
@@ -528,6 +499,7 @@ pub async fn api_recording_put(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    p.require(Action::RecordVoice, &Target::anywhere())?;
     let viewer = Viewer::of(&p);
     let id = parse_id(&id)?;
     st.store.announcement(&viewer, id).await?;
@@ -608,6 +580,7 @@ pub async fn api_slots_get(
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    p.require(Action::ListenBroadcast, &Target::anywhere())?;
     let unit = st.store.unit(&p.scope, parse_id(&id)?).await?;
     if unit.level != "hamlet" {
         return Err(danvan_store::StoreError::NotFound.into());
@@ -625,6 +598,7 @@ pub async fn api_slots_put(
     Path(id): Path<String>,
     body: Result<Json<SlotsIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    p.require(Action::SetBroadcastTimes, &Target::anywhere())?;
     let Json(b) = body.map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -5,11 +5,10 @@
 //! API under `/api/v1/materials`.
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use danvan_domain::calendar;
 use danvan_domain::material::{FileKind, MAX_MATERIAL_BYTES};
 use danvan_domain::policy::{library_view, Action, LibraryView, Target};
@@ -33,28 +32,6 @@ type Page = Result<Response, WebError>;
 /// Teams listed as checkboxes on a material's page; above this the officer
 /// hands out by unit.
 const TEAM_CHECKBOXES: i64 = 300;
-
-/// The routes of this module; the uploads get a body limit of their own.
-pub fn router() -> Router<AppState> {
-    let uploads = Router::new()
-        .route("/materials/new", get(new_form).post(new_submit))
-        .route("/api/v1/materials", get(api_list).post(api_create))
-        .layer(DefaultBodyLimit::max(MAX_MATERIAL_BYTES + 64 * 1024));
-    Router::new()
-        .route("/materials", get(list))
-        .route("/materials/{id}", get(detail))
-        .route("/materials/{id}/file", get(file))
-        .route("/materials/{id}/handout", post(handout))
-        .route("/materials/{id}/receipt", post(receipt))
-        .route("/materials/{id}/given", post(given))
-        .route("/materials/{id}/remove", post(remove))
-        .route("/api/v1/materials/{id}", get(api_detail).delete(api_remove))
-        .route("/api/v1/materials/{id}/file", get(api_file))
-        .route("/api/v1/materials/{id}/handouts", post(api_handout))
-        .route("/api/v1/materials/{id}/receipt", post(api_receipt))
-        .layer(DefaultBodyLimit::max(crate::MAX_FORM_BYTES))
-        .merge(uploads)
-}
 
 fn day(unix: i64) -> String {
     calendar::to_local(unix).format("%d/%m/%Y").to_string()
@@ -640,6 +617,7 @@ pub async fn given(
     Form(f): Form<GivenForm>,
 ) -> Page {
     user.check_csrf(&f.csrf)?;
+    user.require(Action::AcknowledgeMaterial)?;
     let n: i64 = match f.copies_given.trim().parse() {
         Ok(n) => n,
         Err(_) => {
@@ -733,6 +711,7 @@ pub async fn api_create(
     ApiUser(p): ApiUser,
     mp: Multipart,
 ) -> Result<Response, ApiError> {
+    p.require(Action::UploadMaterial, &Target::anywhere())?;
     let up = upload::read(mp, "file", MAX_MATERIAL_BYTES)
         .await
         .map_err(|e| match e {

@@ -9,8 +9,6 @@ use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, NaiveDate};
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
@@ -27,27 +25,6 @@ use crate::AppState;
 /// the endpoint change, so clients know to read them again.
 const CHANGESET: &str = "2026-11-29T00:00:00+07:00";
 const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/{file}",
-            get(top_get).post(top_post).fallback(method_not_allowed),
-        )
-        .route(
-            "/services/{file}",
-            get(service_definition).fallback(method_not_allowed),
-        )
-        .route(
-            "/requests/{file}",
-            get(request_by_id).fallback(method_not_allowed),
-        )
-        .route(
-            "/tokens/{file}",
-            get(token_lookup).fallback(method_not_allowed),
-        )
-        .fallback(not_found_anywhere)
-}
 
 // ---------------------------------------------------------------------------
 // Formats and documents
@@ -365,11 +342,11 @@ fn open311_field(store_field: &str) -> &str {
     }
 }
 
-async fn not_found_anywhere(uri: Uri) -> Response {
+pub(crate) async fn not_found_anywhere(uri: Uri) -> Response {
     Failure::not_found(format_of_path(uri.path())).into_response()
 }
 
-async fn method_not_allowed(uri: Uri) -> Response {
+pub(crate) async fn method_not_allowed(uri: Uri) -> Response {
     Failure::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format_of_path(uri.path()),
@@ -384,7 +361,7 @@ async fn method_not_allowed(uri: Uri) -> Response {
 
 type Pairs = Vec<(String, String)>;
 
-async fn top_get(
+pub(crate) async fn top_get(
     State(st): State<AppState>,
     OriginalUri(original): OriginalUri,
     headers: HeaderMap,
@@ -409,7 +386,7 @@ async fn top_get(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn top_post(
+pub(crate) async fn top_post(
     State(st): State<AppState>,
     file: Result<Path<String>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
@@ -545,7 +522,7 @@ fn attribute<'a>(
     ])
 }
 
-async fn service_definition(
+pub(crate) async fn service_definition(
     State(st): State<AppState>,
     file: Result<Path<String>, PathRejection>,
 ) -> Response {
@@ -781,7 +758,7 @@ async fn list_requests(st: &AppState, format: Format, pairs: &Pairs) -> Result<R
     Ok(reply(StatusCode::OK, format, "service_requests", &doc))
 }
 
-async fn request_by_id(
+pub(crate) async fn request_by_id(
     State(st): State<AppState>,
     file: Result<Path<String>, PathRejection>,
 ) -> Response {
@@ -801,7 +778,7 @@ async fn request_by_id(
 }
 
 /// Requests are created at once, so a token is the tracking code itself.
-async fn token_lookup(
+pub(crate) async fn token_lookup(
     State(st): State<AppState>,
     file: Result<Path<String>, PathRejection>,
 ) -> Response {

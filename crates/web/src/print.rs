@@ -7,22 +7,13 @@
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use danvan_media::print::{pdf, sheet, Format};
 use danvan_store::feedback::Viewer;
 
 use crate::api::{parse_id, ApiError, ApiUser};
 use crate::AppState;
 
-/// Routes under `/api/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/announcements/{id}/poster.pdf", get(poster))
-        .route("/announcements/{id}/leaflet.pdf", get(leaflet))
-}
-
-async fn poster(
+pub(crate) async fn poster(
     st: State<AppState>,
     user: ApiUser,
     id: Path<String>,
@@ -30,7 +21,7 @@ async fn poster(
     print(st, user, id, Format::Poster).await
 }
 
-async fn leaflet(
+pub(crate) async fn leaflet(
     st: State<AppState>,
     user: ApiUser,
     id: Path<String>,

@@ -19,11 +19,9 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, Query, State};
+use axum::extract::{Extension, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
 use danvan_domain::{text, Phone};
@@ -49,17 +47,6 @@ const MAX_TEXT_FIELD: usize = 24 * 1024;
 const HAMLET_HITS: i64 = 20;
 
 type Page = Result<Response, WebError>;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/report", get(form).post(submit))
-        .route("/report/sent/{code}", get(sent))
-        .route("/r/{code}", get(status))
-        .route("/r/{code}/photos/{n}", get(photo))
-        .route("/r/{code}/rate", post(crate::reporter::rate))
-        .route("/r/{code}/reply", post(crate::reporter::reply))
-        .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))
-}
 
 fn chrome(lang: Lang, here: &str) -> Chrome {
     Chrome {

@@ -29,6 +29,7 @@ mod policy_browser;
 mod print;
 mod registry;
 mod report;
+mod route_policy;
 mod schema_parity;
 mod search;
 mod security;
