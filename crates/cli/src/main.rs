@@ -208,11 +208,29 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("lỗi: {msg}");
+            eprintln!("lỗi: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error as the operator reads it: each cause in turn, a refusal of
+/// the store in its Vietnamese sentence rather than its code.
+fn describe(e: &anyhow::Error) -> String {
+    use danvan_store::StoreError;
+    use danvan_web::i18n::Lang;
+    use danvan_web::problem_text::{field_error, problem};
+    e.chain()
+        .map(|cause| match cause.downcast_ref::<StoreError>() {
+            Some(StoreError::Rejected(p) | StoreError::Conflict(p)) => problem(Lang::Vi, p),
+            Some(StoreError::Invalid { field, error }) => {
+                format!("{field}: {}", field_error(Lang::Vi, error))
+            }
+            _ => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
 }
 
 /// The SMS gateway (Kannel). Without `--kannel-url` messages wait in the

@@ -14,6 +14,7 @@ pub mod member;
 pub mod name;
 pub mod phone;
 pub mod policy;
+pub mod problem;
 pub mod role;
 pub mod text;
 pub mod unit;

@@ -117,50 +117,47 @@ pub const DEFAULT_SLOTS: [(u32, u32); 2] = [(6, 0), (17, 0)];
 /// Slots a hamlet may set at most.
 pub const MAX_SLOTS: usize = 6;
 
+/// Why typed broadcast times were refused (its sentences are the web's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotError {
+    /// Not written like 06:00 (the part as typed, cut to 20 characters).
+    Malformed(String),
+    /// No such time of day (25:00).
+    NoSuchTime(String),
+    Empty,
+    TooMany,
+}
+
 /// A hamlet's times as typed ("6:00, 11:30 17:00"): local "H:MM" or
 /// "HH:MM" separated by commas or spaces, 1 to [`MAX_SLOTS`] different
-/// times, sorted. The message says what is wrong, in Vietnamese.
-pub fn parse_slots(s: &str) -> Result<Vec<(u32, u32)>, String> {
+/// times, sorted.
+pub fn parse_slots(s: &str) -> Result<Vec<(u32, u32)>, SlotError> {
     let mut out = Vec::new();
     for part in s
         .split([',', ' ', ';'])
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        let (h, m) = part.split_once([':', 'h', 'g']).ok_or_else(|| {
-            format!(
-                "Giờ phát \"{}\" không hợp lệ, hãy ghi dạng 06:00",
-                cut(part)
-            )
-        })?;
-        let h: u32 = h.trim().parse().map_err(|_| {
-            format!(
-                "Giờ phát \"{}\" không hợp lệ, hãy ghi dạng 06:00",
-                cut(part)
-            )
-        })?;
+        let malformed = || SlotError::Malformed(cut(part));
+        let (h, m) = part.split_once([':', 'h', 'g']).ok_or_else(malformed)?;
+        let h: u32 = h.trim().parse().map_err(|_| malformed())?;
         let m: u32 = if m.trim().is_empty() {
             0
         } else {
-            m.trim().parse().map_err(|_| {
-                format!(
-                    "Giờ phát \"{}\" không hợp lệ, hãy ghi dạng 06:00",
-                    cut(part)
-                )
-            })?
+            m.trim().parse().map_err(|_| malformed())?
         };
         if h > 23 || m > 59 {
-            return Err(format!("Giờ phát \"{}\" không có thật", cut(part)));
+            return Err(SlotError::NoSuchTime(cut(part)));
         }
         if !out.contains(&(h, m)) {
             out.push((h, m));
         }
     }
     if out.is_empty() {
-        return Err("Hãy ghi ít nhất một giờ phát, ví dụ 06:00, 17:00".into());
+        return Err(SlotError::Empty);
     }
     if out.len() > MAX_SLOTS {
-        return Err(format!("Tối đa {MAX_SLOTS} giờ phát mỗi ngày"));
+        return Err(SlotError::TooMany);
     }
     out.sort();
     Ok(out)
@@ -244,12 +241,19 @@ mod tests {
         assert_eq!(parse_slots("17:00, 6:00"), Ok(vec![(6, 0), (17, 0)]));
         assert_eq!(parse_slots("5h30 11g 5h30"), Ok(vec![(5, 30), (11, 0)]));
         assert_eq!(slots_text(&parse_slots(" 6:5 ").unwrap()), "06:05");
-        assert!(parse_slots("").unwrap_err().contains("ít nhất"));
-        assert!(parse_slots("25:00").unwrap_err().contains("không có thật"));
-        assert!(parse_slots("sáng").unwrap_err().contains("không hợp lệ"));
-        assert!(parse_slots("1:00 2:00 3:00 4:00 5:00 6:00 7:00")
-            .unwrap_err()
-            .contains("Tối đa"));
+        assert_eq!(parse_slots(""), Err(SlotError::Empty));
+        assert_eq!(
+            parse_slots("25:00"),
+            Err(SlotError::NoSuchTime("25:00".into()))
+        );
+        assert_eq!(
+            parse_slots("sáng"),
+            Err(SlotError::Malformed("sáng".into()))
+        );
+        assert_eq!(
+            parse_slots("1:00 2:00 3:00 4:00 5:00 6:00 7:00"),
+            Err(SlotError::TooMany)
+        );
     }
 
     #[test]

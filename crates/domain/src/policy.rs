@@ -306,6 +306,16 @@ pub enum Denial {
 }
 
 impl Denial {
+    pub const ALL: [Denial; 7] = [
+        Denial::Role,
+        Denial::Scope,
+        Denial::NotLeader,
+        Denial::LeaderAbove,
+        Denial::NotWriter,
+        Denial::OwnTeamOnly,
+        Denial::ProvinceOnly,
+    ];
+
     /// The stable code of the refusal (the JSON API's `error.code`).
     pub fn code(self) -> &'static str {
         match self {

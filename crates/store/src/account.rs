@@ -8,6 +8,7 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use danvan_domain::policy::{binding, Binding};
+use danvan_domain::problem::Problem;
 use danvan_domain::{text, Phone, Role};
 use rand::RngCore;
 use serde::Serialize;
@@ -110,7 +111,7 @@ pub fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| StoreError::Rejected(format!("không băm được mật khẩu: {e}")))
+        .map_err(|e| StoreError::Internal(format!("không băm được mật khẩu: {e}")))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
@@ -136,12 +137,12 @@ pub fn token_hash(token: &str) -> String {
 
 fn check_password_rules(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(StoreError::Rejected(format!(
-            "Mật khẩu phải có ít nhất {MIN_PASSWORD_CHARS} ký tự"
-        )));
+        return Err(StoreError::Rejected(Problem::PasswordTooShort {
+            min: MIN_PASSWORD_CHARS,
+        }));
     }
     if password.chars().count() > 200 {
-        return Err(StoreError::Rejected("Mật khẩu dài quá 200 ký tự".into()));
+        return Err(StoreError::Rejected(Problem::PasswordTooLong { max: 200 }));
     }
     Ok(())
 }
@@ -154,9 +155,7 @@ impl Store {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         {
-            return Err(StoreError::Rejected(
-                "Tên đăng nhập chỉ gồm chữ không dấu, số và . _ -".into(),
-            ));
+            return Err(StoreError::Rejected(Problem::UsernameChars));
         }
         let username = username.to_ascii_lowercase();
         let display = text::clean_required(&new.display_name, 120)
@@ -166,10 +165,8 @@ impl Store {
             (Binding::Everything, _, None) => {}
             (Binding::Team, _, Some(_)) => {}
             (Binding::Unit, Some(_), None) => {}
-            (Binding::Team, _, _) => {
-                return Err(StoreError::Rejected("Vai trò này cần --team".into()))
-            }
-            _ => return Err(StoreError::Rejected("Vai trò này cần --unit".into())),
+            (Binding::Team, _, _) => return Err(StoreError::Rejected(Problem::RoleNeedsTeam)),
+            _ => return Err(StoreError::Rejected(Problem::RoleNeedsUnit)),
         }
         let hash = hash_password(&new.password)?;
         let now = self.now();
@@ -197,7 +194,7 @@ impl Store {
             .await
             .map_err(|e| {
                 let e = StoreError::from(e);
-                if e.is_unique_violation() { StoreError::Conflict("Tên đăng nhập hoặc số điện thoại đã được dùng".into()) } else { e }
+                if e.is_unique_violation() { StoreError::Conflict(Problem::AccountTaken) } else { e }
             })?;
             audit!(
                 &mut *tx,

@@ -8,6 +8,7 @@
 
 use danvan_domain::announcement::{sms_plan, Approval, Urgency, MAX_BODY_CHARS, MAX_TITLE_CHARS};
 use danvan_domain::policy::{self, Action, Target};
+use danvan_domain::problem::Problem;
 use danvan_domain::Reach;
 use danvan_domain::{text, UnitLevel};
 use serde::{Deserialize, Serialize};
@@ -181,8 +182,8 @@ macro_rules! bind_all {
     }};
 }
 
-fn rejected(msg: &str) -> StoreError {
-    StoreError::Rejected(msg.to_string())
+fn rejected(p: Problem) -> StoreError {
+    StoreError::Rejected(p)
 }
 
 impl Store {
@@ -279,35 +280,33 @@ impl Store {
         let title = text::clean_line(&new.title, MAX_TITLE_CHARS)
             .map_err(|e| StoreError::invalid("title", e))?;
         if title.is_empty() {
-            return Err(rejected("Hãy ghi tiêu đề thông báo"));
+            return Err(rejected(Problem::AnnouncementTitleMissing));
         }
         if new.body.chars().count() > MAX_BODY_CHARS {
-            return Err(rejected(&format!(
-                "Nội dung thông báo dài quá {MAX_BODY_CHARS} ký tự"
-            )));
+            return Err(rejected(Problem::AnnouncementBodyTooLong {
+                max: MAX_BODY_CHARS,
+            }));
         }
         let body = text::clean_text(&new.body, MAX_BODY_CHARS)
             .map_err(|e| StoreError::invalid("body", e))?;
         if body.trim().is_empty() {
-            return Err(rejected("Hãy ghi nội dung thông báo"));
+            return Err(rejected(Problem::AnnouncementBodyMissing));
         }
         let now = self.now();
         let send_at = match new.send_at {
             None => now,
             Some(t) if t < now - PAST_TOLERANCE_SECS => {
-                return Err(rejected("Thời điểm gửi đã qua, hãy chọn thời điểm sắp tới"))
+                return Err(rejected(Problem::SendTimePast))
             }
             Some(t) => t.max(now),
         };
         let expires_at = new.expires_at.unwrap_or(send_at + DEFAULT_LIFETIME_SECS);
         if expires_at <= send_at {
-            return Err(rejected("Thời điểm hết hạn phải sau thời điểm gửi"));
+            return Err(rejected(Problem::ExpiryBeforeSend));
         }
         for r in &new.audience.reach {
             if Reach::parse(r).is_err() {
-                return Err(rejected(
-                    "Loại hộ nhận tin: smartphone, basic_phone hoặc no_phone",
-                ));
+                return Err(rejected(Problem::UnknownReach));
             }
         }
         let audience = Audience {
@@ -321,10 +320,10 @@ impl Store {
                 .collect(),
         };
         if audience.units.is_empty() && audience.teams.is_empty() {
-            return Err(rejected("Hãy chọn địa bàn hoặc tổ nhận thông báo"));
+            return Err(rejected(Problem::AudienceMissing));
         }
         if audience.units.len() + audience.teams.len() > 200 {
-            return Err(rejected("Tối đa 200 địa bàn và tổ mỗi thông báo"));
+            return Err(rejected(Problem::AudienceTooLarge { max: 200 }));
         }
         // Who may write it, and for whom.
         let unit = self.unit(&viewer.scope, new.unit_id).await?;
@@ -343,19 +342,19 @@ impl Store {
         for id in &audience.units {
             let u = self.unit(&viewer.scope, *id).await?;
             if !u.path.starts_with(&unit.path) && team_id.is_none() {
-                return Err(rejected("Địa bàn nhận phải thuộc đơn vị gửi thông báo"));
+                return Err(rejected(Problem::AudienceUnitOutside));
             }
             paths.push((u.path.clone(), crate::prefix_end(&u.path)));
         }
         for id in &audience.teams {
             let t = self.team(&viewer.scope, *id).await?;
             if !t.path.starts_with(&unit.path) {
-                return Err(rejected("Tổ nhận phải thuộc đơn vị gửi thông báo"));
+                return Err(rejected(Problem::AudienceTeamOutside));
             }
         }
         let matched = self.audience_count(&audience, &paths).await?;
         if matched == 0 {
-            return Err(rejected("Không có hộ nào thuộc đối tượng nhận đã chọn"));
+            return Err(rejected(Problem::AudienceEmpty));
         }
         let topic_id = match new.topic.as_deref().map(str::trim) {
             Some(code) if !code.is_empty() => Some(self.topic_by_code(code).await?.id),
@@ -455,9 +454,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(
-                    "Thông báo này không còn chờ duyệt".into(),
-                ));
+                return Err(StoreError::Conflict(Problem::AnnouncementNotPending));
             }
             audit!(
                 &mut *tx,
@@ -494,7 +491,7 @@ impl Store {
         )?;
         let reason = text::clean_line(reason, 300).map_err(|e| StoreError::invalid("reason", e))?;
         if reason.is_empty() {
-            return Err(rejected("Hãy ghi lý do thu hồi"));
+            return Err(rejected(Problem::WithdrawReasonMissing));
         }
         let now = self.now();
         in_tx!(&self.db, |tx| {
@@ -509,7 +506,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict("Thông báo này đã được thu hồi".into()));
+                return Err(StoreError::Conflict(Problem::AnnouncementWithdrawn));
             }
             let stopped = sqlx::query(
                 "UPDATE outbox SET state = 'cancelled', error = 'thu hồi', updated_at = $2 \
@@ -569,7 +566,7 @@ impl Store {
     ) -> Result<()> {
         let unit = self.unit(&viewer.scope, province_id).await?;
         if unit.parent_id.is_some() {
-            return Err(rejected("Cách duyệt thông báo được đặt cho cả tỉnh"));
+            return Err(rejected(Problem::ApprovalRuleProvinceOnly));
         }
         viewer.require(
             Action::SetApprovalRule,
@@ -812,7 +809,7 @@ impl Store {
             .announcement(&Viewer::system(), announcement_id)
             .await?;
         if a.state == "cancelled" {
-            return Err(rejected("Thông báo này đã được thu hồi, không cần đến báo"));
+            return Err(rejected(Problem::WithdrawnNoVisit));
         }
         let h = self.household(&viewer.scope, household_id).await?;
         viewer.require(
@@ -829,7 +826,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if known.is_none() {
-                return Err(rejected("Hộ này không thuộc đối tượng nhận thông báo"));
+                return Err(rejected(Problem::HouseholdNotInAudience));
             }
             sqlx::query(
                 "INSERT INTO deliveries (announcement_id, household_id, hamlet_id, path, team_id, channel, state, updated_at, \

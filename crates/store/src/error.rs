@@ -1,4 +1,5 @@
 use danvan_domain::policy::Denial;
+use danvan_domain::problem::Problem;
 use danvan_domain::FieldError;
 
 /// Errors of the storage layer. `NotFound` covers both "missing" and "outside
@@ -7,21 +8,27 @@ use danvan_domain::FieldError;
 pub enum StoreError {
     #[error("không tìm thấy")]
     NotFound,
-    #[error("{0}")]
-    Conflict(String),
+    /// The request clashes with the record's state now (409).
+    #[error("xung đột: {}", .0.code())]
+    Conflict(Problem),
     #[error("{field}: {error}")]
     Invalid {
         field: &'static str,
         error: FieldError,
     },
-    #[error("{0}")]
-    Rejected(String),
+    /// The request is not acceptable as it is (422); the web says why.
+    #[error("không hợp lệ: {}", .0.code())]
+    Rejected(Problem),
     /// The policy refused the action (never for "out of scope", which is
     /// `NotFound`).
     #[error("không được phép: {}", .0.code())]
     Denied(Denial),
+    /// The server's own set-up (a database address): for the operator.
     #[error("{0}")]
     Config(String),
+    /// Something that should not happen (an interrupted worker thread).
+    #[error("{0}")]
+    Internal(String),
     #[error("lỗi cơ sở dữ liệu: {0}")]
     Db(#[from] sqlx::Error),
     #[error("lỗi chuyển đổi cơ sở dữ liệu: {0}")]
@@ -31,6 +38,10 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    pub fn rejected(p: Problem) -> Self {
+        StoreError::Rejected(p)
+    }
+
     pub fn invalid(field: &'static str, error: FieldError) -> Self {
         StoreError::Invalid { field, error }
     }

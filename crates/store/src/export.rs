@@ -153,11 +153,11 @@ impl Store {
             if let Some(e) = failure {
                 return Err(e);
             }
-            written.map_err(|e| StoreError::Rejected(e.to_string()))?;
+            written.map_err(|e| StoreError::Internal(e.to_string()))?;
             Ok(count)
         })
         .await
-        .map_err(|e| StoreError::Rejected(format!("xuất dữ liệu bị gián đoạn: {e}")))??;
+        .map_err(|e| StoreError::Internal(format!("xuất dữ liệu bị gián đoạn: {e}")))??;
         self.audit(
             actor,
             "export",

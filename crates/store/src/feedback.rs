@@ -8,6 +8,7 @@
 //! sweep finds late items through `next_escalation_at`, an indexed column
 //! that always holds the next moment something is due.
 
+use danvan_domain::problem::Problem;
 use std::collections::{HashMap, HashSet};
 
 use danvan_domain::calendar::{self, Counting, WorkCalendar};
@@ -464,8 +465,8 @@ fn display_code(code: &str) -> String {
     TrackingCode::parse(code).map_or_else(|| code.to_string(), |c| c.display())
 }
 
-fn rejected(msg: &str) -> StoreError {
-    StoreError::Rejected(msg.to_string())
+fn rejected(p: Problem) -> StoreError {
+    StoreError::Rejected(p)
 }
 
 /// The province id of a path ("/12/345/…" → 12).
@@ -549,7 +550,7 @@ impl Store {
             .into_iter()
             .all(valid)
         {
-            return Err(rejected("Thời hạn phải là số dương"));
+            return Err(rejected(Problem::DeadlineNotPositive));
         }
         let unit = self.unit_unscoped(province_id).await?;
         let now = self.now();
@@ -641,9 +642,7 @@ impl Store {
         if !commune.path.starts_with(&responsible.path)
             && !responsible.path.starts_with(&commune.path)
         {
-            return Err(rejected(
-                "Đơn vị xử lý phải là xã hoặc đơn vị trên/dưới của xã",
-            ));
+            return Err(rejected(Problem::HandlingUnitLevel));
         }
         let topic_id = match topic {
             Some(code) => Some(self.topic_by_code(code).await?.id),
@@ -687,7 +686,7 @@ impl Store {
             .iter()
             .find(|t| t.code == code)
             .cloned()
-            .ok_or_else(|| rejected("Chủ đề không tồn tại"))
+            .ok_or_else(|| rejected(Problem::TopicUnknown))
     }
 
     /// Records a new report. `scope` bounds the hamlet (and household) a
@@ -702,14 +701,12 @@ impl Store {
         let description = text::clean_text(&new.description, MAX_DESCRIPTION)
             .map_err(|e| StoreError::invalid("description", e))?;
         if description.trim().is_empty() {
-            return Err(rejected("Hãy ghi nội dung phản ánh"));
+            return Err(rejected(Problem::FeedbackTextMissing));
         }
         crate::household::check_point(new.lat, new.lon)?;
         let topic = self.topic_by_code(&new.topic).await?;
         if new.anonymous && !topic.anonymous_allowed {
-            return Err(rejected(
-                "Chủ đề này cần ghi tên và số điện thoại người phản ánh",
-            ));
+            return Err(rejected(Problem::ReporterRequired));
         }
         let (reporter_name, reporter_phone) = if new.anonymous {
             (None, None)
@@ -732,20 +729,22 @@ impl Store {
             (name, phone)
         };
         if new.photos.len() > crate::photo::MAX_PHOTOS {
-            return Err(rejected(crate::photo::PhotoError::TooMany.message_vi()));
+            return Err(rejected(Problem::TooManyPhotos {
+                max: crate::photo::MAX_PHOTOS,
+            }));
         }
         if new.resident_id.is_some() && new.household_id.is_none() {
-            return Err(rejected("Hãy chọn hộ của người phản ánh"));
+            return Err(rejected(Problem::RelayHouseholdMissing));
         }
         if new.channel == Channel::Member
             && (new.household_id.is_none() || new.relay_method.is_none())
         {
-            return Err(rejected("Hãy chọn hộ và cách nhận phản ánh"));
+            return Err(rejected(Problem::RelayMethodMissing));
         }
         let key = match new.submission_key.as_deref().map(str::trim) {
             Some(k) if !k.is_empty() => {
                 if k.len() > 100 {
-                    return Err(rejected("Mã gửi quá dài"));
+                    return Err(rejected(Problem::SubmissionKeyTooLong));
                 }
                 // One client's key never finds another's report.
                 Some(format!(
@@ -762,7 +761,7 @@ impl Store {
         // by a read before: one round trip less for every new report.
         let hamlet = self.unit_cached(scope, new.hamlet_id).await?;
         if hamlet.level != "hamlet" || hamlet.valid_to.is_some() {
-            return Err(rejected("Hãy chọn một thôn đang hoạt động"));
+            return Err(rejected(Problem::HamletNotActive));
         }
         // On a resident's behalf: the household must be in the member's reach
         // and in that hamlet; the resident in that household.
@@ -770,13 +769,13 @@ impl Store {
         if let Some(hh) = new.household_id {
             let h = self.household(scope, hh).await?;
             if h.hamlet_id != hamlet.id {
-                return Err(rejected("Hộ không thuộc thôn đã chọn"));
+                return Err(rejected(Problem::HouseholdNotInHamlet));
             }
             team_id = h.team_id;
             if let Some(r) = new.resident_id {
                 let residents = self.residents(scope, hh).await?;
                 if !residents.iter().any(|x| x.id == r) {
-                    return Err(rejected("Người này không thuộc hộ đã chọn"));
+                    return Err(rejected(Problem::ResidentNotInHousehold));
                 }
             }
         }
@@ -882,7 +881,7 @@ impl Store {
                 }
             }
         }
-        Err(rejected("Không tạo được mã theo dõi, hãy thử lại"))
+        Err(rejected(Problem::TrackingCodeUnavailable))
     }
 
     async fn replayed(&self, key: &str) -> Result<Option<Received>> {
@@ -1047,11 +1046,10 @@ impl Store {
             if state.can_move_to(next) {
                 Ok(next)
             } else {
-                Err(StoreError::Conflict(format!(
-                    "Không thể chuyển từ «{}» sang «{}»",
-                    state.label_vi(),
-                    next.label_vi()
-                )))
+                Err(StoreError::Conflict(Problem::StateChange {
+                    from: state,
+                    to: next,
+                }))
             }
         };
         let change = |next: Option<FeedbackState>,
@@ -1093,7 +1091,7 @@ impl Store {
                 let t = text::clean_text(t, MAX_DESCRIPTION)
                     .map_err(|e| StoreError::invalid("note", e))?;
                 if t.trim().is_empty() {
-                    return Err(rejected("Hãy ghi nội dung"));
+                    return Err(rejected(Problem::NoteMissing));
                 }
                 change(None, "", "note", t, *public && officer)
             }
@@ -1113,7 +1111,7 @@ impl Store {
                         if !unit_path.is_some_and(|p| {
                             p.starts_with(&f.responsible_path) || f.responsible_path.starts_with(&p)
                         }) {
-                            return Err(rejected("Người được giao không thuộc đơn vị xử lý"));
+                            return Err(rejected(Problem::AssigneeOutside));
                         }
                         name
                     }
@@ -1130,14 +1128,12 @@ impl Store {
             Action::DraftAnswer { text: t } => {
                 need_officer(officer)?;
                 if !state.is_open() {
-                    return Err(StoreError::Conflict(
-                        "Phản ánh đã đóng hoặc đã trả lời".into(),
-                    ));
+                    return Err(StoreError::Conflict(Problem::FeedbackClosed));
                 }
                 let t = text::clean_text(t, MAX_DESCRIPTION)
                     .map_err(|e| StoreError::invalid("answer", e))?;
                 if t.trim().is_empty() {
-                    return Err(rejected("Hãy ghi nội dung trả lời"));
+                    return Err(rejected(Problem::AnswerMissing));
                 }
                 Change {
                     value: Some(t.clone()),
@@ -1155,7 +1151,7 @@ impl Store {
                 let draft = f
                     .answer_draft
                     .clone()
-                    .ok_or_else(|| rejected("Chưa có dự thảo trả lời"))?;
+                    .ok_or_else(|| rejected(Problem::NoDraftAnswer))?;
                 // The draft the leader read is what gets published: a draft
                 // saved since then makes the guarded update fail.
                 Change {
@@ -1201,7 +1197,7 @@ impl Store {
                 need_officer(officer)?;
                 let other = self.feedback_id(of_code).await?;
                 if other == id {
-                    return Err(rejected("Không thể gộp vào chính nó"));
+                    return Err(rejected(Problem::DuplicateOfItself));
                 }
                 let target = self.feedback(viewer, other).await?;
                 Change {
@@ -1270,9 +1266,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(
-                    "Phản ánh vừa được người khác thay đổi, hãy tải lại".into(),
-                ));
+                return Err(StoreError::Conflict(Problem::ChangedByAnother));
             }
             let (from, to) = if next.is_some() {
                 (Some(state.as_str()), Some(new_state.as_str()))
@@ -1427,9 +1421,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(
-                    "Phản ánh vừa thay đổi, hãy thử lại".into(),
-                ));
+                return Err(StoreError::Conflict(Problem::ChangedTryAgain));
             }
             event!(
                 &mut *tx,
@@ -1508,14 +1500,12 @@ impl Store {
     /// The reporter rates the answer (1–5) and the item closes.
     pub async fn rate_feedback(&self, code: &str, phone: Option<&Phone>, stars: i32) -> Result<()> {
         if !(1..=5).contains(&stars) {
-            return Err(rejected("Hãy chấm từ 1 đến 5 sao"));
+            return Err(rejected(Problem::RatingRange));
         }
         let f = self.reporter_item(code, phone).await?;
         let id = f.id;
         if f.answered_at.is_none() || f.rating.is_some() {
-            return Err(StoreError::Conflict(
-                "Phản ánh chưa có trả lời hoặc đã được đánh giá".into(),
-            ));
+            return Err(StoreError::Conflict(Problem::NotRatable));
         }
         let state = f.state();
         let close = state == FeedbackState::Answered;
@@ -1541,9 +1531,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(
-                    "Phản ánh vừa thay đổi, hãy thử lại".into(),
-                ));
+                return Err(StoreError::Conflict(Problem::ChangedTryAgain));
             }
             event!(
                 &mut *tx,

@@ -357,7 +357,7 @@ impl Store {
             )
             .collect();
         if hamlets.is_empty() {
-            return Err(StoreError::Rejected("no hamlet under that path".into()));
+            return Err(StoreError::Internal("no hamlet under that path".into()));
         }
         // Public topics carry most reports; each confidential one 1 in 50.
         let mut topics: Vec<(i64, bool)> = Vec::new();
@@ -366,7 +366,7 @@ impl Store {
             topics.extend(std::iter::repeat_n((t.id, t.confidential), weight));
         }
         if topics.is_empty() {
-            return Err(StoreError::Rejected("no topic".into()));
+            return Err(StoreError::Internal("no topic".into()));
         }
         let now = self.now();
         let sqlite = matches!(self.db, Db::Sqlite(_));

@@ -4,6 +4,7 @@
 
 use danvan_domain::feedback::{FeedbackState, Severity};
 use danvan_domain::policy::{Action, Target};
+use danvan_domain::problem::Problem;
 use danvan_domain::text;
 use serde::Serialize;
 
@@ -258,7 +259,7 @@ impl Store {
         let body =
             text::clean_text(body, TEMPLATE_BODY).map_err(|e| StoreError::invalid("body", e))?;
         if body.trim().is_empty() {
-            return Err(StoreError::Rejected("Hãy ghi nội dung mẫu trả lời".into()));
+            return Err(StoreError::Rejected(Problem::TemplateTextMissing));
         }
         let now = self.now();
         let actor = &viewer.actor;

@@ -3,6 +3,7 @@
 //! province-wide table is read through an index range, not scanned.
 
 use danvan_domain::feedback::{FeedbackState, TrackingCode};
+use danvan_domain::problem::Problem;
 
 use crate::feedback::PublicFeedback;
 use crate::{on_db, Result, Store, StoreError};
@@ -54,12 +55,10 @@ impl PublicFilter {
             (None, None) => Ok((now.saturating_sub(MAX_WINDOW_SECONDS), i64::MAX)),
             (Some(s), None) => Ok((s, s.saturating_add(MAX_WINDOW_SECONDS))),
             (None, Some(e)) => Ok((e.saturating_sub(MAX_WINDOW_SECONDS), e)),
-            (Some(s), Some(e)) if e < s => Err(StoreError::Rejected(
-                "Ngày bắt đầu phải trước ngày kết thúc".into(),
-            )),
-            (Some(s), Some(e)) if e - s > MAX_WINDOW_SECONDS => Err(StoreError::Rejected(
-                "Khoảng thời gian tìm không được quá 90 ngày".into(),
-            )),
+            (Some(s), Some(e)) if e < s => Err(StoreError::Rejected(Problem::PeriodReversed)),
+            (Some(s), Some(e)) if e - s > MAX_WINDOW_SECONDS => {
+                Err(StoreError::Rejected(Problem::PeriodTooLong { days: 90 }))
+            }
             (Some(s), Some(e)) => Ok((s, e)),
         }
     }
@@ -187,9 +186,9 @@ impl Store {
     /// or confidential are simply absent.
     async fn public_feedback_by_codes(&self, typed: &[String]) -> Result<Vec<PublicFeedback>> {
         if typed.len() > MAX_PUBLIC_CODES {
-            return Err(StoreError::Rejected(format!(
-                "Tối đa {MAX_PUBLIC_CODES} mã theo dõi mỗi lần"
-            )));
+            return Err(StoreError::Rejected(Problem::TooManyCodes {
+                max: MAX_PUBLIC_CODES,
+            }));
         }
         let mut codes: Vec<String> = Vec::new();
         for t in typed {

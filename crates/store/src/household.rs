@@ -2,6 +2,7 @@
 //! except through `resident_for_edit`, which serves the resident's own edit
 //! form.
 
+use danvan_domain::problem::Problem;
 use danvan_domain::{text, Birth, CitizenId, FieldError, Gender, PersonName, Phone, Reach};
 use serde::Serialize;
 
@@ -124,10 +125,8 @@ pub fn check_point(lat: Option<f64>, lon: Option<f64>) -> Result<()> {
         (Some(la), Some(lo)) if (8.0..=23.5).contains(&la) && (102.0..=110.0).contains(&lo) => {
             Ok(())
         }
-        (Some(_), Some(_)) => Err(StoreError::Rejected(
-            "Toạ độ nằm ngoài lãnh thổ Việt Nam".into(),
-        )),
-        _ => Err(StoreError::Rejected("Cần cả vĩ độ và kinh độ".into())),
+        (Some(_), Some(_)) => Err(StoreError::Rejected(Problem::PointOutsideVietnam)),
+        _ => Err(StoreError::Rejected(Problem::PointIncomplete)),
     }
 }
 
@@ -174,11 +173,7 @@ impl Store {
         let heads: Vec<&NewResident> = new.residents.iter().filter(|r| r.is_head).collect();
         let head = match heads.as_slice() {
             [h] => *h,
-            _ => {
-                return Err(StoreError::Rejected(
-                    "Mỗi hộ phải có đúng một chủ hộ".into(),
-                ))
-            }
+            _ => return Err(StoreError::Rejected(Problem::OneHeadPerHousehold)),
         };
         for r in &new.residents {
             text::clean_required(&r.relation, 50)
@@ -194,9 +189,7 @@ impl Store {
                     .await?
                     .ok_or(StoreError::NotFound)?;
             if level != "hamlet" {
-                return Err(StoreError::Rejected(
-                    "Hộ gia đình phải thuộc một thôn".into(),
-                ));
+                return Err(StoreError::Rejected(Problem::HouseholdNeedsHamlet));
             }
             if let Some(team) = new.team_id {
                 let ok: Option<(i64,)> =
@@ -206,9 +199,7 @@ impl Store {
                         .fetch_optional(&mut *tx)
                         .await?;
                 if ok.is_none() {
-                    return Err(StoreError::Rejected(
-                        "Tổ dân vận không thuộc thôn của hộ".into(),
-                    ));
+                    return Err(StoreError::Rejected(Problem::TeamNotOfHamlet));
                 }
             }
             let code = new.code.clone().unwrap_or_else(|| placeholder.clone());
@@ -233,7 +224,7 @@ impl Store {
             .await
             .map_err(|e| {
                 let e = StoreError::from(e);
-                if e.is_unique_violation() { StoreError::Conflict(format!("Mã hộ «{code}» đã tồn tại")) } else { e }
+                if e.is_unique_violation() { StoreError::Conflict(Problem::HouseholdCodeTaken { code: code.to_string() }) } else { e }
             })?;
             if new.code.is_none() {
                 sqlx::query("UPDATE households SET code = $1 WHERE id = $2")
@@ -249,7 +240,7 @@ impl Store {
                     .map_err(|e| {
                         let e = StoreError::from(e);
                         if e.is_unique_violation() {
-                            StoreError::Conflict("Số CCCD đã có trong hệ thống".into())
+                            StoreError::Conflict(Problem::CitizenIdTaken)
                         } else {
                             e
                         }
@@ -354,7 +345,7 @@ impl Store {
             .await
             .map_err(|er| {
                 let er = StoreError::from(er);
-                if er.is_unique_violation() { StoreError::Conflict("Số CCCD đã có trong hệ thống".into()) } else { er }
+                if er.is_unique_violation() { StoreError::Conflict(Problem::CitizenIdTaken) } else { er }
             })?;
             sqlx::query(
                 "UPDATE households SET head_name = (SELECT TRIM(TRIM(family || ' ' || middle) || ' ' || given) FROM residents WHERE household_id = $1 AND is_head = TRUE LIMIT 1), \
@@ -398,9 +389,7 @@ impl Store {
                         .fetch_optional(&mut *tx)
                         .await?;
                 if ok.is_none() {
-                    return Err(StoreError::Rejected(
-                        "Tổ dân vận không thuộc thôn của hộ".into(),
-                    ));
+                    return Err(StoreError::Rejected(Problem::TeamNotOfHamlet));
                 }
             }
             sqlx::query("UPDATE households SET team_id = $1, updated_at = $2 WHERE id = $3")

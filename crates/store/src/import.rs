@@ -421,7 +421,7 @@ impl Store {
                         Some(Fed::Done(report)) => (Vec::new(), report.error_count > 0, Some(report)),
                         None => {
                             return Err(Unwritten::Failed(
-                                StoreError::Rejected("kiểm tra tệp bị gián đoạn".into()).into(),
+                                StoreError::Internal("kiểm tra tệp bị gián đoạn".into()).into(),
                             ))
                         }
                     };
@@ -536,7 +536,7 @@ impl Store {
                             let id = ids
                                 .get(&h.code)
                                 .copied()
-                                .ok_or(StoreError::Rejected("mất mã hộ khi ghi".into()))?;
+                                .ok_or(StoreError::Internal("mất mã hộ khi ghi".into()))?;
                             rows.extend(h.residents.iter().map(|r| (id, r)));
                         }
                         rows.extend(late.iter().map(|(id, r)| (*id, r)));

@@ -3,6 +3,7 @@
 
 use danvan_domain::loudspeaker::{parse_slots, slots_text, DEFAULT_SLOTS};
 use danvan_domain::policy::{Action, Target};
+use danvan_domain::problem::Problem;
 use sha2::{Digest, Sha256};
 
 use crate::announcement::{Announcement, ANNOUNCEMENT_COLUMNS};
@@ -117,7 +118,8 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         viewer.require(Action::SetBroadcastTimes, &Target::at(&unit.path))?;
-        let slots = parse_slots(typed).map_err(StoreError::Rejected)?;
+        let slots =
+            parse_slots(typed).map_err(|e| StoreError::Rejected(Problem::BroadcastTimes(e)))?;
         let text = slots_text(&slots);
         let now = self.now();
         in_tx!(&self.db, |tx| {

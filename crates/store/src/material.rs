@@ -12,6 +12,7 @@ use danvan_domain::material::{
     clean_file_name, sniff, FileKind, MAX_AGENCY_CHARS, MAX_COPIES, MAX_NOTE_CHARS, MAX_TITLE_CHARS,
 };
 use danvan_domain::policy::{library_view, Action, LibraryView, Target};
+use danvan_domain::problem::Problem;
 use danvan_domain::text;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -90,8 +91,8 @@ const MATERIAL_SELECT: &str = "SELECT m.id, m.unit_id, u.name AS unit_name, m.pa
      (SELECT CAST(COALESCE(SUM(h.copies_given), 0) AS BIGINT) FROM material_handouts h WHERE h.material_id = m.id AND h.path >= $1 AND h.path < $2 AND ($3 IS NULL OR h.team_id = $3)) AS copies_given \
      FROM materials m JOIN units u ON u.id = m.unit_id LEFT JOIN topics t ON t.id = m.topic_id";
 
-fn rejected(msg: &str) -> StoreError {
-    StoreError::Rejected(msg.to_string())
+fn rejected(p: Problem) -> StoreError {
+    StoreError::Rejected(p)
 }
 
 /// The unit paths above `path` (itself included): "/1/", "/1/5/", … .
@@ -115,25 +116,24 @@ impl Store {
         let title = text::clean_line(&new.title, MAX_TITLE_CHARS)
             .map_err(|e| StoreError::invalid("title", e))?;
         if title.is_empty() {
-            return Err(rejected("Hãy ghi tên tài liệu"));
+            return Err(rejected(Problem::MaterialTitleMissing));
         }
         let agency = text::clean_line(&new.agency, MAX_AGENCY_CHARS)
             .map_err(|e| StoreError::invalid("agency", e))?;
         if agency.is_empty() {
-            return Err(rejected(
-                "Hãy ghi cơ quan ban hành (ví dụ Công an xã, Trạm y tế)",
-            ));
+            return Err(rejected(Problem::MaterialAgencyMissing));
         }
         let note = text::clean_text(&new.note, MAX_NOTE_CHARS)
             .map_err(|e| StoreError::invalid("note", e))?;
-        let kind = sniff(&new.file_name, &new.bytes).map_err(|e| rejected(&e.message_vi()))?;
+        let kind =
+            sniff(&new.file_name, &new.bytes).map_err(|e| rejected(Problem::MaterialFile(e)))?;
         let file_name = clean_file_name(&new.file_name, kind);
         let unit = self.unit(&viewer.scope, new.unit_id).await?;
         let topic_id = match new.topic.as_deref().map(str::trim) {
             Some(code) if !code.is_empty() => {
                 let t = self.topic_by_code(code).await?;
                 if t.confidential {
-                    return Err(rejected("Chủ đề này không dùng cho tài liệu"));
+                    return Err(rejected(Problem::TopicNotForMaterials));
                 }
                 Some(t.id)
             }
@@ -330,10 +330,10 @@ impl Store {
     ) -> Result<usize> {
         viewer.require(Action::HandOutMaterial, &Target::anywhere())?;
         if !(0..=MAX_COPIES).contains(&copies) {
-            return Err(rejected(&format!("Số bản in mỗi tổ từ 0 đến {MAX_COPIES}")));
+            return Err(rejected(Problem::CopiesRange { max: MAX_COPIES }));
         }
         if teams.is_empty() && units.is_empty() {
-            return Err(rejected("Hãy chọn tổ nhận tài liệu"));
+            return Err(rejected(Problem::HandoutTeamsMissing));
         }
         let m = self.material(viewer, id).await?;
         // (team id, team path), each checked against the viewer's scope.
@@ -359,12 +359,12 @@ impl Store {
         chosen.sort();
         chosen.dedup();
         if chosen.is_empty() {
-            return Err(rejected("Đơn vị đã chọn chưa có tổ nào"));
+            return Err(rejected(Problem::UnitWithoutTeams));
         }
         if chosen.len() > MAX_HANDOUT_TEAMS {
-            return Err(rejected(&format!(
-                "Tối đa {MAX_HANDOUT_TEAMS} tổ mỗi lần phát"
-            )));
+            return Err(rejected(Problem::HandoutTooManyTeams {
+                max: MAX_HANDOUT_TEAMS,
+            }));
         }
         let now = self.now();
         let n = chosen.len();
@@ -475,7 +475,7 @@ impl Store {
     /// so far (the running total; it also acknowledges receipt).
     pub async fn record_copies_given(&self, viewer: &Viewer, id: i64, given: i64) -> Result<()> {
         if !(0..=MAX_COPIES).contains(&given) {
-            return Err(rejected(&format!("Số bản đã phát từ 0 đến {MAX_COPIES}")));
+            return Err(rejected(Problem::CopiesGivenRange { max: MAX_COPIES }));
         }
         let team = self.own_handout(viewer, id).await?;
         let now = self.now();

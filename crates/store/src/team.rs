@@ -1,6 +1,7 @@
 //! Teams and groups under a hamlet, and their members.
 
 use chrono::NaiveDate;
+use danvan_domain::problem::Problem;
 use danvan_domain::{text, Gender, MemberRole, PersonName, Phone, Represents, TeamKind};
 use serde::Serialize;
 
@@ -94,9 +95,7 @@ impl Store {
                     .await?
                     .ok_or(StoreError::NotFound)?;
             if level != "hamlet" {
-                return Err(StoreError::Rejected(
-                    "Tổ dân vận phải thuộc một thôn".into(),
-                ));
+                return Err(StoreError::Rejected(Problem::TeamNeedsHamlet));
             }
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO teams (hamlet_id, path, kind, parent_team_id, code, name, sort_key, target_size, created_at) \
@@ -116,7 +115,7 @@ impl Store {
             .map_err(|e| {
                 let e = StoreError::from(e);
                 if e.is_unique_violation() {
-                    StoreError::Conflict(format!("Mã tổ «{code}» đã được dùng"))
+                    StoreError::Conflict(Problem::TeamCodeTaken { code: code.to_string() })
                 } else {
                     e
                 }

@@ -5,6 +5,7 @@
 //! records the old parent).
 
 use chrono::NaiveDate;
+use danvan_domain::problem::Problem;
 use danvan_domain::{text, FieldError, UnitLevel};
 use serde::Serialize;
 
@@ -150,9 +151,7 @@ impl Store {
         let code = validate_code(&new.code)?;
         if let (Some(f), Some(t)) = (new.valid_from, new.valid_to) {
             if t < f {
-                return Err(StoreError::Rejected(
-                    "Ngày hết hiệu lực trước ngày bắt đầu".into(),
-                ));
+                return Err(StoreError::Rejected(Problem::ValidityReversed));
             }
         }
         let now = self.now();
@@ -171,11 +170,10 @@ impl Store {
                     let plevel =
                         UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
                     if plevel.rank() >= new.level.rank() {
-                        return Err(StoreError::Rejected(format!(
-                            "Không thể đặt {} dưới {}",
-                            new.level.label_vi(),
-                            plevel.label_vi()
-                        )));
+                        return Err(StoreError::Rejected(Problem::LevelUnder {
+                            child: new.level,
+                            parent: plevel,
+                        }));
                     }
                     (path, depth + 1)
                 }
@@ -384,9 +382,7 @@ impl Store {
                     move_children,
                 } => {
                     if sources.is_empty() {
-                        return Err(StoreError::Rejected(
-                            "Cần ít nhất một đơn vị được sáp nhập".into(),
-                        ));
+                        return Err(StoreError::Rejected(Problem::MergeNeedsSources));
                     }
                     let (tpath,): (String,) =
                         sqlx::query_as("SELECT path FROM units WHERE id = $1")
@@ -456,7 +452,7 @@ impl Store {
                             .bind(source)
                             .fetch_optional(&mut *tx)
                             .await?
-                            .ok_or(StoreError::Rejected("Chỉ tách được thôn".into()))?;
+                            .ok_or(StoreError::Rejected(Problem::SplitHamletOnly))?;
                     sqlx::query(PART)
                         .bind(event_id)
                         .bind(source)
@@ -493,9 +489,7 @@ impl Store {
                             .iter()
                             .find(|(t, _)| t == to)
                             .map(|(_, p)| p.clone())
-                            .ok_or(StoreError::Rejected(
-                                "Hộ được chuyển tới thôn không nằm trong danh sách tách".into(),
-                            ))?;
+                            .ok_or(StoreError::Rejected(Problem::SplitTargetUnknown))?;
                         let moved = sqlx::query("UPDATE households SET hamlet_id = $1, path = $2, team_id = NULL, updated_at = $3 WHERE id = $4 AND hamlet_id = $5")
                             .bind(to)
                             .bind(&tpath)
@@ -505,9 +499,9 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                         if moved.rows_affected() != 1 {
-                            return Err(StoreError::Rejected(format!(
-                                "Hộ {hh} không thuộc thôn được tách"
-                            )));
+                            return Err(StoreError::Rejected(Problem::SplitHouseholdOutside {
+                                household: *hh,
+                            }));
                         }
                         sqlx::query("INSERT INTO unit_event_households (event_id, household_id, from_hamlet_id, to_hamlet_id) VALUES ($1, $2, $3, $4)")
                             .bind(event_id)
@@ -523,9 +517,7 @@ impl Store {
                             .fetch_one(&mut *tx)
                             .await?;
                     if left > 0 {
-                        return Err(StoreError::Rejected(format!(
-                            "Còn {left} hộ chưa được chuyển sang thôn mới"
-                        )));
+                        return Err(StoreError::Rejected(Problem::SplitLeftBehind { left }));
                     }
                     sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2")
                         .bind(&day_before)
@@ -558,18 +550,15 @@ impl Store {
                         .await?
                         .ok_or(StoreError::NotFound)?;
                 if ppath.starts_with(&old_path) {
-                    return Err(StoreError::Rejected(
-                        "Không thể chuyển một đơn vị vào bên trong chính nó".into(),
-                    ));
+                    return Err(StoreError::Rejected(Problem::MoveIntoItself));
                 }
                 let lv = UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
                 let plv = UnitLevel::parse(&plevel).map_err(|e| StoreError::invalid("level", e))?;
                 if plv.rank() >= lv.rank() {
-                    return Err(StoreError::Rejected(format!(
-                        "Không thể đặt {} dưới {}",
-                        lv.label_vi(),
-                        plv.label_vi()
-                    )));
+                    return Err(StoreError::Rejected(Problem::LevelUnder {
+                        child: lv,
+                        parent: plv,
+                    }));
                 }
                 let new_path = format!("{ppath}{unit_id}/");
                 let depth_delta = pdepth + 1 - old_depth;

@@ -10,6 +10,7 @@ use axum::Form;
 use danvan_domain::announcement::{sms_plan, Approval, Urgency};
 use danvan_domain::calendar;
 use danvan_domain::policy::{Action, Target};
+use danvan_domain::problem::Problem;
 use danvan_domain::UnitLevel;
 use danvan_store::announcement::{Announcement, NOT_REACHED_PAGE};
 use danvan_store::feedback::Viewer;
@@ -550,9 +551,9 @@ pub async fn settings(State(st): State<AppState>, user: User, Form(f): Form<Sett
         .province
         .trim()
         .parse()
-        .map_err(|_| WebError::BadRequest("Tỉnh không hợp lệ".into()))?;
-    let approval = Approval::parse(&f.approval)
-        .ok_or_else(|| WebError::BadRequest("Cách duyệt không hợp lệ".into()))?;
+        .map_err(|_| WebError::Problem(Problem::BadChoice { field: "province" }))?;
+    let approval =
+        Approval::parse(&f.approval).ok_or(WebError::Problem(Problem::ApprovalRuleUnknown))?;
     st.store
         .set_announcement_approval(&Viewer::of(&user.p), province, approval)
         .await?;
@@ -581,7 +582,7 @@ pub async fn inform(
         .household
         .trim()
         .parse()
-        .map_err(|_| WebError::BadRequest("Hộ không hợp lệ".into()))?;
+        .map_err(|_| WebError::Problem(Problem::BadChoice { field: "household" }))?;
     let viewer = Viewer::of(&user.p);
     // The announcement must be one the user may see.
     st.store.announcement(&viewer, id).await?;
@@ -924,21 +925,39 @@ fn from_form(
         .unit
         .trim()
         .parse()
-        .map_err(|_| "Hãy chọn đơn vị".to_string())?;
+        .map_err(|_| pick(user.lang, "Hãy chọn đơn vị", "Choose a unit").to_string())?;
     let local = |raw: &str, what: &str| -> Result<Option<i64>, String> {
         match raw.trim() {
             "" => Ok(None),
             s => chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
                 .map(|t| Some(calendar::from_local(t)))
-                .map_err(|_| format!("{what} không hợp lệ")),
+                .map_err(|_| what.to_string()),
         }
     };
-    let send_at = local(&f.send_at, "Thời điểm gửi")?;
-    let expires_at = local(&f.expires_at, "Thời điểm hết hạn")?;
+    let send_at = local(
+        &f.send_at,
+        pick(
+            user.lang,
+            "Thời điểm gửi không hợp lệ",
+            "Not a valid sending time",
+        ),
+    )?;
+    let expires_at = local(
+        &f.expires_at,
+        pick(
+            user.lang,
+            "Thời điểm hết hạn không hợp lệ",
+            "Not a valid expiry",
+        ),
+    )?;
     let teams: Vec<i64> = f
         .teams
         .iter()
-        .map(|t| t.trim().parse().map_err(|_| "Tổ không hợp lệ".to_string()))
+        .map(|t| {
+            t.trim()
+                .parse()
+                .map_err(|_| pick(user.lang, "Tổ không hợp lệ", "Not a valid team").to_string())
+        })
         .collect::<Result<_, _>>()?;
     let mut reach = Vec::new();
     if f.no_phone.is_some() {
@@ -1001,7 +1020,7 @@ pub async fn new_submit(
                 let price = plan.parts as i64 * crate::announce_api::SMS_PART_PRICE_VND;
                 new_page(&st, &user, &f, Some((households, plan.parts, price)), None).await
             }
-            Err(e) => new_page(&st, &user, &f, None, Some(message(e))).await,
+            Err(e) => new_page(&st, &user, &f, None, Some(message(user.lang, e))).await,
         };
     }
     match st.store.create_announcement(&viewer, &new).await {
@@ -1011,21 +1030,32 @@ pub async fn new_submit(
                 .await?;
             Ok(Redirect::to(&format!("/announcements/{}", a.id)).into_response())
         }
-        Err(e) => new_page(&st, &user, &f, None, Some(message(e))).await,
+        Err(e) => new_page(&st, &user, &f, None, Some(message(user.lang, e))).await,
     }
 }
 
 /// A refusal as the form shows it; anything else is the error page's.
-fn message(e: danvan_store::StoreError) -> String {
+fn message(lang: Lang, e: danvan_store::StoreError) -> String {
     match e {
-        danvan_store::StoreError::Rejected(m) | danvan_store::StoreError::Conflict(m) => m,
-        danvan_store::StoreError::Invalid { field, error } => {
-            format!("{field}: {}", error.message_vi())
+        danvan_store::StoreError::NotFound => pick(
+            lang,
+            "Không tìm thấy đơn vị đã chọn",
+            "The unit chosen was not found",
+        )
+        .into(),
+        danvan_store::StoreError::Db(_)
+        | danvan_store::StoreError::Io(_)
+        | danvan_store::StoreError::Migrate(_)
+        | danvan_store::StoreError::Internal(_)
+        | danvan_store::StoreError::Config(_) => {
+            tracing::error!(error = %e, "announcement form failed");
+            pick(
+                lang,
+                "Lỗi hệ thống, xin thử lại",
+                "Something went wrong, please try again",
+            )
+            .into()
         }
-        danvan_store::StoreError::NotFound => "Không tìm thấy đơn vị đã chọn".into(),
-        other => {
-            tracing::error!(error = %other, "announcement form failed");
-            "Lỗi hệ thống, xin thử lại".into()
-        }
+        other => WebError::from(other).message(lang),
     }
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use danvan_domain::calendar::iso_local;
 use danvan_domain::feedback::{Channel, RelayMethod, Severity};
+use danvan_domain::problem::Problem;
 use danvan_domain::{Gender, Phone, Reach};
 use danvan_store::account::Principal;
 use danvan_store::feedback::{Feedback, NewFeedback, Viewer};
@@ -24,6 +25,9 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// The refusal behind it, so an English reader gets the English
+    /// sentence (see `error::localize`).
+    problem: Option<Problem>,
 }
 
 impl ApiError {
@@ -32,39 +36,55 @@ impl ApiError {
             status,
             code,
             message: message.to_string(),
+            problem: None,
         }
+    }
+
+    pub fn with_problem(mut self, p: Problem) -> Self {
+        self.problem = Some(p);
+        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             Json(json!({"error": {"code": self.code, "message": self.message}})),
         )
-            .into_response()
+            .into_response();
+        if let Some(p) = self.problem {
+            res.extensions_mut()
+                .insert(crate::error::ApiProblem(self.status, p));
+        }
+        res
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        use crate::problem_text::{field_error, problem};
+        let vi = crate::i18n::Lang::Vi;
         match e {
             StoreError::NotFound => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy")
             }
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", &m),
+            StoreError::Conflict(p) => {
+                ApiError::new(StatusCode::CONFLICT, p.code(), &problem(vi, &p)).with_problem(p)
+            }
+            StoreError::Rejected(p) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, p.code(), &problem(vi, &p))
+                    .with_problem(p)
+            }
             StoreError::Denied(d) => ApiError::new(
                 StatusCode::FORBIDDEN,
                 d.code(),
-                crate::error::denial_message(crate::i18n::Lang::Vi, d),
+                crate::error::denial_message(vi, d),
             ),
-            StoreError::Rejected(m) | StoreError::Config(m) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m)
-            }
             StoreError::Invalid { field, error } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                &format!("{field}: {}", error.message_vi()),
+                &format!("{field}: {}", field_error(vi, &error)),
             ),
             other => {
                 tracing::error!(error = %other, "api request failed");

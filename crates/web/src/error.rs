@@ -6,6 +6,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use danvan_domain::policy::Denial;
+use danvan_domain::problem::Problem;
+use danvan_domain::FieldError;
 use danvan_store::StoreError;
 
 use crate::i18n::{Lang, Tr};
@@ -17,10 +19,16 @@ pub enum WebError {
     NotFound,
     /// A form posted without its CSRF token, or with a stale one.
     Csrf,
+    /// A message already in the reader's language (or a code a form
+    /// maps itself).
     BadRequest(String),
+    /// A refusal with its stable code; its sentence is `problem_text`'s.
+    Problem(Problem),
     /// The policy refused the action; the page says why in the reader's
     /// language.
     Forbidden(Denial),
+    /// A field's value refused (the field's name, why).
+    Field(&'static str, FieldError),
     TooLarge,
     Internal(String),
 }
@@ -30,12 +38,8 @@ impl From<StoreError> for WebError {
         match e {
             StoreError::NotFound => WebError::NotFound,
             StoreError::Denied(d) => WebError::Forbidden(d),
-            StoreError::Conflict(m) | StoreError::Rejected(m) | StoreError::Config(m) => {
-                WebError::BadRequest(m)
-            }
-            StoreError::Invalid { field, error } => {
-                WebError::BadRequest(format!("{field}: {}", error.message_vi()))
-            }
+            StoreError::Conflict(p) | StoreError::Rejected(p) => WebError::Problem(p),
+            StoreError::Invalid { field, error } => WebError::Field(field, error),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -62,7 +66,9 @@ impl WebError {
             WebError::Login(_) => StatusCode::SEE_OTHER,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Csrf | WebError::Forbidden(_) => StatusCode::FORBIDDEN,
-            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::BadRequest(_) | WebError::Problem(_) | WebError::Field(..) => {
+                StatusCode::BAD_REQUEST
+            }
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,6 +91,10 @@ impl WebError {
             })
             .into(),
             WebError::BadRequest(m) => m.clone(),
+            WebError::Problem(p) => crate::problem_text::problem(lang, p),
+            WebError::Field(field, e) => {
+                format!("{field}: {}", crate::problem_text::field_error(lang, e))
+            }
             WebError::Forbidden(d) => denial_message(lang, *d).into(),
             WebError::TooLarge => (if vi {
                 "Tệp quá lớn (tối đa 100 MB)."
@@ -139,11 +149,43 @@ impl IntoResponse for WebError {
 
 /// Middleware: re-renders error pages in the language of the request.
 pub async fn localize(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let lang = crate::auth::lang_of(req.headers());
+    let lang = request_lang(req.headers());
     let res = next.run(req).await;
-    match (lang, res.extensions().get::<ErrorMarker>()) {
-        (Lang::En, Some(ErrorMarker(e))) => e.clone().page(Lang::En),
-        _ => res,
+    if lang != Lang::En {
+        return res;
+    }
+    if let Some(ErrorMarker(e)) = res.extensions().get::<ErrorMarker>() {
+        return e.clone().page(Lang::En);
+    }
+    if let Some(ApiProblem(status, p)) = res.extensions().get::<ApiProblem>() {
+        let body = serde_json::json!({"error": {
+            "code": p.code(),
+            "message": crate::problem_text::problem(Lang::En, p),
+        }});
+        return (*status, axum::Json(body)).into_response();
+    }
+    res
+}
+
+/// A JSON API refusal, kept beside its Vietnamese body so that `localize`
+/// can answer an English reader in English.
+#[derive(Clone)]
+pub struct ApiProblem(pub StatusCode, pub Problem);
+
+/// The reader's language: the page's cookie, else what an API client asks
+/// for first (`Accept-Language: en`), else Vietnamese.
+fn request_lang(headers: &axum::http::HeaderMap) -> Lang {
+    if crate::auth::cookie(headers, crate::auth::LANG_COOKIE).is_some() {
+        return crate::auth::lang_of(headers);
+    }
+    let first = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match first {
+        Some(l) if l.starts_with("en") => Lang::En,
+        _ => Lang::Vi,
     }
 }
 

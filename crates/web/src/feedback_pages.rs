@@ -12,6 +12,7 @@ use axum::Form;
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
 use danvan_domain::policy::{Action as Can, Target};
+use danvan_domain::problem::Problem;
 use danvan_sheet::{Cell, Table};
 use danvan_store::feedback::{Action, Feedback, Topic, Viewer};
 use danvan_store::feedback_dashboard::{Dashboard, StateCounts, STATES};
@@ -445,7 +446,7 @@ pub async fn bulk_assign(
         "" => None,
         v => Some(
             v.parse::<i64>()
-                .map_err(|_| WebError::BadRequest("account".into()))?,
+                .map_err(|_| WebError::Problem(Problem::BadChoice { field: "account" }))?,
         ),
     };
     let ids: Vec<i64> = fields
@@ -838,7 +839,7 @@ pub async fn act(
                 "" => None,
                 v => Some(
                     v.parse()
-                        .map_err(|_| WebError::BadRequest("account".into()))?,
+                        .map_err(|_| WebError::Problem(Problem::BadChoice { field: "account" }))?,
                 ),
             },
         },
@@ -853,7 +854,7 @@ pub async fn act(
         "link" => Action::LinkDuplicate {
             of_code: f.of_code.clone(),
         },
-        _ => return Err(WebError::BadRequest("action".into())),
+        _ => return Err(WebError::Problem(Problem::BadChoice { field: "action" })),
     };
     match st.store.act_on_feedback(&viewer, id, action).await {
         Ok(_) => Ok(Redirect::to(&format!("/feedback/{id}?msg=done")).into_response()),

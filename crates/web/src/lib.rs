@@ -17,6 +17,7 @@ pub mod materials;
 pub mod open311;
 pub mod pages;
 pub mod print;
+pub mod problem_text;
 pub mod rate_limit;
 pub mod relay;
 pub mod report;

@@ -12,6 +12,7 @@ use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar;
 use danvan_domain::loudspeaker::{broadcast_times, slots_text, Voice};
 use danvan_domain::policy::{Action, Target};
+use danvan_domain::problem::Problem;
 use danvan_media::speech::{self, SpeechError};
 use danvan_store::announcement::Announcement;
 use danvan_store::feedback::Viewer;
@@ -447,7 +448,7 @@ pub async fn recording_upload(
     let up = match crate::upload::read(mp, "file", speech::MAX_RECORDING_BYTES).await {
         Ok(up) => up,
         Err(crate::upload::UploadError::TooLarge) => return Err(WebError::TooLarge),
-        Err(e) => return Err(WebError::BadRequest(e.message_vi().into())),
+        Err(_) => return Err(WebError::Problem(Problem::UploadUnreadable)),
     };
     user.check_csrf(up.field("csrf"))?;
     user.require(Action::RecordVoice)?;
@@ -553,9 +554,9 @@ pub async fn slots_save(
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/hamlets/{id}/loudspeaker?saved=1")).into_response()),
-        Err(danvan_store::StoreError::Rejected(m)) => {
+        Err(e @ danvan_store::StoreError::Rejected(_)) => {
             let q = PageQuery {
-                error: Some(m),
+                error: Some(WebError::from(e).message(user.lang)),
                 slots: Some(f.slots.chars().take(60).collect()),
                 saved: None,
             };

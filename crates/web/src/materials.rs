@@ -12,6 +12,7 @@ use axum::{Form, Json};
 use danvan_domain::calendar;
 use danvan_domain::material::{FileKind, MAX_MATERIAL_BYTES};
 use danvan_domain::policy::{library_view, Action, LibraryView, Target};
+use danvan_domain::problem::Problem;
 use danvan_store::feedback::Viewer;
 use danvan_store::material::{Handout, Material, NewMaterial, MATERIALS_PAGE};
 use danvan_store::StoreError;
@@ -270,11 +271,18 @@ fn new_material(up: &upload::Upload, default_unit: Option<i64>) -> Result<NewMat
 }
 
 /// A refusal as a form shows it; anything else is the error page's.
-fn message(e: StoreError) -> Result<String, WebError> {
+fn message(lang: Lang, e: StoreError) -> Result<String, WebError> {
     match e {
-        StoreError::Rejected(m) | StoreError::Conflict(m) => Ok(m),
-        StoreError::Invalid { field, error } => Ok(format!("{field}: {}", error.message_vi())),
-        StoreError::NotFound => Ok("Không tìm thấy đơn vị hoặc chủ đề đã chọn".into()),
+        StoreError::Rejected(_)
+        | StoreError::Conflict(_)
+        | StoreError::Invalid { .. }
+        | StoreError::Denied(_) => Ok(WebError::from(e).message(lang)),
+        StoreError::NotFound => Ok(pick(
+            lang,
+            "Không tìm thấy đơn vị hoặc chủ đề đã chọn",
+            "The unit or topic chosen was not found",
+        )
+        .into()),
         other => Err(other.into()),
     }
 }
@@ -286,7 +294,7 @@ pub async fn new_submit(State(st): State<AppState>, user: User, mp: Multipart) -
     let up = match upload::read(mp, "file", MAX_MATERIAL_BYTES).await {
         Ok(up) => up,
         Err(UploadError::TooLarge) => return Err(WebError::TooLarge),
-        Err(e) => return Err(WebError::BadRequest(e.message_vi().into())),
+        Err(_) => return Err(WebError::Problem(Problem::UploadUnreadable)),
     };
     user.check_csrf(up.field("csrf"))?;
     let new = match new_material(&up, user.p.unit_id) {
@@ -296,7 +304,7 @@ pub async fn new_submit(State(st): State<AppState>, user: User, mp: Multipart) -
     match st.store.create_material(&Viewer::of(&user.p), &new).await {
         Ok(m) => Ok(Redirect::to(&format!("/materials/{}", m.id)).into_response()),
         Err(e) => {
-            let m = message(e)?;
+            let m = message(user.lang, e)?;
             new_page(&st, &user, &up, Some(m)).await
         }
     }
@@ -562,7 +570,7 @@ pub async fn handout(
         Ok(n) => Ok(Redirect::to(&format!("/materials/{id}?msg=sent:{n}")).into_response()),
         Err(StoreError::NotFound) => Err(WebError::NotFound),
         Err(e) => {
-            let m = message(e)?;
+            let m = message(user.lang, e)?;
             detail_page(&st, &user, id, None, Some(m)).await
         }
     }
@@ -597,7 +605,10 @@ pub async fn remove(
     user.check_csrf(&f.csrf)?;
     match st.store.remove_material(&Viewer::of(&user.p), id).await {
         Ok(()) => Ok(Redirect::to("/materials").into_response()),
-        Err(StoreError::Rejected(m)) => detail_page(&st, &user, id, None, Some(m)).await,
+        Err(e @ StoreError::Rejected(_)) => {
+            let m = WebError::from(e).message(user.lang);
+            detail_page(&st, &user, id, None, Some(m)).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -639,7 +650,7 @@ pub async fn given(
         Ok(()) => Ok(Redirect::to(&format!("/materials/{id}?msg=given")).into_response()),
         Err(StoreError::NotFound) => Err(WebError::NotFound),
         Err(e) => {
-            let m = message(e)?;
+            let m = message(user.lang, e)?;
             detail_page(&st, &user, id, None, Some(m)).await
         }
     }

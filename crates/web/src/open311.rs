@@ -5,6 +5,7 @@
 //! drift apart. Reads are public and never show a confidential item;
 //! creating needs an `api_key` (an API token).
 
+use crate::i18n::Lang;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -304,7 +305,9 @@ impl Failure {
     fn store(format: Format, e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Failure::not_found(format),
-            StoreError::Rejected(m) | StoreError::Conflict(m) => Failure::bad(format, m),
+            StoreError::Rejected(p) | StoreError::Conflict(p) => {
+                Failure::bad(format, crate::problem_text::problem(Lang::Vi, &p))
+            }
             StoreError::Invalid { field, error } => Failure::bad(
                 format,
                 format!("{}: {}", open311_field(field), error.message_vi()),
@@ -878,7 +881,10 @@ async fn create_request(
     let lon = number(&pairs, "long", format)?;
     // Checked here too so the message names the parameters.
     danvan_store::household::check_point(lat, lon).map_err(|e| match e {
-        StoreError::Rejected(m) => Failure::bad(format, format!("lat/long: {m}")),
+        StoreError::Rejected(p) => Failure::bad(
+            format,
+            format!("lat/long: {}", crate::problem_text::problem(Lang::Vi, &p)),
+        ),
         other => Failure::store(format, other),
     })?;
     let severity = match param(&pairs, "attribute[severity]") {

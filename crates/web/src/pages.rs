@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::policy::{Action, Target};
+use danvan_domain::problem::Problem;
 use danvan_domain::{
     date, Birth, CitizenId, Gender, MemberRole, PersonName, Phone, Reach, Represents, UnitLevel,
 };
@@ -664,7 +665,7 @@ pub async fn household_team(
         "" => None,
         t => Some(
             t.parse::<i64>()
-                .map_err(|_| WebError::BadRequest("Tổ dân vận không hợp lệ".into()))?,
+                .map_err(|_| WebError::Problem(Problem::BadChoice { field: "team" }))?,
         ),
     };
     st.store.assign_team(&Viewer::of(&user.p), id, team).await?;
@@ -933,11 +934,7 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
                 Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                     return Err(WebError::TooLarge)
                 }
-                Err(_) => {
-                    return Err(WebError::BadRequest(
-                        "Dữ liệu gửi lên không đọc được".into(),
-                    ))
-                }
+                Err(_) => return Err(WebError::Problem(Problem::UploadUnreadable)),
             };
             let name = field.name().unwrap_or("").to_string();
             if name == "file" {
@@ -958,16 +955,14 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
                         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                             return Err(WebError::TooLarge)
                         }
-                        Err(_) => {
-                            return Err(WebError::BadRequest("Tệp gửi lên bị gián đoạn".into()))
-                        }
+                        Err(_) => return Err(WebError::Problem(Problem::UploadInterrupted)),
                     }
                 }
             } else if matches!(name.as_str(), "csrf" | "unit" | "dry_run") {
                 let v = field
                     .text()
                     .await
-                    .map_err(|_| WebError::BadRequest("Dữ liệu gửi lên không đọc được".into()))?;
+                    .map_err(|_| WebError::Problem(Problem::UploadUnreadable))?;
                 fields.insert(name, v.chars().take(200).collect());
             }
         }
@@ -979,7 +974,7 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
     let unit_id: i64 = fields
         .get("unit")
         .and_then(|u| u.trim().parse().ok())
-        .ok_or(WebError::BadRequest("Hãy chọn đơn vị".into()))?;
+        .ok_or(WebError::Problem(Problem::UnitChoiceMissing))?;
     let dry_run = fields.get("dry_run").is_some_and(|v| v == "1" || v == "on");
     let units = import_units(&st, &user.p.scope).await?;
     let c = chrome(&user, "/import");

@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::feedback::{Channel, RelayMethod, Severity};
 use danvan_domain::policy::Action;
+use danvan_domain::problem::Problem;
 use danvan_store::feedback::NewFeedback;
 use danvan_store::StoreError;
 use serde::Deserialize;
@@ -149,7 +150,7 @@ pub async fn submit(
         "" => None,
         v => Some(
             v.parse::<i64>()
-                .map_err(|_| WebError::BadRequest("resident".into()))?,
+                .map_err(|_| WebError::Problem(Problem::BadChoice { field: "resident" }))?,
         ),
     };
     let problem = |msg: &str| Some(msg.to_string());

@@ -706,7 +706,9 @@ pub async fn submit(
                     }
                 }
                 StoreError::NotFound => p.hamlet = Some(t.err_hamlet.into()),
-                StoreError::Rejected(m) | StoreError::Conflict(m) => p.general = Some(m),
+                StoreError::Rejected(problem) | StoreError::Conflict(problem) => {
+                    p.general = Some(crate::problem_text::problem(lang, &problem))
+                }
                 other => return Err(other.into()),
             }
             render_form(

@@ -911,7 +911,11 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
         )
         .await;
     match ticked {
-        Err(danvan_store::StoreError::Rejected(m)) => assert!(m.contains("thu hồi"), "{m}"),
+        Err(danvan_store::StoreError::Rejected(m)) => assert_eq!(
+            m,
+            danvan_domain::problem::Problem::WithdrawnNoVisit,
+            "{m:?}"
+        ),
         other => panic!("a visit ticked for a withdrawn announcement: {other:?}"),
     }
     let (_, r) = get(server, &leader, &format!("/api/v1/announcements/{id}")).await;

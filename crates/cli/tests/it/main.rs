@@ -15,6 +15,7 @@ mod api;
 mod browser;
 mod cap;
 mod cli;
+mod errors;
 mod feedback;
 mod import;
 mod kannel;

@@ -290,7 +290,13 @@ impl Scene {
         // A team with households, other than `not`.
         let team_in = |hamlet: i64, not: [i64; 2]| async move {
             for t in s.teams_of_hamlet(&Scope::all(), hamlet).await.unwrap() {
-                if !not.contains(&t.id) && !s.team_households(t.id).await.unwrap().is_empty() {
+                if !not.contains(&t.id)
+                    && !s
+                        .team_households(&Scope::all(), t.id)
+                        .await
+                        .unwrap()
+                        .is_empty()
+                {
                     return t.id;
                 }
             }
@@ -321,7 +327,7 @@ impl Scene {
                 team: Some(team),
                 ..Res::default()
             });
-            let h = s.team_households(team).await.unwrap()[0].clone();
+            let h = s.team_households(&Scope::all(), team).await.unwrap()[0].clone();
             let hres = Res {
                 value: h.id.to_string(),
                 path: h.path.clone(),
@@ -329,7 +335,7 @@ impl Scene {
                 current_team: h.team_id,
                 ..Res::default()
             };
-            let r = s.residents(h.id).await.unwrap()[0].id;
+            let r = s.residents(&Scope::all(), h.id).await.unwrap()[0].id;
             residents.push(Res {
                 value: r.to_string(),
                 ..hres.clone()
