@@ -190,7 +190,11 @@ async fn send_through_kannel(
                 if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", smsc)).await {
                     let mut lines = tokio::io::BufReader::new(s).lines();
                     while let Ok(Some(_)) = lines.next_line().await {
-                        first_at.lock().unwrap().get_or_insert_with(Instant::now);
+                        // A poisoned lock still holds the instant.
+                        first_at
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert_with(Instant::now);
                         arrived.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -231,7 +235,7 @@ async fn send_through_kannel(
     let got = arrived.load(Ordering::Relaxed).min(n);
     let secs = first_at
         .lock()
-        .unwrap()
+        .unwrap_or_else(|p| p.into_inner())
         .map(|t| done.duration_since(t).as_secs_f64())
         .unwrap_or(f64::INFINITY);
     phones.abort();

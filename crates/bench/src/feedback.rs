@@ -367,7 +367,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let iso = |t: i64| {
             chrono::DateTime::from_timestamp(t, 0)
                 .unwrap_or_default()
-                .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("+07:00"))
+                .with_timezone(&danvan_domain::calendar::vn_offset())
                 .format("%Y-%m-%dT%H:%M:%S%:z")
                 .to_string()
         };

@@ -18,6 +18,7 @@ const DAY_SECS: i64 = 86_400;
 const MAX_DAYS_OFF: u32 = 3660;
 
 /// Vietnam's offset, +07:00.
+#[allow(clippy::expect_used, reason = "a constant offset well inside ±24 h")]
 pub fn vn_offset() -> FixedOffset {
     FixedOffset::east_opt(VN_OFFSET_SECS as i32).expect("+07:00 is a valid offset")
 }
@@ -59,6 +60,7 @@ pub struct WorkCalendar {
 
 impl Default for WorkCalendar {
     /// Government office hours: Monday–Friday, 07:30–11:30 and 13:30–17:00.
+    #[allow(clippy::expect_used, reason = "constant times of day")]
     fn default() -> Self {
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("valid time");
         WorkCalendar {
@@ -81,6 +83,7 @@ fn secs_of(t: NaiveTime) -> i64 {
     i64::from(t.num_seconds_from_midnight())
 }
 
+#[allow(clippy::expect_used, reason = "secs comes from a NaiveTime")]
 fn at(date: NaiveDate, secs: i64) -> NaiveDateTime {
     // `secs` always comes from a NaiveTime, so it is below 86 400.
     let time = NaiveTime::from_num_seconds_from_midnight_opt(secs as u32, 0)
@@ -274,6 +277,7 @@ impl WorkCalendar {
         let edges = in_day(da, ta, DAY_SECS) + in_day(db, 0, tb);
 
         // Whole days strictly between the two dates.
+        #[allow(clippy::expect_used, reason = "da < db, so it has a successor")]
         let first = da.succ_opt().expect("da < db, so it has a successor");
         let n = (db - first).num_days();
         let mask = self.workday_mask();
@@ -373,6 +377,7 @@ fn parse_windows(text: &str) -> Result<Vec<(NaiveTime, NaiveTime)>, String> {
     Ok(windows)
 }
 
+#[allow(clippy::expect_used, reason = "0..7 are the weekdays")]
 fn parse_workdays(text: &str) -> Result<Vec<Weekday>, String> {
     if text.trim().is_empty() {
         return Err("Chưa nhập ngày làm việc trong tuần".to_string());

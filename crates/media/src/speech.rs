@@ -84,7 +84,9 @@ async fn run(program: &'static str, args: &[&str], input: Vec<u8>) -> Result<Vec
             std::io::ErrorKind::NotFound => SpeechError::Missing(program),
             _ => SpeechError::Failed(format!("{program}: {e}")),
         })?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
+    let Some(mut stdin) = child.stdin.take() else {
+        return Err(SpeechError::Failed(format!("{program}: no standard input")));
+    };
     // Written beside the reading: a large input would fill the pipe while
     // the program waits for its output to be read.
     let writer = tokio::spawn(async move {

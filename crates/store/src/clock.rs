@@ -40,10 +40,9 @@ impl Clock for FixedClock {
     }
 }
 
-/// Vietnam keeps UTC+07:00 all year.
+/// Vietnam keeps UTC+07:00 all year (the domain's one definition).
 pub fn vn_offset() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
+    danvan_domain::calendar::vn_offset()
 }
 
 pub fn vn_today(clock: &dyn Clock) -> NaiveDate {

@@ -3,6 +3,8 @@
 //! `scripts/test` skips the `postgres` half, saying so, when no server runs.
 //! `schema_parity::sqlite_and_postgres` needs both at once (its name has
 //! `postgres` in it, so it is skipped with them).
+// Tests may unwrap: a panic is how a test fails (the product may not).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]
 mod common;

@@ -22,6 +22,10 @@ impl Weight {
         }
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "the faces are compiled in and a unit test parses them"
+    )]
     fn face(self) -> &'static rustybuzz::Face<'static> {
         static FACES: LazyLock<[rustybuzz::Face<'static>; 2]> = LazyLock::new(|| {
             [Weight::Regular, Weight::Bold].map(|w| {
@@ -32,6 +36,10 @@ impl Weight {
     }
 
     /// The face for the PDF writer (it subsets what each document draws).
+    #[allow(
+        clippy::expect_used,
+        reason = "the faces are compiled in and a unit test parses them"
+    )]
     pub fn pdf_font(self) -> krilla::text::Font {
         krilla::text::Font::new(self.data().into(), 0).expect("the embedded font parses")
     }
