@@ -15,6 +15,7 @@ pub mod name;
 pub mod phone;
 pub mod policy;
 pub mod role;
+pub mod stored;
 pub mod text;
 pub mod unit;
 
@@ -26,4 +27,5 @@ pub use member::{MemberRole, Represents, TeamKind};
 pub use name::PersonName;
 pub use phone::Phone;
 pub use role::Role;
+pub use stored::UnknownStored;
 pub use unit::UnitLevel;
