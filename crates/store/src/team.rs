@@ -1,10 +1,11 @@
 //! Teams and groups under a hamlet, and their members.
 
 use chrono::NaiveDate;
-use danvan_domain::{text, Gender, MemberRole, PersonName, Phone, Represents, TeamKind};
+use danvan_domain::{text, Gender, MemberRole, PersonName, Phone, Represents, TeamKind, UnitLevel};
 use serde::Serialize;
 
 use crate::stats::refresh_hamlet;
+use crate::typed::stored;
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -13,7 +14,8 @@ pub struct Team {
     pub hamlet_id: i64,
     pub hamlet_name: String,
     pub path: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TeamKind,
     pub parent_team_id: Option<i64>,
     pub code: String,
     pub name: String,
@@ -26,8 +28,10 @@ pub struct Member {
     pub family: String,
     pub middle: String,
     pub given: String,
-    pub role: String,
-    pub represents: String,
+    #[sqlx(try_from = "String")]
+    pub role: MemberRole,
+    #[sqlx(try_from = "String")]
+    pub represents: Represents,
     pub phone: Option<String>,
     pub term_from: String,
     pub term_to: Option<String>,
@@ -93,7 +97,7 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-            if level != "hamlet" {
+            if stored::<UnitLevel>("level", level)? != UnitLevel::Hamlet {
                 return Err(StoreError::Rejected(
                     "Tổ dân vận phải thuộc một thôn".into(),
                 ));
