@@ -140,11 +140,6 @@ impl DeliveryState {
             DeliveryState::Failed => "failed",
         }
     }
-
-    /// The household counts as reached.
-    pub fn reached(self) -> bool {
-        matches!(self, DeliveryState::Delivered | DeliveryState::Acknowledged)
-    }
 }
 
 /// Where a message of the SMS outbox is: queued → sending (claimed) → sent
