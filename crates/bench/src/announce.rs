@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use danvan_domain::announcement::Urgency;
+use danvan_domain::announcement::{OutboxState, Urgency};
 use danvan_store::announcement::{Audience, NewAnnouncement};
 use danvan_store::feedback::Viewer;
 use danvan_store::Store;
@@ -40,7 +40,7 @@ pub(crate) async fn run(
     // Twice: right after the import (the database still writing out its
     // WAL), then once more on the settled database.
     let mut plan_s = Vec::new();
-    let total = |v: Vec<(String, i64)>| v.iter().map(|(_, n)| n).sum::<i64>();
+    let total = |v: Vec<(OutboxState, i64)>| v.iter().map(|(_, n)| n).sum::<i64>();
     let before = total(store.outbox_states().await?);
     let (mut planned, mut hwm, mut rss_before, mut reset) = (0, 0, 0, false);
     for round in 0..2 {

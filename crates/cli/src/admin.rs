@@ -237,7 +237,7 @@ pub async fn unit(cmd: UnitCommand) -> Result<()> {
                 println!(
                     "{:>8}  {:<9} {:<6} {}{ended}",
                     u.id,
-                    u.level,
+                    u.level.as_str(),
                     u.code.unwrap_or_default(),
                     u.name
                 );

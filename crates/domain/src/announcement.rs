@@ -56,6 +56,142 @@ impl Urgency {
     }
 }
 
+/// Where an announcement is: written and waiting for approval, approved
+/// and waiting for its send time, planned per household (it went out), or
+/// withdrawn (`cancelled`; whether it had gone out is `planned_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnnouncementState {
+    Pending,
+    Approved,
+    Planned,
+    Cancelled,
+}
+
+impl AnnouncementState {
+    pub const ALL: [AnnouncementState; 4] = [
+        AnnouncementState::Pending,
+        AnnouncementState::Approved,
+        AnnouncementState::Planned,
+        AnnouncementState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnnouncementState::Pending => "pending",
+            AnnouncementState::Approved => "approved",
+            AnnouncementState::Planned => "planned",
+            AnnouncementState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How an announcement reaches one household.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryChannel {
+    /// The household's own feed page (smartphones).
+    Feed,
+    Sms,
+    /// A team member calls in person.
+    Visit,
+}
+
+impl DeliveryChannel {
+    pub const ALL: [DeliveryChannel; 3] = [
+        DeliveryChannel::Feed,
+        DeliveryChannel::Sms,
+        DeliveryChannel::Visit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Feed => "feed",
+            DeliveryChannel::Sms => "sms",
+            DeliveryChannel::Visit => "visit",
+        }
+    }
+}
+
+/// Where one household's delivery is: planned → sent → delivered →
+/// acknowledged, or failed (with a reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    Planned,
+    Sent,
+    Delivered,
+    Acknowledged,
+    Failed,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 5] = [
+        DeliveryState::Planned,
+        DeliveryState::Sent,
+        DeliveryState::Delivered,
+        DeliveryState::Acknowledged,
+        DeliveryState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Planned => "planned",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Acknowledged => "acknowledged",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+/// Where a message of the SMS outbox is: queued → sending (claimed) → sent
+/// (the gateway accepted it) → delivered | failed; `cancelled` when its
+/// announcement was withdrawn before the gateway had it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxState {
+    Queued,
+    Sending,
+    Sent,
+    Delivered,
+    Failed,
+    Cancelled,
+}
+
+impl OutboxState {
+    pub const ALL: [OutboxState; 6] = [
+        OutboxState::Queued,
+        OutboxState::Sending,
+        OutboxState::Sent,
+        OutboxState::Delivered,
+        OutboxState::Failed,
+        OutboxState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Queued => "queued",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Delivered => "delivered",
+            OutboxState::Failed => "failed",
+            OutboxState::Cancelled => "cancelled",
+        }
+    }
+}
+
+crate::stored::stored_text!(
+    Urgency => "urgency",
+    AnnouncementState => "announcement state",
+    DeliveryChannel => "delivery channel",
+    DeliveryState => "delivery state",
+    OutboxState => "outbox state",
+);
+crate::stored::serde_as_str!(
+    Urgency,
+    AnnouncementState,
+    DeliveryChannel,
+    DeliveryState,
+    OutboxState
+);
+
 /// Longest announcement text: a leaflet's worth, not a document.
 pub const MAX_BODY_CHARS: usize = 4000;
 /// Longest title.

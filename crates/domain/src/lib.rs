@@ -16,6 +16,7 @@ pub mod phone;
 pub mod policy;
 pub mod problem;
 pub mod role;
+pub mod stored;
 pub mod text;
 pub mod unit;
 
@@ -27,4 +28,5 @@ pub use member::{MemberRole, Represents, TeamKind};
 pub use name::PersonName;
 pub use phone::Phone;
 pub use role::Role;
+pub use stored::UnknownStored;
 pub use unit::UnitLevel;

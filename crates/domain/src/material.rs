@@ -236,6 +236,9 @@ pub fn clean_file_name(name: &str, kind: FileKind) -> String {
     format!("{stem}.{}", kind.extension())
 }
 
+crate::stored::stored_text!(FileKind => "file kind");
+crate::stored::serde_as_str!(FileKind);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,58 @@ impl UnitLevel {
     }
 }
 
+/// Whether a unit's code is the official one (mã đơn vị hành chính) or
+/// one issued locally for a unit without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeKind {
+    Official,
+    Local,
+}
+
+impl CodeKind {
+    pub const ALL: [CodeKind; 2] = [CodeKind::Official, CodeKind::Local];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::Official => "official",
+            CodeKind::Local => "local",
+        }
+    }
+}
+
+/// A change in the unit tree's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnitEventKind {
+    Create,
+    Rename,
+    Merge,
+    Split,
+    Move,
+}
+
+impl UnitEventKind {
+    pub const ALL: [UnitEventKind; 5] = [
+        UnitEventKind::Create,
+        UnitEventKind::Rename,
+        UnitEventKind::Merge,
+        UnitEventKind::Split,
+        UnitEventKind::Move,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitEventKind::Create => "create",
+            UnitEventKind::Rename => "rename",
+            UnitEventKind::Merge => "merge",
+            UnitEventKind::Split => "split",
+            UnitEventKind::Move => "move",
+        }
+    }
+}
+
+crate::stored::stored_text!(CodeKind => "unit code kind", UnitEventKind => "unit event kind");
+crate::stored::serde_as_str!(CodeKind, UnitEventKind);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,9 @@
 //! CAP reads several geocodes of one area as their union — the alert would
 //! claim the whole commune.
 
-use danvan_domain::announcement::Urgency;
+use danvan_domain::announcement::{AnnouncementState, Urgency};
 use danvan_domain::calendar::iso_local;
+use danvan_domain::UnitLevel;
 use danvan_store::alert::{AlertArea, AlertFacts};
 use danvan_store::announcement::Announcement;
 
@@ -131,8 +132,8 @@ pub fn grading(u: Urgency) -> Option<(&'static str, &'static str, &'static str)>
 /// draft while it waits for the leader (or was cancelled before going
 /// out), so nobody acts on it.
 fn status(a: &Announcement) -> &'static str {
-    match a.state.as_str() {
-        "approved" | "planned" => "Actual",
+    match a.state {
+        AnnouncementState::Approved | AnnouncementState::Planned => "Actual",
         _ if a.withdrawn() => "Actual",
         _ => "Draft",
     }
@@ -168,7 +169,7 @@ fn element(out: &mut String, indent: usize, name: &str, text: &str) {
 
 /// The CAP 1.2 document of `a`; `None` for a normal announcement.
 pub fn document(a: &Announcement, facts: &AlertFacts, origin: &Origin) -> Option<String> {
-    let (urgency, severity, certainty) = grading(a.urgency())?;
+    let (urgency, severity, certainty) = grading(a.urgency)?;
     let mut out = String::with_capacity(1024 + a.body.len());
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str("<alert xmlns=\"");
@@ -232,7 +233,7 @@ pub fn document(a: &Announcement, facts: &AlertFacts, origin: &Origin) -> Option
     element(&mut out, 2, "headline", &headline(&a.title));
     element(&mut out, 2, "description", &a.body);
     let web = match facts.areas.first() {
-        Some(h) if h.level == "hamlet" => {
+        Some(h) if h.level == UnitLevel::Hamlet => {
             format!("{}/hamlets/{}/announcements", origin.base_url, h.unit_id)
         }
         _ => format!("{}/", origin.base_url),

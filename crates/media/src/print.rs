@@ -36,7 +36,7 @@ pub async fn sheet(store: &Store, a: &Announcement) -> Result<Sheet, StoreError>
         unit: heading,
         title: a.title.clone(),
         date: format!("Ngày {}", calendar::to_local(a.send_at).format("%d/%m/%Y")),
-        alert: match a.urgency() {
+        alert: match a.urgency {
             Urgency::Normal => None,
             u => Some(u.label_vi().to_uppercase()),
         },

@@ -6,6 +6,9 @@
 
 use std::collections::HashMap;
 
+use danvan_domain::announcement::Urgency;
+use danvan_domain::unit::CodeKind;
+use danvan_domain::UnitLevel;
 use serde::Serialize;
 
 use crate::announcement::{Announcement, Audience};
@@ -28,7 +31,8 @@ pub struct ActiveAlert {
     pub id: i64,
     pub title: String,
     pub body: String,
-    pub urgency: String,
+    #[sqlx(try_from = "String")]
+    pub urgency: Urgency,
     pub send_at: i64,
     pub expires_at: i64,
     pub planned_at: Option<i64>,
@@ -48,7 +52,7 @@ pub struct AlertArea {
     /// The official code (mã đơn vị hành chính); `None` for a unit without
     /// one or with a local code only.
     pub code: Option<String>,
-    pub level: String,
+    pub level: UnitLevel,
 }
 
 /// What an alert says besides the announcement itself.
@@ -173,8 +177,8 @@ impl Store {
                     code: u
                         .code
                         .clone()
-                        .filter(|c| u.code_kind == "official" && !c.trim().is_empty()),
-                    level: u.level.clone(),
+                        .filter(|c| u.code_kind == CodeKind::Official && !c.trim().is_empty()),
+                    level: u.level,
                 }
             })
             .collect();
@@ -210,8 +214,10 @@ struct UnitRow {
     id: i64,
     name: String,
     code: Option<String>,
-    code_kind: String,
-    level: String,
+    #[sqlx(try_from = "String")]
+    code_kind: CodeKind,
+    #[sqlx(try_from = "String")]
+    level: UnitLevel,
     path: String,
 }
 

@@ -6,7 +6,10 @@
 //! database streams a province's 500,000 households from its index into
 //! the plan; nothing is loaded into the process.
 
-use danvan_domain::announcement::{sms_plan, Approval, Urgency, MAX_BODY_CHARS, MAX_TITLE_CHARS};
+use danvan_domain::announcement::{
+    sms_plan, AnnouncementState, Approval, DeliveryChannel, DeliveryState, Urgency, MAX_BODY_CHARS,
+    MAX_TITLE_CHARS,
+};
 use danvan_domain::policy::{self, Action, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::Reach;
@@ -14,6 +17,7 @@ use danvan_domain::{text, UnitLevel};
 use serde::{Deserialize, Serialize};
 
 use crate::feedback::Viewer;
+use crate::typed::stored;
 use crate::{audit, in_tx, on_db, Result, Store, StoreError};
 
 /// Default life of an announcement when the writer gives no expiry.
@@ -60,10 +64,12 @@ pub struct Announcement {
     pub title: String,
     pub body: String,
     pub topic_id: Option<i64>,
-    pub urgency: String,
+    #[sqlx(try_from = "String")]
+    pub urgency: Urgency,
     pub audience: String,
     pub gsm7: bool,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: AnnouncementState,
     pub send_at: i64,
     pub expires_at: i64,
     pub created_at: i64,
@@ -79,11 +85,7 @@ pub struct Announcement {
 impl Announcement {
     /// Withdrawn after it had gone out to households.
     pub fn withdrawn(&self) -> bool {
-        self.state == "cancelled" && self.planned_at.is_some()
-    }
-
-    pub fn urgency(&self) -> Urgency {
-        Urgency::parse(&self.urgency).unwrap_or(Urgency::Normal)
+        self.state == AnnouncementState::Cancelled && self.planned_at.is_some()
     }
 
     /// The text an SMS carries: title, then body.
@@ -103,7 +105,7 @@ pub struct ReachReport {
     pub households: i64,
     pub reached: i64,
     /// (channel, state, deliveries).
-    pub by_channel: Vec<(String, String, i64)>,
+    pub by_channel: Vec<(DeliveryChannel, DeliveryState, i64)>,
     /// (hamlet id, hamlet name, households, reached).
     pub by_hamlet: Vec<(i64, String, i64, i64)>,
     pub not_reached: Vec<NotReached>,
@@ -120,8 +122,10 @@ pub struct NotReached {
     pub address: String,
     pub hamlet_name: String,
     pub team_id: Option<i64>,
-    pub channel: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub channel: DeliveryChannel,
+    #[sqlx(try_from = "String")]
+    pub state: DeliveryState,
     pub reason: Option<String>,
 }
 
@@ -213,9 +217,9 @@ impl Store {
         let leader = policy::approved_as_written(&viewer.subject(), approval);
         let skip = !leader && new.urgency == Urgency::Emergency;
         let state = if leader || skip {
-            "approved"
+            AnnouncementState::Approved
         } else {
-            "pending"
+            AnnouncementState::Pending
         };
         let audience_json = serde_json::to_string(&audience).unwrap_or_else(|_| "{}".into());
         let actor = &viewer.actor;
@@ -234,7 +238,7 @@ impl Store {
             .bind(new.urgency.as_str())
             .bind(&audience_json)
             .bind(new.plain_sms)
-            .bind(state)
+            .bind(state.as_str())
             .bind(send_at)
             .bind(expires_at)
             .bind(actor.account_id)
@@ -254,7 +258,7 @@ impl Store {
                 unit.path,
                 serde_json::json!({
                     "title": title, "urgency": new.urgency.as_str(), "audience": audience,
-                    "households": matched, "state": state, "approval_skipped": skip,
+                    "households": matched, "state": state.as_str(), "approval_skipped": skip,
                     "approval": approval.as_str(),
                 })
             );
@@ -525,7 +529,7 @@ impl Store {
                 "announcement",
                 id,
                 a.path,
-                serde_json::json!({"reason": reason, "was": a.state, "sms_stopped": stopped})
+                serde_json::json!({"reason": reason, "was": a.state.as_str(), "sms_stopped": stopped})
             );
             Ok::<(), StoreError>(())
         })?;
@@ -635,7 +639,7 @@ impl Store {
             .bind(id)
             .fetch_optional(p)
             .await?);
-        let Some(a) = a.filter(|a| a.state == "approved") else {
+        let Some(a) = a.filter(|a| a.state == AnnouncementState::Approved) else {
             return Ok(None);
         };
         let audience: Audience = serde_json::from_str(&a.audience).unwrap_or_default();
@@ -652,7 +656,7 @@ impl Store {
             return Ok(None);
         }
         let now = self.now();
-        let urgency = a.urgency();
+        let urgency = a.urgency;
         let plan = sms_plan(&a.sms_text(), a.gsm7);
         let (pred, binds) = audience_sql(&audience, &paths, 3);
         let deliveries = format!(
@@ -787,6 +791,10 @@ impl Store {
             .await?);
         let households = by_hamlet.iter().map(|h| h.2).sum();
         let reached = by_hamlet.iter().map(|h| h.3).sum();
+        let by_channel = by_channel
+            .into_iter()
+            .map(|(c, s, n)| Ok((stored("channel", c)?, stored("state", s)?, n)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
         Ok(ReachReport {
             households,
             reached,
@@ -808,7 +816,7 @@ impl Store {
         let a = self
             .announcement(&Viewer::system(), announcement_id)
             .await?;
-        if a.state == "cancelled" {
+        if a.state == AnnouncementState::Cancelled {
             return Err(rejected(Problem::WithdrawnNoVisit));
         }
         let h = self.household(&viewer.scope, household_id).await?;
@@ -879,7 +887,8 @@ pub struct FeedItem {
     pub id: i64,
     pub title: String,
     pub body: String,
-    pub urgency: String,
+    #[sqlx(try_from = "String")]
+    pub urgency: Urgency,
     pub send_at: i64,
     pub unit_name: String,
 }

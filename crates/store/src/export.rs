@@ -8,6 +8,7 @@ use std::path::Path;
 use danvan_domain::{Gender, PersonName, Phone, Reach};
 use danvan_sheet::ExportRow;
 
+use crate::typed::NullableText;
 use crate::viewer::Viewer;
 use crate::{on_db, Result, Scope, Store, StoreError};
 use danvan_domain::policy::{Action, Target};
@@ -24,14 +25,16 @@ struct Row {
     given: String,
     birth_year: Option<i32>,
     birth_date: Option<String>,
-    gender: Option<String>,
+    #[sqlx(try_from = "NullableText")]
+    gender: Option<Gender>,
     relation: String,
     phone: Option<String>,
     citizen_id: Option<String>,
     hamlet: String,
     commune: Option<String>,
     address: String,
-    reach: String,
+    #[sqlx(try_from = "String")]
+    reach: Reach,
     team_code: Option<String>,
 }
 
@@ -55,8 +58,6 @@ impl Row {
             birth,
             gender: self
                 .gender
-                .as_deref()
-                .and_then(|g| Gender::parse(g).ok())
                 .map(|g| g.label_vi().to_string())
                 .unwrap_or_default(),
             relation: self.relation,
@@ -75,9 +76,7 @@ impl Row {
             hamlet: self.hamlet,
             commune: self.commune.unwrap_or_default(),
             address: self.address,
-            reach: Reach::parse(&self.reach)
-                .map(|r| r.label_vi().to_string())
-                .unwrap_or_default(),
+            reach: self.reach.label_vi().to_string(),
             team_code: self.team_code.unwrap_or_default(),
         }
     }

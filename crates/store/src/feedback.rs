@@ -14,10 +14,11 @@ use std::collections::{HashMap, HashSet};
 use danvan_domain::calendar::{self, Counting, WorkCalendar};
 use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
 use danvan_domain::policy::{self, Target};
-use danvan_domain::{text, Phone};
+use danvan_domain::{text, Phone, UnitLevel};
 use serde::Serialize;
 
 use crate::feedback_rollup::{record_duration, set_lateness};
+use crate::typed::NullableText;
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
 /// Longest description accepted (characters).
@@ -105,8 +106,10 @@ pub struct RoutingRule {
 #[derive(sqlx::FromRow)]
 struct Due {
     id: i64,
-    state: String,
-    severity: String,
+    #[sqlx(try_from = "String")]
+    state: FeedbackState,
+    #[sqlx(try_from = "String")]
+    severity: Severity,
     next_escalation_at: i64,
     hamlet_id: i64,
     topic_id: i64,
@@ -166,9 +169,12 @@ pub struct Feedback {
     pub topic_code: String,
     pub topic_name_vi: String,
     pub topic_name_en: String,
-    pub severity: String,
-    pub state: String,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
+    #[sqlx(try_from = "String")]
+    pub state: FeedbackState,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
     pub description: String,
     pub hamlet_id: i64,
     pub hamlet_name: String,
@@ -177,7 +183,8 @@ pub struct Feedback {
     pub resident_id: Option<i64>,
     pub identity_consent: bool,
     pub relayed_by: Option<i64>,
-    pub relay_method: Option<String>,
+    #[sqlx(try_from = "NullableText")]
+    pub relay_method: Option<RelayMethod>,
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
     pub anonymous: bool,
@@ -207,13 +214,9 @@ pub struct Feedback {
 }
 
 impl Feedback {
-    pub fn state(&self) -> FeedbackState {
-        FeedbackState::parse(&self.state).unwrap_or(FeedbackState::Received)
-    }
-
     /// Late: still open past its deadline (to acknowledge while received).
     pub fn is_late(&self, now: i64) -> bool {
-        crate::feedback_rollup::lateness(self.state(), self.ack_due, self.resolve_due, now).0
+        crate::feedback_rollup::lateness(self.state, self.ack_due, self.resolve_due, now).0
     }
 
     /// Hides who reported when the resident did not agree that their
@@ -242,7 +245,7 @@ pub struct PublicFeedback {
     pub topic_code: String,
     pub topic_name_vi: String,
     pub topic_name_en: String,
-    pub state: String,
+    pub state: FeedbackState,
     pub description: String,
     pub hamlet_id: i64,
     pub hamlet_name: String,
@@ -290,8 +293,10 @@ pub struct FeedbackEvent {
     pub id: i64,
     pub at: i64,
     pub kind: String,
-    pub from_state: Option<String>,
-    pub to_state: Option<String>,
+    #[sqlx(try_from = "NullableText")]
+    pub from_state: Option<FeedbackState>,
+    #[sqlx(try_from = "NullableText")]
+    pub to_state: Option<FeedbackState>,
     pub actor: String,
     pub body: String,
     pub public: bool,
@@ -760,7 +765,7 @@ impl Store {
         // A replay is found when its key is taken at the write (below), not
         // by a read before: one round trip less for every new report.
         let hamlet = self.unit_cached(scope, new.hamlet_id).await?;
-        if hamlet.level != "hamlet" || hamlet.valid_to.is_some() {
+        if hamlet.level != UnitLevel::Hamlet || hamlet.valid_to.is_some() {
             return Err(rejected(Problem::HamletNotActive));
         }
         // On a resident's behalf: the household must be in the member's reach
@@ -1031,7 +1036,7 @@ impl Store {
     ) -> Result<Feedback> {
         let f = self.visible_row(viewer, id).await?;
         let now = self.now();
-        let state = f.state();
+        let state = f.state;
         let item = Target::at(&f.path).handled_at(&f.responsible_path);
         let officer = viewer.may(policy::Action::HandleFeedback, &item);
         let actor = &viewer.actor;
@@ -1222,7 +1227,7 @@ impl Store {
             _ => actor.account_id,
         };
         let mut updated = f.clone();
-        updated.state = new_state.as_str().to_string();
+        updated.state = new_state;
         if new_state == FeedbackState::Answered {
             updated.answered_at = Some(now);
         }
@@ -1380,7 +1385,7 @@ impl Store {
         let f = self.reporter_item(code, phone).await?;
         let id = f.id;
         let now = self.now();
-        let state = f.state();
+        let state = f.state;
         let reopen = matches!(state, FeedbackState::Answered | FeedbackState::Closed)
             && f.answered_at.is_some_and(|a| now - a <= REOPEN_SECONDS);
         let next = if reopen {
@@ -1507,7 +1512,7 @@ impl Store {
         if f.answered_at.is_none() || f.rating.is_some() {
             return Err(StoreError::Conflict(Problem::NotRatable));
         }
-        let state = f.state();
+        let state = f.state;
         let close = state == FeedbackState::Answered;
         let next = if close { FeedbackState::Closed } else { state };
         let now = self.now();
@@ -1628,10 +1633,9 @@ impl Store {
                 // Items with nothing left to look at: not open, or at the top.
                 let mut settled: Vec<&Due> = Vec::new();
                 for d in &due {
-                    let (id, state, hamlet, topic) = (&d.id, &d.state, &d.hamlet_id, &d.topic_id);
+                    let (id, hamlet, topic) = (&d.id, &d.hamlet_id, &d.topic_id);
                     let (unit, level) = (&d.responsible_unit_id, &d.escalation_level);
-                    let st = FeedbackState::parse(state).unwrap_or(FeedbackState::Received);
-                    if st == FeedbackState::Answered {
+                    if d.state == FeedbackState::Answered {
                         // Guarded like every change: a reopen or a rating in
                         // between wins, and nothing is counted twice.
                         let done = sqlx::query("UPDATE feedback SET state = 'closed', closed_at = $2, updated_at = $2, next_escalation_at = NULL \
@@ -1659,7 +1663,7 @@ impl Store {
                         closed += 1;
                         continue;
                     }
-                    if !st.is_open() {
+                    if !d.state.is_open() {
                         settled.push(d);
                         continue;
                     }
@@ -1672,7 +1676,7 @@ impl Store {
                                 .get(&province_of(&ppath).unwrap_or(0))
                                 .map_or((&default.0, &default.1), |c| (&c.0, &c.1));
                             // Urgent items keep counting calendar hours.
-                            let counting = if d.severity == Severity::Urgent.as_str() {
+                            let counting = if d.severity == Severity::Urgent {
                                 Counting::CalendarHours
                             } else {
                                 Counting::WorkingHours
@@ -1731,7 +1735,7 @@ impl Store {
                             .bind(pname)
                             .bind(*level)
                             .bind(*next)
-                            .bind(&d.state)
+                            .bind(d.state.as_str())
                             .bind(d.next_escalation_at);
                     }
                     let done: HashSet<i64> = q

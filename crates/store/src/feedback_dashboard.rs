@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use danvan_domain::feedback::FeedbackState;
+use danvan_domain::feedback::{FeedbackState, Severity};
 use serde::Serialize;
 
 use crate::feedback::{Topic, Viewer};
@@ -114,8 +114,10 @@ pub struct LateItem {
     pub code: String,
     pub topic_name_vi: String,
     pub topic_name_en: String,
-    pub severity: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
+    #[sqlx(try_from = "String")]
+    pub state: FeedbackState,
     pub hamlet_name: String,
     pub responsible_label: String,
     pub received_at: i64,

@@ -74,8 +74,10 @@ pub struct InboxRow {
     pub code: String,
     pub topic_name_vi: String,
     pub topic_name_en: String,
-    pub severity: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
+    #[sqlx(try_from = "String")]
+    pub state: FeedbackState,
     pub description: String,
     pub hamlet_name: String,
     pub team_id: Option<i64>,
@@ -91,16 +93,14 @@ pub struct InboxRow {
 impl InboxRow {
     /// The deadline that matters now: to acknowledge while received.
     pub fn due(&self) -> i64 {
-        if self.state == FeedbackState::Received.as_str() {
+        if self.state == FeedbackState::Received {
             self.ack_due.min(self.resolve_due)
         } else {
             self.resolve_due
         }
     }
     pub fn is_late(&self, now: i64) -> bool {
-        FeedbackState::parse(&self.state).is_some_and(|s| {
-            crate::feedback_rollup::lateness(s, self.ack_due, self.resolve_due, now).0
-        })
+        crate::feedback_rollup::lateness(self.state, self.ack_due, self.resolve_due, now).0
     }
 }
 

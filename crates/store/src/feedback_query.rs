@@ -77,7 +77,8 @@ struct PublicRow {
     topic_code: String,
     topic_name_vi: String,
     topic_name_en: String,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: FeedbackState,
     description: String,
     hamlet_id: i64,
     hamlet_name: String,

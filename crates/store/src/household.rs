@@ -3,11 +3,14 @@
 //! form.
 
 use danvan_domain::problem::Problem;
-use danvan_domain::{text, Birth, CitizenId, FieldError, Gender, PersonName, Phone, Reach};
+use danvan_domain::{
+    text, Birth, CitizenId, FieldError, Gender, PersonName, Phone, Reach, UnitLevel,
+};
 use serde::Serialize;
 
 use crate::stats::refresh_hamlet;
 use crate::team::TEAM_IN_SCOPE;
+use crate::typed::{stored, NullableText};
 use crate::viewer::Viewer;
 use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
 use danvan_domain::policy::{Action, Target};
@@ -24,16 +27,11 @@ pub struct Household {
     pub address: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub reach: String,
+    #[sqlx(try_from = "String")]
+    pub reach: Reach,
     pub phone: Option<String>,
     pub head_name: String,
     pub resident_count: i32,
-}
-
-impl Household {
-    pub fn reach(&self) -> Reach {
-        Reach::parse(&self.reach).unwrap_or(Reach::NoPhone)
-    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -45,7 +43,8 @@ pub struct Resident {
     pub given: String,
     pub birth_year: Option<i32>,
     pub birth_date: Option<String>,
-    pub gender: Option<String>,
+    #[sqlx(try_from = "NullableText")]
+    pub gender: Option<Gender>,
     pub relation: String,
     pub is_head: bool,
     pub phone: Option<String>,
@@ -188,7 +187,7 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-            if level != "hamlet" {
+            if stored::<UnitLevel>("level", level)? != UnitLevel::Hamlet {
                 return Err(StoreError::Rejected(Problem::HouseholdNeedsHamlet));
             }
             if let Some(team) = new.team_id {

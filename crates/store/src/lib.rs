@@ -31,6 +31,7 @@ pub mod search;
 pub mod sms;
 pub mod stats;
 pub mod team;
+mod typed;
 pub mod unit;
 pub mod viewer;
 

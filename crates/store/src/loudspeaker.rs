@@ -4,6 +4,7 @@
 use danvan_domain::loudspeaker::{parse_slots, slots_text, DEFAULT_SLOTS};
 use danvan_domain::policy::{Action, Target};
 use danvan_domain::problem::Problem;
+use danvan_domain::UnitLevel;
 use sha2::{Digest, Sha256};
 
 use crate::announcement::{Announcement, ANNOUNCEMENT_COLUMNS};
@@ -114,7 +115,7 @@ impl Store {
         typed: &str,
     ) -> Result<Vec<(u32, u32)>> {
         let unit = self.unit(&viewer.scope, hamlet_id).await?;
-        if unit.level != "hamlet" {
+        if unit.level != UnitLevel::Hamlet {
             return Err(StoreError::NotFound);
         }
         viewer.require(Action::SetBroadcastTimes, &Target::at(&unit.path))?;

@@ -49,7 +49,8 @@ pub struct Material {
     pub title: String,
     pub note: String,
     pub file_name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: FileKind,
     pub size_bytes: i64,
     pub sha256: String,
     pub created_at: i64,
@@ -60,12 +61,6 @@ pub struct Material {
     pub received: i64,
     pub copies: i64,
     pub copies_given: i64,
-}
-
-impl Material {
-    pub fn kind(&self) -> FileKind {
-        FileKind::parse(&self.kind).unwrap_or(FileKind::Pdf)
-    }
 }
 
 /// A material's handout to one team.
@@ -282,7 +277,7 @@ impl Store {
         .bind(id)
         .fetch_one(p)
         .await?);
-        Ok((m.file_name.clone(), m.kind(), bytes))
+        Ok((m.file_name.clone(), m.kind, bytes))
     }
 
     /// Takes a material out of the library (an upload made by mistake,

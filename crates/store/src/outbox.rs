@@ -17,8 +17,11 @@
 
 use std::collections::HashMap;
 
-use danvan_domain::announcement::{after_quiet_hours, in_quiet_hours, sms_plan, Coding, Urgency};
+use danvan_domain::announcement::{
+    after_quiet_hours, in_quiet_hours, sms_plan, Coding, OutboxState, Urgency,
+};
 
+use crate::typed::stored;
 use crate::{on_db, Result, Store, StoreError};
 
 /// How long a claim holds its messages before another sender may look.
@@ -232,13 +235,13 @@ impl Store {
     /// sent: the caller records it and answers, nothing changes.
     pub async fn sms_report(&self, key: &str, kind: i32, detail: &str) -> Result<()> {
         let now = self.now();
-        let row: Option<(i64, String)> = on_db!(&self.db, |p| sqlx::query_as(
-            "SELECT id, state FROM outbox WHERE idempotency_key = $1"
+        let row: Option<(i64,)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT id FROM outbox WHERE idempotency_key = $1"
         )
         .bind(key)
         .fetch_optional(p)
         .await?);
-        let Some((id, _)) = row else {
+        let Some((id,)) = row else {
             return Err(StoreError::NotFound);
         };
         let detail: String = detail.chars().take(300).collect();
@@ -341,12 +344,16 @@ impl Store {
     }
 
     /// Messages of the outbox by state (for the sender's status and tests).
-    pub async fn outbox_states(&self) -> Result<Vec<(String, i64)>> {
-        Ok(on_db!(&self.db, |p| sqlx::query_as(
+    pub async fn outbox_states(&self) -> Result<Vec<(OutboxState, i64)>> {
+        let rows: Vec<(String, i64)> = on_db!(&self.db, |p| sqlx::query_as(
             "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state"
         )
         .fetch_all(p)
-        .await?))
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(s, n)| Ok((stored("state", s)?, n)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?)
     }
 }
 

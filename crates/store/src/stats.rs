@@ -2,6 +2,7 @@
 //! counts of any subtree are a sum over its hamlets (about a thousand rows
 //! for a province) rather than a scan of its people.
 
+use danvan_domain::TeamKind;
 use serde::Serialize;
 
 use crate::{on_db, Result, Scope, Store};
@@ -40,7 +41,8 @@ pub struct TeamLoad {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TeamKind,
     pub hamlet_name: String,
     pub target_size: i32,
     pub households: i64,

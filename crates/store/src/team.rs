@@ -2,10 +2,11 @@
 
 use chrono::NaiveDate;
 use danvan_domain::problem::Problem;
-use danvan_domain::{text, Gender, MemberRole, PersonName, Phone, Represents, TeamKind};
+use danvan_domain::{text, Gender, MemberRole, PersonName, Phone, Represents, TeamKind, UnitLevel};
 use serde::Serialize;
 
 use crate::stats::refresh_hamlet;
+use crate::typed::stored;
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -14,7 +15,8 @@ pub struct Team {
     pub hamlet_id: i64,
     pub hamlet_name: String,
     pub path: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TeamKind,
     pub parent_team_id: Option<i64>,
     pub code: String,
     pub name: String,
@@ -27,8 +29,10 @@ pub struct Member {
     pub family: String,
     pub middle: String,
     pub given: String,
-    pub role: String,
-    pub represents: String,
+    #[sqlx(try_from = "String")]
+    pub role: MemberRole,
+    #[sqlx(try_from = "String")]
+    pub represents: Represents,
     pub phone: Option<String>,
     pub term_from: String,
     pub term_to: Option<String>,
@@ -94,7 +98,7 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-            if level != "hamlet" {
+            if stored::<UnitLevel>("level", level)? != UnitLevel::Hamlet {
                 return Err(StoreError::Rejected(Problem::TeamNeedsHamlet));
             }
             let (id,): (i64,) = sqlx::query_as(

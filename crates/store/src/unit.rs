@@ -6,19 +6,23 @@
 
 use chrono::NaiveDate;
 use danvan_domain::problem::Problem;
+use danvan_domain::unit::{CodeKind, UnitEventKind};
 use danvan_domain::{text, FieldError, UnitLevel};
 use serde::Serialize;
 
+use crate::typed::stored;
 use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Unit {
     pub id: i64,
     pub parent_id: Option<i64>,
-    pub level: String,
+    #[sqlx(try_from = "String")]
+    pub level: UnitLevel,
     pub name: String,
     pub code: Option<String>,
-    pub code_kind: String,
+    #[sqlx(try_from = "String")]
+    pub code_kind: CodeKind,
     pub path: String,
     pub depth: i32,
     pub valid_from: Option<String>,
@@ -26,9 +30,6 @@ pub struct Unit {
 }
 
 impl Unit {
-    pub fn level(&self) -> UnitLevel {
-        UnitLevel::parse(&self.level).unwrap_or(UnitLevel::Hamlet)
-    }
     /// Still in force on `day` (validity dates are inclusive).
     pub fn valid_on(&self, day: NaiveDate) -> bool {
         let d = day.format("%Y-%m-%d").to_string();
@@ -99,7 +100,7 @@ pub struct EventPart {
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitEvent {
     pub id: i64,
-    pub kind: String,
+    pub kind: UnitEventKind,
     pub effective_date: String,
     pub legal_basis: String,
     pub note: String,
@@ -110,7 +111,8 @@ pub struct UnitEvent {
 #[derive(sqlx::FromRow)]
 struct EventRow {
     id: i64,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: UnitEventKind,
     effective_date: String,
     legal_basis: String,
     note: String,
@@ -167,8 +169,7 @@ impl Store {
                             .fetch_optional(&mut *tx)
                             .await?;
                     let (path, depth, level) = parent.ok_or(StoreError::NotFound)?;
-                    let plevel =
-                        UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
+                    let plevel: UnitLevel = stored("level", level)?;
                     if plevel.rank() >= new.level.rank() {
                         return Err(StoreError::Rejected(Problem::LevelUnder {
                             child: new.level,
@@ -189,7 +190,7 @@ impl Store {
             .bind(&fold)
             .bind(&key)
             .bind(&code)
-            .bind(if code.is_some() || new.level != UnitLevel::Hamlet { "official" } else { "local" })
+            .bind(if code.is_some() || new.level != UnitLevel::Hamlet { CodeKind::Official } else { CodeKind::Local }.as_str())
             .bind(&placeholder)
             .bind(depth)
             .bind(new.valid_from.map(ymd))
@@ -324,16 +325,16 @@ impl Store {
         let day = ymd(ev.date);
         let day_before = ev.date.pred_opt().map(ymd).unwrap_or_else(|| day.clone());
         let kind = match ev.change {
-            UnitChange::Rename { .. } => "rename",
-            UnitChange::Merge { .. } => "merge",
-            UnitChange::Split { .. } => "split",
-            UnitChange::Move { .. } => "move",
+            UnitChange::Rename { .. } => UnitEventKind::Rename,
+            UnitChange::Merge { .. } => UnitEventKind::Merge,
+            UnitChange::Split { .. } => UnitEventKind::Split,
+            UnitChange::Move { .. } => UnitEventKind::Move,
         };
         in_tx!(&self.db, |tx| {
             let (event_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO unit_events (kind, effective_date, legal_basis, note, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(&day)
             .bind(&legal)
             .bind(&note)
@@ -608,11 +609,11 @@ impl Store {
                     .bind(new_parent)
                     .execute(&mut *tx)
                     .await?;
-                if kind == "move" {
+                if kind == UnitEventKind::Move {
                     touched_path = new_path;
                 }
             }
-            let detail = serde_json::json!({"event_id": event_id, "kind": kind});
+            let detail = serde_json::json!({"event_id": event_id, "kind": kind.as_str()});
             audit!(
                 &mut *tx,
                 self,

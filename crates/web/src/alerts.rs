@@ -52,7 +52,7 @@ pub async fn api_alert(
         .store
         .announcement(&Viewer::of(&p), parse_id(&id)?)
         .await?;
-    if a.urgency() == Urgency::Normal {
+    if a.urgency == Urgency::Normal {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_an_alert",
@@ -152,7 +152,7 @@ pub fn atom(alerts: &[ActiveAlert], origin: &Origin, now: i64) -> String {
         out.push_str("    <author>\n");
         text_element(&mut out, "      ", "name", &a.unit_name);
         out.push_str("    </author>\n");
-        let urgency = Urgency::parse(&a.urgency).unwrap_or(Urgency::Urgent);
+        let urgency = a.urgency;
         out.push_str("    <category term=\"");
         out.push_str(urgency.as_str());
         out.push_str("\" label=\"");

@@ -7,7 +7,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use danvan_domain::announcement::{sms_plan, Approval, Urgency};
+use danvan_domain::announcement::{
+    sms_plan, AnnouncementState, Approval, DeliveryChannel, DeliveryState, Urgency,
+};
 use danvan_domain::calendar;
 use danvan_domain::policy::{Action, Target};
 use danvan_domain::problem::Problem;
@@ -133,35 +135,35 @@ fn an(lang: Lang) -> &'static An {
 
 /// An announcement's state.
 fn state_label(lang: Lang, a: &Announcement) -> &'static str {
-    match a.state.as_str() {
-        "pending" => pick(lang, "Chờ duyệt", "Awaiting approval"),
-        "approved" => pick(lang, "Đã duyệt, chờ gửi", "Approved, waiting"),
-        "planned" => pick(lang, "Đã gửi", "Sent"),
-        _ if a.withdrawn() => pick(lang, "Đã thu hồi", "Withdrawn"),
-        _ => pick(lang, "Đã hủy", "Cancelled"),
+    match a.state {
+        AnnouncementState::Pending => pick(lang, "Chờ duyệt", "Awaiting approval"),
+        AnnouncementState::Approved => pick(lang, "Đã duyệt, chờ gửi", "Approved, waiting"),
+        AnnouncementState::Planned => pick(lang, "Đã gửi", "Sent"),
+        AnnouncementState::Cancelled if a.withdrawn() => pick(lang, "Đã thu hồi", "Withdrawn"),
+        AnnouncementState::Cancelled => pick(lang, "Đã hủy", "Cancelled"),
     }
 }
 
 /// A delivery's state.
-fn delivery_label(lang: Lang, s: &str) -> &'static str {
+fn delivery_label(lang: Lang, s: DeliveryState) -> &'static str {
     match s {
-        "sent" => pick(lang, "Đã gửi", "Sent"),
-        "delivered" => pick(lang, "Đã tới máy", "Delivered"),
-        "acknowledged" => pick(lang, "Đã xác nhận", "Acknowledged"),
-        "failed" => pick(lang, "Không gửi được", "Failed"),
-        _ => pick(lang, "Chờ gửi", "Planned"),
+        DeliveryState::Sent => pick(lang, "Đã gửi", "Sent"),
+        DeliveryState::Delivered => pick(lang, "Đã tới máy", "Delivered"),
+        DeliveryState::Acknowledged => pick(lang, "Đã xác nhận", "Acknowledged"),
+        DeliveryState::Failed => pick(lang, "Không gửi được", "Failed"),
+        DeliveryState::Planned => pick(lang, "Chờ gửi", "Planned"),
     }
 }
 
-fn channel_label(lang: Lang, c: &str) -> &'static str {
+fn channel_label(lang: Lang, c: DeliveryChannel) -> &'static str {
     match c {
-        "feed" => pick(
+        DeliveryChannel::Feed => pick(
             lang,
             "Trang tin (điện thoại thông minh)",
             "Feed (smartphone)",
         ),
-        "sms" => pick(lang, "Tin nhắn SMS", "SMS"),
-        _ => pick(lang, "Tổ dân vận đến báo", "Team visit"),
+        DeliveryChannel::Sms => pick(lang, "Tin nhắn SMS", "SMS"),
+        DeliveryChannel::Visit => pick(lang, "Tổ dân vận đến báo", "Team visit"),
     }
 }
 
@@ -287,7 +289,7 @@ pub async fn list(State(st): State<AppState>, user: User, Query(q): Query<ListQu
 }
 
 fn urgency_label(lang: Lang, a: &Announcement) -> &'static str {
-    let u = a.urgency();
+    let u = a.urgency;
     match lang {
         Lang::Vi => u.label_vi(),
         Lang::En => match u {
@@ -391,13 +393,14 @@ pub async fn reach(
     // announcement, under the province's approval rule.
     let here = Target::at(&a.path).team(a.team_id);
     let rule = st.store.announcement_approval(&a.path).await?;
-    let can_approve =
-        a.state == "pending" && user.may(Action::ApproveAnnouncement, &here.approval(rule));
+    let can_approve = a.state == AnnouncementState::Pending
+        && user.may(Action::ApproveAnnouncement, &here.approval(rule));
     // Each household's visit is the user's team's (the list is scoped).
-    let can_inform = a.state == "planned" && user.may_at_all(Action::InformHousehold);
+    let can_inform =
+        a.state == AnnouncementState::Planned && user.may_at_all(Action::InformHousehold);
     let writer = st.store.announcement_writer(a.id).await?;
-    let can_withdraw =
-        a.state != "cancelled" && user.may(Action::WithdrawAnnouncement, &here.author(writer));
+    let can_withdraw = a.state != AnnouncementState::Cancelled
+        && user.may(Action::WithdrawAnnouncement, &here.author(writer));
     let can_record = user.may(Action::RecordVoice, &here);
     let recording = if can_record {
         st.store
@@ -437,8 +440,8 @@ pub async fn reach(
             .by_channel
             .iter()
             .map(|(c, s, n)| ChannelRow {
-                channel: channel_label(lang, c),
-                state: delivery_label(lang, s),
+                channel: channel_label(lang, *c),
+                state: delivery_label(lang, *s),
                 count: *n,
             })
             .collect(),
@@ -462,17 +465,20 @@ pub async fn reach(
                 head_name: h.head_name.clone(),
                 address: h.address.clone(),
                 hamlet: h.hamlet_name.clone(),
-                channel: channel_label(lang, &h.channel),
-                state: delivery_label(lang, &h.state),
+                channel: channel_label(lang, h.channel),
+                state: delivery_label(lang, h.state),
                 reason: h.reason.clone().unwrap_or_default(),
-                can_inform: can_inform && h.channel == "visit",
+                can_inform: can_inform && h.channel == DeliveryChannel::Visit,
             })
             .collect(),
         page,
         can_approve,
         can_withdraw,
-        cancel_reason: a.cancel_reason.clone().filter(|_| a.state == "cancelled"),
-        can_record: can_record && a.state != "cancelled",
+        cancel_reason: a
+            .cancel_reason
+            .clone()
+            .filter(|_| a.state == AnnouncementState::Cancelled),
+        can_record: can_record && a.state != AnnouncementState::Cancelled,
         recording,
         error: q
             .error
@@ -638,7 +644,7 @@ fn feed_views(lang: Lang, items: &[danvan_store::announcement::FeedItem]) -> Vec
     items
         .iter()
         .map(|i| {
-            let u = Urgency::parse(&i.urgency).unwrap_or(Urgency::Normal);
+            let u = i.urgency;
             FeedView {
                 title: i.title.clone(),
                 body: i.body.clone(),
@@ -693,7 +699,7 @@ pub async fn feed(State(st): State<AppState>, lang: Lang, Path(token): Path<Stri
 /// announcements, no login.
 pub async fn hamlet(State(st): State<AppState>, lang: Lang, Path(id): Path<i64>) -> Page {
     let unit = st.store.unit(&danvan_store::Scope::all(), id).await?;
-    if unit.level != "hamlet" {
+    if unit.level != UnitLevel::Hamlet {
         return Err(WebError::NotFound);
     }
     let items = st.store.hamlet_announcements(id).await?;

@@ -10,7 +10,7 @@ use axum::Json;
 use danvan_domain::calendar::iso_local;
 use danvan_domain::feedback::{Channel, RelayMethod, Severity};
 use danvan_domain::problem::Problem;
-use danvan_domain::{Gender, Phone, Reach};
+use danvan_domain::Phone;
 use danvan_store::account::Principal;
 use danvan_store::feedback::{Feedback, NewFeedback, Viewer};
 use danvan_store::unit::Unit;
@@ -276,7 +276,7 @@ pub(crate) async fn household(
         .as_deref()
         .and_then(|p| Phone::parse(p).ok())
         .map(|p| p.as_str().to_string()));
-    v["reach_label"] = json!(Reach::parse(&h.reach).map(|r| r.label_vi()).unwrap_or(""));
+    v["reach_label"] = json!(h.reach.label_vi());
     v["residents"] = Value::Array(
         residents
             .iter()
@@ -286,7 +286,7 @@ pub(crate) async fn household(
                     "full_name": r.full_name(),
                     "family": r.family, "middle": r.middle, "given": r.given,
                     "birth": r.birth_display(),
-                    "gender": r.gender.as_deref().and_then(|g| Gender::parse(g).ok()).map(|g| g.as_str()),
+                    "gender": r.gender.map(|g| g.as_str()),
                     "relation": r.relation,
                     "is_head": r.is_head,
                     "phone": r.phone,

@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::calendar;
-use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
+use danvan_domain::feedback::{FeedbackState, Severity, TrackingCode};
 use danvan_domain::policy::{Action as Can, Target};
 use danvan_domain::problem::Problem;
 use danvan_sheet::{Cell, Table};
@@ -37,12 +37,12 @@ fn when(unix: i64) -> String {
         .to_string()
 }
 
-fn state_label(lang: Lang, s: &str) -> &'static str {
-    FeedbackState::parse(s).map_or("", |s| pick(lang, s.label_vi(), s.label_en()))
+fn state_label(lang: Lang, s: FeedbackState) -> &'static str {
+    pick(lang, s.label_vi(), s.label_en())
 }
 
-fn severity_label(lang: Lang, s: &str) -> &'static str {
-    Severity::parse(s).map_or("", |s| pick(lang, s.label_vi(), s.label_en()))
+fn severity_label(lang: Lang, s: Severity) -> &'static str {
+    pick(lang, s.label_vi(), s.label_en())
 }
 
 fn topic_name(lang: Lang, t: &Topic) -> String {
@@ -238,7 +238,7 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
     );
     // Teams and hamlets are listed where they are few: a commune and below.
     let local = matches!(
-        unit.level(),
+        unit.level,
         danvan_domain::UnitLevel::Commune | danvan_domain::UnitLevel::Hamlet
     );
     let (mut teams, mut hamlets) = (Vec::new(), Vec::new());
@@ -277,9 +277,9 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
             id: r.id,
             code: display_code(&r.code),
             topic: pick(lang, &r.topic_name_vi, &r.topic_name_en).to_string(),
-            severity: severity_label(lang, &r.severity),
-            urgent: r.severity == Severity::Urgent.as_str(),
-            state: state_label(lang, &r.state),
+            severity: severity_label(lang, r.severity),
+            urgent: r.severity == Severity::Urgent,
+            state: state_label(lang, r.state),
             excerpt: excerpt(&r.description, 120),
             hamlet: r.hamlet_name.clone(),
             received: when(r.received_at),
@@ -625,7 +625,7 @@ async fn render_item(
     let events = st.store.feedback_events(Some(&viewer), f.id).await?;
     let photos = (1..=st.store.photo_count(f.id).await?).collect();
     let now = st.store.now();
-    let state = f.state();
+    let state = f.state;
     let item = Target::at(&f.path).handled_at(&f.responsible_path);
     let officer = viewer.may(Can::HandleFeedback, &item);
     let leader = viewer.may(Can::ApproveFeedbackAnswer, &item);
@@ -645,7 +645,7 @@ async fn render_item(
         Fact {
             id: "fact-severity",
             label: fb.col_severity,
-            value: severity_label(lang, &f.severity).to_string(),
+            value: severity_label(lang, f.severity).to_string(),
         },
         Fact {
             id: "fact-hamlet",
@@ -675,9 +675,7 @@ async fn render_item(
         Fact {
             id: "fact-channel",
             label: fb.channel,
-            value: Channel::parse(&f.channel)
-                .map_or("", |c| pick(lang, c.label_vi(), c.label_en()))
-                .to_string(),
+            value: pick(lang, f.channel.label_vi(), f.channel.label_en()).to_string(),
         },
     ];
     if let Some(a) = f.answered_at {
@@ -687,7 +685,7 @@ async fn render_item(
             value: when(a),
         });
     }
-    if let Some(m) = f.relay_method.as_deref().and_then(RelayMethod::parse) {
+    if let Some(m) = f.relay_method {
         facts.push(Fact {
             id: "fact-relay",
             label: fb.relay,
@@ -739,9 +737,9 @@ async fn render_item(
                 "refused" => t.ev_refused.to_string(),
                 "rated" => t.ev_rated.to_string(),
                 "escalated" => t.ev_escalated.to_string(),
-                _ => match e.to_state.as_deref().map(|s| state_label(lang, s)) {
-                    Some(l) if !l.is_empty() => l.to_string(),
-                    _ => t.ev_other.to_string(),
+                _ => match e.to_state {
+                    Some(s) => state_label(lang, s).to_string(),
+                    None => t.ev_other.to_string(),
                 },
             };
             EventView {
@@ -763,7 +761,7 @@ async fn render_item(
         code: display_code(&f.code),
         public_code: (!f.confidential).then(|| display_code(&f.code)),
         topic: pick(lang, &f.topic_name_vi, &f.topic_name_en).to_string(),
-        state: state_label(lang, &f.state),
+        state: state_label(lang, f.state),
         late: f.is_late(now),
         confidential: f.confidential,
         description: f.description.clone(),
@@ -1051,10 +1049,10 @@ pub async fn dashboard(
                 id: l.id,
                 code: display_code(&l.code),
                 topic: pick(lang, &l.topic_name_vi, &l.topic_name_en).to_string(),
-                state: state_label(lang, &l.state),
+                state: state_label(lang, l.state),
                 hamlet: l.hamlet_name.clone(),
                 responsible: l.responsible_label.clone(),
-                due: when(if l.state == FeedbackState::Received.as_str() {
+                due: when(if l.state == FeedbackState::Received {
                     l.ack_due.min(l.resolve_due)
                 } else {
                     l.resolve_due
@@ -1165,7 +1163,7 @@ pub async fn dashboard_xlsx(
                     vec![
                         Cell::Text(display_code(&l.code)),
                         Cell::Text(pick(lang, &l.topic_name_vi, &l.topic_name_en).to_string()),
-                        Cell::Text(state_label(lang, &l.state).to_string()),
+                        Cell::Text(state_label(lang, l.state).to_string()),
                         Cell::Text(l.hamlet_name.clone()),
                         Cell::Text(l.responsible_label.clone()),
                         Cell::Text(when(l.resolve_due)),

@@ -13,6 +13,7 @@ use danvan_domain::calendar;
 use danvan_domain::loudspeaker::{broadcast_times, slots_text, Voice};
 use danvan_domain::policy::{Action, Target};
 use danvan_domain::problem::Problem;
+use danvan_domain::UnitLevel;
 use danvan_media::speech::{self, SpeechError};
 use danvan_store::announcement::Announcement;
 use danvan_store::feedback::Viewer;
@@ -107,7 +108,7 @@ async fn wav_of(st: &AppState, a: &Announcement, voice: Voice) -> Result<Vec<u8>
     let wav = match recording {
         Some(r) => speech::broadcast_from_recording(&r.wav)?,
         None => {
-            let text = speech::script(&a.title, &a.body, a.urgency() != Urgency::Normal);
+            let text = speech::script(&a.title, &a.body, a.urgency != Urgency::Normal);
             speech::broadcast_wav(&text, voice).await?
         }
     };
@@ -282,14 +283,14 @@ fn audio_path(id: i64, voice: Voice, format: &str) -> String {
 }
 
 fn times_of(a: &Announcement, slots: &[(u32, u32)]) -> Vec<i64> {
-    broadcast_times(a.send_at, a.expires_at, a.urgency(), slots)
+    broadcast_times(a.send_at, a.expires_at, a.urgency, slots)
 }
 
 /// The hamlet, if the user may see its loudspeaker schedule.
 async fn hamlet_of(st: &AppState, user: &User, id: i64) -> Result<String, WebError> {
     user.require(Action::ListenBroadcast)?;
     let unit = st.store.unit(&user.p.scope, id).await?;
-    if unit.level != "hamlet" {
+    if unit.level != UnitLevel::Hamlet {
         return Err(WebError::NotFound);
     }
     Ok(unit.name)
@@ -323,7 +324,7 @@ async fn render(st: &AppState, user: &User, id: i64, q: PageQuery) -> Result<Res
         .map(|a| Item {
             id: a.id,
             title: a.title.clone(),
-            urgent: a.urgency() != Urgency::Normal,
+            urgent: a.urgency != Urgency::Normal,
             sent: long(a.send_at),
             expires: long(a.expires_at),
             times: times_of(a, &slots).into_iter().map(short).collect(),
@@ -401,7 +402,7 @@ pub async fn schedule_csv(
             long(t),
             a.id.to_string(),
             csv_field(&a.title),
-            a.urgency().label_vi().to_string(),
+            a.urgency.label_vi().to_string(),
             audio_path(a.id, Voice::North, "wav"),
         ];
         out += &line.join(",");
@@ -428,7 +429,7 @@ pub async fn own_hamlet(st: &AppState, user: &User) -> Option<i64> {
         return None;
     }
     let unit = st.store.unit(&Scope::all(), user.p.unit_id?).await.ok()?;
-    (unit.level == "hamlet").then_some(unit.id)
+    (unit.level == UnitLevel::Hamlet).then_some(unit.id)
 }
 
 /// The message of a recording refusal's code, for the reach page.
@@ -583,7 +584,7 @@ pub async fn api_slots_get(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Action::ListenBroadcast, &Target::anywhere())?;
     let unit = st.store.unit(&p.scope, parse_id(&id)?).await?;
-    if unit.level != "hamlet" {
+    if unit.level != UnitLevel::Hamlet {
         return Err(danvan_store::StoreError::NotFound.into());
     }
     let slots = st.store.loudspeaker_slots(unit.id).await?;

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate};
 use danvan_domain::calendar;
-use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
+use danvan_domain::feedback::{Channel, Severity, TrackingCode};
 use danvan_media::xml::escape_xml;
 use danvan_store::feedback::{NewFeedback, PublicFeedback, Topic};
 use danvan_store::feedback_query::PublicFilter;
@@ -601,7 +601,7 @@ pub(crate) async fn service_definition(
 // ---------------------------------------------------------------------------
 
 fn request_node(f: &PublicFeedback, now: i64) -> Node<'_> {
-    let state = FeedbackState::parse(&f.state).unwrap_or(FeedbackState::Received);
+    let state = f.state;
     let notes = match (&f.answer, &f.refusal_reason) {
         (Some(answer), _) => text(answer),
         (None, Some(reason)) => match f.refer_to.as_deref().map(str::trim) {

@@ -11,9 +11,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::policy::{Action, Target};
 use danvan_domain::problem::Problem;
-use danvan_domain::{
-    date, Birth, CitizenId, Gender, MemberRole, PersonName, Phone, Reach, Represents, UnitLevel,
-};
+use danvan_domain::unit::UnitEventKind;
+use danvan_domain::{date, Birth, CitizenId, Gender, PersonName, Phone, Reach, UnitLevel};
 use danvan_store::household::ResidentEdit;
 use danvan_store::import::{ImportError, ImportOutcome};
 use danvan_store::stats::{Counts, TeamLoad};
@@ -79,7 +78,7 @@ fn ymd_vn(s: &Option<String>) -> Option<String> {
 }
 
 fn level_label(lang: Lang, u: &Unit) -> &'static str {
-    label(lang, u.level().label_vi(), u.level().label_en())
+    label(lang, u.level.label_vi(), u.level.label_en())
 }
 
 // ---------------------------------------------------------------- login
@@ -343,7 +342,7 @@ pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         let n = st.store.counts(&ch.path).await?;
         children.push((ch, n));
     }
-    let local = matches!(unit.level(), UnitLevel::Hamlet | UnitLevel::Commune);
+    let local = matches!(unit.level, UnitLevel::Hamlet | UnitLevel::Commune);
     let teams = if local {
         st.store.team_loads(scope, &unit.path).await?
     } else {
@@ -374,7 +373,8 @@ pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
 }
 
 pub struct EventView {
-    pub kind: String,
+    /// The stored kind, for the CSS class.
+    pub kind: &'static str,
     pub label: &'static str,
     pub date: String,
     pub legal_basis: String,
@@ -400,12 +400,12 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
         .await?
         .into_iter()
         .map(|e| {
-            let label = match e.kind.as_str() {
-                "rename" => t.event_rename,
-                "merge" => t.event_merge,
-                "split" => t.event_split,
-                "move" => t.event_move,
-                _ => t.event_create,
+            let label = match e.kind {
+                UnitEventKind::Rename => t.event_rename,
+                UnitEventKind::Merge => t.event_merge,
+                UnitEventKind::Split => t.event_split,
+                UnitEventKind::Move => t.event_move,
+                UnitEventKind::Create => t.event_create,
             };
             let names = |part: &str| {
                 e.parts
@@ -416,8 +416,8 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
                     .join(", ")
             };
             let mut lines = Vec::new();
-            match e.kind.as_str() {
-                "rename" => {
+            match e.kind {
+                UnitEventKind::Rename => {
                     for p in &e.parts {
                         lines.push(format!(
                             "«{}» → «{}»",
@@ -426,7 +426,7 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
                         ));
                     }
                 }
-                "move" => {
+                UnitEventKind::Move => {
                     for p in &e.parts {
                         lines.push(if en {
                             format!(
@@ -445,7 +445,7 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
                         });
                     }
                 }
-                _ => {
+                UnitEventKind::Create | UnitEventKind::Merge | UnitEventKind::Split => {
                     lines.push(format!("{}: {}", t.sources, names("source")));
                     lines.push(format!("{}: {}", t.targets, names("target")));
                     if e.households_moved > 0 {
@@ -457,7 +457,7 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
                 .map(date::format_vn_date)
                 .unwrap_or(e.effective_date);
             EventView {
-                kind: e.kind,
+                kind: e.kind.as_str(),
                 label,
                 date,
                 legal_basis: e.legal_basis,
@@ -522,12 +522,8 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
                 ymd_vn(&m.term_to).unwrap_or_default()
             ),
             name: m.full_name(),
-            role: MemberRole::parse(&m.role)
-                .map(|r| label(lang, r.label_vi(), r.label_en()))
-                .unwrap_or(""),
-            represents: Represents::parse(&m.represents)
-                .map(|r| label(lang, r.label_vi(), r.label_en()))
-                .unwrap_or(""),
+            role: label(lang, m.role.label_vi(), m.role.label_en()),
+            represents: label(lang, m.represents.label_vi(), m.represents.label_en()),
             phone: m
                 .phone
                 .as_deref()
@@ -541,7 +537,7 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         .await?
         .into_iter()
         .map(|h| {
-            let r = h.reach();
+            let r = h.reach;
             HouseholdRow {
                 id: h.id,
                 code: h.code,
@@ -590,10 +586,8 @@ struct HouseholdPage {
     teams: Vec<(i64, String)>,
 }
 
-fn gender_label(lang: Lang, g: &Option<String>) -> &'static str {
-    g.as_deref()
-        .and_then(|g| Gender::parse(g).ok())
-        .map(|g| label(lang, g.label_vi(), g.label_en()))
+fn gender_label(lang: Lang, g: Option<Gender>) -> &'static str {
+    g.map(|g| label(lang, g.label_vi(), g.label_en()))
         .unwrap_or("")
 }
 
@@ -609,7 +603,7 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
             id: r.id,
             name: r.full_name(),
             birth: r.birth_display(),
-            gender: gender_label(lang, &r.gender),
+            gender: gender_label(lang, r.gender),
             relation: r.relation.clone(),
             phone: r
                 .phone
@@ -620,7 +614,7 @@ pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i6
             citizen_id: r.citizen_id.clone().unwrap_or_default(),
         })
         .collect();
-    let reach = h.reach();
+    let reach = h.reach;
     let place = Target::at(&h.path).team(h.team_id);
     let teams = if user.may(Action::AssignHousehold, &place) {
         st.store
@@ -700,8 +694,6 @@ pub async fn resident_edit(State(st): State<AppState>, user: User, Path(id): Pat
         birth: r.birth_display(),
         gender: r
             .gender
-            .as_deref()
-            .and_then(|g| Gender::parse(g).ok())
             .map(|g| g.label_vi().to_string())
             .unwrap_or_default(),
         relation: r.relation.clone(),

@@ -24,7 +24,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
-use danvan_domain::{text, Phone};
+use danvan_domain::{text, Phone, UnitLevel};
 use danvan_store::feedback::{NewFeedback, Topic, MAX_DESCRIPTION};
 use danvan_store::photo::{clean_photos, PhotoError, MAX_PHOTOS, MAX_PHOTO_BYTES};
 use danvan_store::unit::Unit;
@@ -172,7 +172,7 @@ fn topic_options(lang: Lang, topics: &[Topic], selected: &str) -> Vec<TopicOptio
 
 /// A hamlet people may report about: a hamlet, in force.
 fn reportable(u: &Unit) -> bool {
-    u.level == "hamlet" && u.valid_to.is_none()
+    u.level == UnitLevel::Hamlet && u.valid_to.is_none()
 }
 
 /// The hamlet chosen by id, if it is one people may report about.
@@ -803,11 +803,8 @@ fn notice(lang: Lang, msg: Option<&str>) -> Option<(bool, &'static str)> {
     })
 }
 
-fn state_label(lang: Lang, state: &str) -> &'static str {
-    match FeedbackState::parse(state) {
-        Some(s) => pick(lang, s.label_vi(), s.label_en()),
-        None => "",
-    }
+fn state_label(lang: Lang, s: FeedbackState) -> &'static str {
+    pick(lang, s.label_vi(), s.label_en())
 }
 
 /// `GET /r/{code}`: what anyone may know of an item. Confidential and
@@ -828,7 +825,7 @@ pub async fn status(
     let display = TrackingCode::parse(&f.code)
         .map(|c| c.display())
         .unwrap_or_else(|| f.code.clone());
-    let state = FeedbackState::parse(&f.state).unwrap_or(FeedbackState::Received);
+    let state = f.state;
     let events = events
         .into_iter()
         .map(|e| {
@@ -839,9 +836,9 @@ pub async fn status(
                 "refused" => t.ev_refused.to_string(),
                 "rated" => t.ev_rated.to_string(),
                 "escalated" => t.ev_escalated.to_string(),
-                _ => match e.to_state.as_deref().map(|s| state_label(lang, s)) {
-                    Some(l) if !l.is_empty() => l.to_string(),
-                    _ => t.ev_other.to_string(),
+                _ => match e.to_state {
+                    Some(s) => state_label(lang, s).to_string(),
+                    None => t.ev_other.to_string(),
                 },
             };
             EventView {
@@ -855,7 +852,7 @@ pub async fn status(
         c: chrome(lang, &format!("/r/{display}")),
         topic: pick(lang, &f.topic_name_vi, &f.topic_name_en).to_string(),
         hamlet: f.hamlet_name.clone(),
-        state: state_label(lang, &f.state),
+        state: state_label(lang, f.state),
         received_at: when(f.received_at),
         due: when(f.resolve_due),
         late: state.is_open() && st.store.now() > f.resolve_due,

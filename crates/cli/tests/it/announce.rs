@@ -2,6 +2,7 @@
 //! delivery plan per household in the demo's Mai Hoàng, the reach figures,
 //! and bad input that changes nothing.
 
+use danvan_domain::announcement::OutboxState;
 use danvan_store::{Actor, Scope, Store};
 use serde_json::{json, Value};
 
@@ -787,7 +788,7 @@ async fn withdrawing_stops_what_has_not_left(backend: Backend) {
     };
     assert!(public(server).await.contains("Cắt điện toàn thôn"));
     let queued = store.outbox_states().await.unwrap();
-    assert_eq!(queued, vec![("queued".to_string(), sms)]);
+    assert_eq!(queued, vec![(OutboxState::Queued, sms)]);
 
     let path = format!("/api/v1/announcements/{id}/withdraw");
     // Not the team, not another commune, not an officer who neither wrote

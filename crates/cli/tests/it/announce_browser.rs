@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use danvan_domain::announcement::OutboxState;
+
 use crate::announce::expected_channels;
 use crate::announce_sms::{announce, kannel_config, rig};
 use crate::browser::Browser;
@@ -23,7 +25,7 @@ async fn the_reach_page_shows_every_channel(backend: Backend) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let states = store.outbox_states().await.unwrap();
-        if states == vec![("delivered".to_string(), sms)] {
+        if states == vec![(OutboxState::Delivered, sms)] {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "reports: {states:?}");

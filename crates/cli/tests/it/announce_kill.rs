@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use danvan_domain::announcement::OutboxState;
 use danvan_store::account::TokenKind;
 use danvan_store::announcement::{Audience, NewAnnouncement};
 use danvan_store::feedback::Viewer;
@@ -173,7 +174,7 @@ async fn killed_while_sending(backend: Backend) {
         let states = store.outbox_states().await.unwrap();
         let open = states
             .iter()
-            .filter(|(s, _)| s == "queued" || s == "sending")
+            .filter(|(s, _)| matches!(s, OutboxState::Queued | OutboxState::Sending))
             .map(|(_, n)| n)
             .sum::<i64>();
         if open == 0 {

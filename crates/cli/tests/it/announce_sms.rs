@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use danvan_domain::announcement::OutboxState;
 use danvan_store::account::TokenKind;
 use danvan_store::{Actor, FixedClock, Scope, Store};
 use serde_json::{json, Value};
@@ -200,7 +201,7 @@ async fn announcement_through_kannel(backend: Backend) {
     })
     .await;
     let outbox = store.outbox_states().await.unwrap();
-    assert_eq!(outbox, vec![("delivered".to_string(), sms)], "{outbox:?}");
+    assert_eq!(outbox, vec![(OutboxState::Delivered, sms)], "{outbox:?}");
 
     // A household answers "OK" from its phone: acknowledged.
     let phone = got[0].to.clone();
@@ -245,7 +246,7 @@ async fn announcement_through_kannel(backend: Backend) {
         reach
             .by_channel
             .iter()
-            .filter(|(ch, st, _)| ch == c && st == s)
+            .filter(|(ch, st, _)| ch.as_str() == c && st.as_str() == s)
             .map(|(_, _, n)| *n)
             .sum::<i64>()
     };
@@ -280,7 +281,7 @@ async fn announcement_through_kannel(backend: Backend) {
     );
     assert_eq!(
         store.outbox_states().await.unwrap(),
-        vec![("delivered".to_string(), sms)],
+        vec![(OutboxState::Delivered, sms)],
         "nothing changed"
     );
 

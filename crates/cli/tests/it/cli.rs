@@ -417,7 +417,7 @@ async fn registry_commands_record_history(b: Backend) {
         Some("2025-06-30")
     );
     let hist = s.unit_history(&all, id(&h2)).await.unwrap();
-    assert_eq!(hist[0].kind, "split");
+    assert_eq!(hist[0].kind.as_str(), "split");
     assert_eq!(hist[0].households_moved, 1);
     let c2_path = s.unit(&all, id(&c2)).await.unwrap().path;
     let counts = s.counts(&c2_path).await.unwrap();

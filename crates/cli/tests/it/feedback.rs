@@ -109,7 +109,7 @@ async fn member_report_counts_working_hours(b: Backend) {
     let own = s.feedback(&Viewer::of(&member), r.id).await.unwrap();
     assert_eq!(own.household_id, Some(household.id));
     assert_eq!(own.relayed_by, Some(member.account_id));
-    assert_eq!(own.relay_method.as_deref(), Some("home_visit"));
+    assert_eq!(own.relay_method.map(|m| m.as_str()), Some("home_visit"));
     assert_eq!(own.team_id, Some(member.team_id.unwrap()));
     let commune = viewer(&s, "xa.phucson").await;
     let seen = s.feedback(&commune, r.id).await.unwrap();
@@ -357,7 +357,7 @@ async fn answers_are_approved_by_the_leader(b: Backend) {
         .act_on_feedback(&leader, r.id, Action::ApproveAnswer)
         .await
         .unwrap();
-    assert_eq!(f.state, "answered");
+    assert_eq!(f.state.as_str(), "answered");
     let public = s.feedback_public(&r.code).await.unwrap();
     assert_eq!(
         public.answer.as_deref(),
@@ -421,7 +421,10 @@ async fn answers_are_approved_by_the_leader(b: Backend) {
     clock.advance(chrono::Duration::days(8));
     let (_, closed) = s.sweep_feedback().await.unwrap();
     assert_eq!(closed, 1);
-    assert_eq!(s.feedback(&leader, r.id).await.unwrap().state, "closed");
+    assert_eq!(
+        s.feedback(&leader, r.id).await.unwrap().state.as_str(),
+        "closed"
+    );
     // Too late to reopen now: the message is kept, the state stays.
     let state = s
         .reporter_reply(&r.code, Some(&reporter), "Lại có rác")

@@ -553,7 +553,10 @@ async fn pages_export_and_refuse_bad_input(b: Backend) {
         .unwrap();
     assert_eq!(res.status(), 403);
     let officer = viewer(&s, "xa.phucson").await;
-    assert_eq!(s.feedback(&officer, r2).await.unwrap().state, "received");
+    assert_eq!(
+        s.feedback(&officer, r2).await.unwrap().state.as_str(),
+        "received"
+    );
     // An empty answer: the page again with a message in Vietnamese.
     let res = c
         .post(server.url(&format!("/feedback/{r2}/act")))
@@ -1036,9 +1039,9 @@ async fn a_member_records_a_concern_for_a_resident(b: Backend) {
         .parse()
         .unwrap();
     let own = s.feedback(&Viewer::of(&member), id).await.unwrap();
-    assert_eq!(own.channel, "member");
+    assert_eq!(own.channel.as_str(), "member");
     assert_eq!(own.relayed_by, Some(member.account_id));
-    assert_eq!(own.relay_method.as_deref(), Some("phone_call"));
+    assert_eq!(own.relay_method.map(|m| m.as_str()), Some("phone_call"));
     assert_eq!(own.resident_id, Some(resident));
     assert!(!own.identity_consent);
     // The member's own page of it shows who; the commune's does not.

@@ -385,7 +385,7 @@ async fn create_and_read_back(b: Backend) {
     // Stored as an Open311 item of the key's account, the name in
     // Vietnamese order (family name first).
     let item = s.feedback_by_code(&Viewer::system(), &code).await.unwrap();
-    assert_eq!(item.channel, "open311");
+    assert_eq!(item.channel.as_str(), "open311");
     assert_eq!(item.reporter_name.as_deref(), Some("Lê Thị Hoa"));
     assert_eq!(item.reporter_phone.as_deref(), Some("+84912345678"));
     assert_eq!(item.hamlet_id, mai_hoang);
@@ -487,7 +487,7 @@ async fn create_and_read_back(b: Backend) {
         .feedback_by_code(&Viewer::system(), &first_code)
         .await
         .unwrap();
-    assert_eq!(item.severity, "urgent");
+    assert_eq!(item.severity.as_str(), "urgent");
 
     // The hamlet may come as address_id; no name and no phone: anonymous.
     let by_address = form(&[

@@ -176,7 +176,7 @@ async fn outside_client_lists_posts_and_reads_back(b: Backend) {
         .contains(&code[..4]));
     assert_eq!(stored(s).await, before + 1);
     let item = s.feedback_by_code(&Viewer::system(), &code).await.unwrap();
-    assert_eq!(item.channel, "open311");
+    assert_eq!(item.channel.as_str(), "open311");
     assert_eq!(item.description, text);
     assert_eq!(item.hamlet_id, mai_hoang);
     assert_eq!(item.reporter_name.as_deref(), Some("Lê Thị Hoa"));

@@ -15,7 +15,7 @@ async fn demo_shows_the_pilot(b: Backend) {
     let all = Scope::all();
 
     let mai_hoang = s.unit(&all, unit_id(s, "mai hoang").await).await.unwrap();
-    assert_eq!(mai_hoang.level(), UnitLevel::Hamlet);
+    assert_eq!(mai_hoang.level, UnitLevel::Hamlet);
     let counts = s.counts(&mai_hoang.path).await.unwrap();
     assert_eq!(counts.households, 245);
     assert_eq!(counts.teams, 6);
@@ -56,7 +56,7 @@ async fn demo_shows_the_pilot(b: Backend) {
     let yen_the = s.search_units(&all, "xa yen the", 10).await.unwrap();
     let yen_the = yen_the
         .iter()
-        .find(|u| u.level() == UnitLevel::Commune)
+        .find(|u| u.level == UnitLevel::Commune)
         .expect("Xã Yên Thế");
     assert_eq!(yen_the.code.as_deref(), Some("07288"));
     let yt = s.counts(&yen_the.path).await.unwrap();
@@ -75,7 +75,10 @@ async fn demo_shows_the_pilot(b: Backend) {
     assert_eq!(dong_tam.code.as_deref(), Some("07260"));
     assert_eq!(dong_tam.valid_to.as_deref(), Some("2025-06-30"));
     let h = s.unit_history(&all, dong_tam.id).await.unwrap();
-    let merge = h.iter().find(|e| e.kind == "merge").expect("merge event");
+    let merge = h
+        .iter()
+        .find(|e| e.kind.as_str() == "merge")
+        .expect("merge event");
     assert_eq!(merge.effective_date, "2025-07-01");
     assert!(merge
         .parts
@@ -83,9 +86,9 @@ async fn demo_shows_the_pilot(b: Backend) {
         .any(|p| p.part == "target" && p.unit_id == yen_the.id));
     assert_eq!(merge.parts.iter().filter(|p| p.part == "source").count(), 5);
     let h = s.unit_history(&all, yen_the.id).await.unwrap();
-    assert!(h.iter().any(|e| e.kind == "merge"));
+    assert!(h.iter().any(|e| e.kind.as_str() == "merge"));
     assert!(
-        h.iter().any(|e| e.kind == "move"),
+        h.iter().any(|e| e.kind.as_str() == "move"),
         "hamlets moved into Yên Thế"
     );
     db.finish().await;

@@ -310,7 +310,7 @@ async fn a_resident_reports_with_a_photo(b: Backend) {
     // Stored with the reporter…
     let stored = s.feedback_by_code(&Viewer::system(), &code).await.unwrap();
     assert_eq!(stored.reporter_name.as_deref(), Some("Lê Thị Hoa"));
-    assert_eq!(stored.channel, "web");
+    assert_eq!(stored.channel.as_str(), "web");
     assert_eq!(stored.description, text);
 
     // …whom the public page never shows.

@@ -250,7 +250,7 @@ async fn unit_res(store: &Store, id: i64) -> Res {
     Res {
         value: id.to_string(),
         approval: store.announcement_approval(&u.path).await.unwrap(),
-        level: Some(u.level()),
+        level: Some(u.level),
         path: u.path,
         ..Res::default()
     }
