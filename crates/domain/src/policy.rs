@@ -684,4 +684,56 @@ mod table {
             "ARCHITECTURE.md must hold the policy table as generated:\n\n{table}"
         );
     }
+
+    /// Who may do what is decided here only: the crates that serve people
+    /// (handlers, templates, the store, media, SMS) name no role and test
+    /// none (the same check as the `grep` in ARCHITECTURE.md).
+    #[test]
+    fn no_role_check_outside_the_policy() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let mut found = Vec::new();
+        let mut dirs: Vec<std::path::PathBuf> = [
+            "web/src",
+            "web/templates",
+            "store/src",
+            "media/src",
+            "sms/src",
+        ]
+        .iter()
+        .map(|d| std::path::Path::new(root).join(d))
+        .collect();
+        let mut files = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                files += 1;
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for (n, line) in text.lines().enumerate() {
+                    let role_named = line.match_indices("Role::").any(|(i, _)| {
+                        let before = line[..i].chars().last();
+                        let after = line[i + 6..].chars().next();
+                        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                            && after.is_some_and(|c| c.is_ascii_uppercase())
+                    });
+                    let compared = line.contains(".role ==")
+                        || line.contains(".role !=")
+                        || line.contains("binds_to_team")
+                        || line.contains("is_officer");
+                    if role_named || compared {
+                        found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(files > 50, "the sources were read ({files} files)");
+        assert!(
+            found.is_empty(),
+            "role checks outside the policy:\n{}",
+            found.join("\n")
+        );
+    }
 }

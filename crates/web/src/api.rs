@@ -4,7 +4,7 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use danvan_domain::calendar::iso_local;
@@ -18,7 +18,7 @@ use danvan_store::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{cookie, SESSION_COOKIE};
+use crate::auth::{api_caller, Caller};
 use crate::AppState;
 
 pub struct ApiError {
@@ -112,27 +112,12 @@ impl FromRequestParts<AppState> for ApiUser {
                 "Cần đăng nhập hoặc mã truy cập (Authorization: Bearer)",
             )
         };
-        if let Some(auth) = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            let token = auth.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
-            return st
-                .store
-                .principal_for_api_token(token.trim())
-                .await?
-                .map(ApiUser)
-                .ok_or_else(unauthorized);
-        }
-        if parts.method == Method::GET {
-            if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
-                if let Some((p, _)) = st.store.session(token).await? {
-                    return Ok(ApiUser(p));
-                }
-            }
-        }
-        Err(unauthorized())
+        // Found at the door already, or looked up now.
+        let found = match parts.extensions.get::<Caller>() {
+            Some(c) => Some(c.clone()),
+            None => api_caller(&st.store, &parts.method, &parts.headers).await?,
+        };
+        found.map(|c| ApiUser(c.p)).ok_or_else(unauthorized)
     }
 }
 

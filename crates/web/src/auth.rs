@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Method};
 use danvan_store::account::Principal;
+use danvan_store::{Store, StoreError};
 
 use crate::error::WebError;
 use crate::i18n::Lang;
@@ -90,6 +91,53 @@ impl User {
     }
 }
 
+/// Who a request is from, looked up once. The door of an `Access::Can`
+/// route (`routes`) finds the caller to check the role and leaves it in the
+/// request's extensions; `User` and `ApiUser` take it from there instead of
+/// reading the session or the token a second time.
+#[derive(Clone)]
+pub struct Caller {
+    pub p: Principal,
+    /// The session's CSRF token; none for an API key.
+    pub csrf: Option<String>,
+}
+
+/// The caller of a page: the session cookie.
+pub async fn page_caller(store: &Store, headers: &HeaderMap) -> Result<Option<Caller>, StoreError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(store.session(token).await?.map(|(p, csrf)| Caller {
+        p,
+        csrf: Some(csrf),
+    }))
+}
+
+/// The caller of the JSON API: the bearer token, or the page session on a
+/// GET (an `Authorization` header that is not a bearer is nobody).
+pub async fn api_caller(
+    store: &Store,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, StoreError> {
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let Some(token) = auth.strip_prefix("Bearer ") else {
+            return Ok(None);
+        };
+        return Ok(store
+            .principal_for_api_token(token.trim())
+            .await?
+            .map(|p| Caller { p, csrf: None }));
+    }
+    if method == Method::GET {
+        return page_caller(store, headers).await;
+    }
+    Ok(None)
+}
+
 impl FromRequestParts<AppState> for User {
     type Rejection = WebError;
 
@@ -106,14 +154,22 @@ impl FromRequestParts<AppState> for User {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(WebError::Login(next));
         };
-        match state.store.session(token).await? {
-            Some((p, csrf)) => Ok(User {
+        // Found at the door already, or looked up now.
+        let found = match parts.extensions.get::<Caller>() {
+            Some(c) => Some(c.clone()),
+            None => page_caller(&state.store, &parts.headers).await?,
+        };
+        match found {
+            Some(Caller {
+                p,
+                csrf: Some(csrf),
+            }) => Ok(User {
                 p,
                 csrf,
                 token: token.to_string(),
                 lang,
             }),
-            None => Err(WebError::Login(next)),
+            _ => Err(WebError::Login(next)),
         }
     }
 }

@@ -368,10 +368,20 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
         BroadcastTimes(e) => slot_error(lang, e),
         UnitChoiceMissing => two("Hãy chọn đơn vị", "Choose a unit"),
         BadChoice { field } => {
+            // The form's field in the reader's words.
+            let (fvi, fen) = match *field {
+                "team" => ("tổ dân vận", "team"),
+                "account" => ("người được giao", "person assigned"),
+                "action" => ("thao tác", "action"),
+                "resident" => ("người dân", "resident"),
+                "household" => ("hộ", "household"),
+                "province" => ("tỉnh", "province"),
+                other => (other, other),
+            };
             if vi {
-                format!("Lựa chọn không hợp lệ: {field}")
+                format!("Lựa chọn không hợp lệ: {fvi}")
             } else {
-                format!("Not a valid choice: {field}")
+                format!("Not a valid choice: {fen}")
             }
         }
         UploadInterrupted => two("Tệp gửi lên bị gián đoạn", "The upload was interrupted"),

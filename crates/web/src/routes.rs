@@ -14,17 +14,16 @@
 //! scope, and checks every answer against `danvan_domain::policy`.
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Extension, Router};
 use danvan_domain::policy::{self, Action, Denial};
-use danvan_domain::Role;
 use danvan_store::{Store, StoreError};
 
 use crate::api::ApiError;
-use crate::auth::{cookie, SESSION_COOKIE};
+use crate::auth::{api_caller, page_caller};
 use crate::error::WebError;
 use crate::{
     alerts, announce_api, announce_pages, api, assets, feedback_pages, gateway, loudspeaker,
@@ -245,45 +244,16 @@ impl At<'_> {
     }
 }
 
-/// The role of whoever the request is from, found the way the handler's
-/// extractor will find them (`User`: the session cookie; `ApiUser`: the
-/// bearer token, or the session on a GET). None when nobody is: the
-/// handler then answers 401 or sends to the login page itself.
-async fn role_of(
-    store: &Store,
-    api: bool,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<Option<Role>, StoreError> {
-    if api {
-        if let Some(auth) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            return match auth.strip_prefix("Bearer ") {
-                Some(token) => Ok(store
-                    .principal_for_api_token(token.trim())
-                    .await?
-                    .map(|p| p.role)),
-                None => Ok(None),
-            };
-        }
-        if method != Method::GET {
-            return Ok(None);
-        }
-    }
-    match cookie(headers, SESSION_COOKIE) {
-        Some(token) => Ok(store.session(token).await?.map(|(p, _)| p.role)),
-        None => Ok(None),
-    }
-}
-
 /// The door of an `Access::Can(action)` route: a role that never has the
 /// action goes no further.
-async fn door(action: Action, api: bool, store: Store, req: Request, next: Next) -> Response {
-    let role = role_of(&store, api, req.method(), req.headers()).await;
-    match role {
-        Ok(Some(role)) if !policy::offered(role, action) => {
+async fn door(action: Action, api: bool, store: Store, mut req: Request, next: Next) -> Response {
+    let caller = if api {
+        api_caller(&store, req.method(), req.headers()).await
+    } else {
+        page_caller(&store, req.headers()).await
+    };
+    match caller {
+        Ok(Some(c)) if !policy::offered(c.p.role, action) => {
             let denied = StoreError::Denied(Denial::Role);
             if api {
                 ApiError::from(denied).into_response()
@@ -291,7 +261,13 @@ async fn door(action: Action, api: bool, store: Store, req: Request, next: Next)
                 WebError::from(denied).into_response()
             }
         }
-        Ok(_) => next.run(req).await,
+        Ok(found) => {
+            // The handler's extractor takes the caller from here.
+            if let Some(c) = found {
+                req.extensions_mut().insert(c);
+            }
+            next.run(req).await
+        }
         Err(e) if api => ApiError::from(e).into_response(),
         Err(e) => WebError::from(e).into_response(),
     }

@@ -62,30 +62,14 @@ async fn refusals_speak_the_readers_language(backend: Backend) {
         ("urgency", "normal"),
         ("action", "send"),
     ];
-    let vi = c
-        .post(server.url("/announcements/new"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let vi = page_after_post(&c, &server.url("/announcements/new"), &form).await;
     assert!(vi.contains("Hãy ghi tiêu đề thông báo"), "{vi}");
     assert!(!vi.contains("Write the announcement"));
     c.get(server.url("/lang?set=en&next=/"))
         .send()
         .await
         .unwrap();
-    let en = c
-        .post(server.url("/announcements/new"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = page_after_post(&c, &server.url("/announcements/new"), &form).await;
     assert!(en.contains("Write the announcement&#39;s title"), "{en}");
     assert!(
         !en.contains("Hãy ghi tiêu đề"),
@@ -105,3 +89,9 @@ async fn refusals_speak_the_readers_language(backend: Backend) {
     scene.finish().await;
 }
 both!(refusals_speak_the_readers_language);
+
+/// The page a form's POST answers with.
+async fn page_after_post(c: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> String {
+    let res = c.post(url).form(form).send().await.unwrap();
+    res.text().await.unwrap()
+}
