@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use danvan_domain::announcement::{OutboxState, Urgency};
-use danvan_store::announcement::{Audience, NewAnnouncement};
+use danvan_store::announce::announcement::{Audience, NewAnnouncement};
 use danvan_store::feedback::Viewer;
 use danvan_store::Store;
 use tokio::io::AsyncBufReadExt;

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use danvan_demo::{province_units, ProvinceSpec};
 use danvan_domain::{Role, UnitLevel};
-use danvan_store::account::NewAccount;
-use danvan_store::feedback_bulk::{BulkSpec, DESCRIPTIONS};
-use danvan_store::unit::NewUnit;
+use danvan_store::feedback::bulk::{BulkSpec, DESCRIPTIONS};
+use danvan_store::registry::account::NewAccount;
+use danvan_store::registry::unit::NewUnit;
 use danvan_store::{Actor, Scope, Store};
 
 use crate::BenchArgs;
@@ -523,7 +523,7 @@ async fn setup(
     args: &BenchArgs,
     spec: &ProvinceSpec,
     lines: &mut Vec<Line>,
-) -> Result<(i64, danvan_store::unit::Unit, Vec<i64>, String)> {
+) -> Result<(i64, danvan_store::registry::unit::Unit, Vec<i64>, String)> {
     let actor = Actor::cli();
 
     // The unit tree.

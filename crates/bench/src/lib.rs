@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use danvan_demo::{province_units, write_province_csv, ProvinceSpec};
 use danvan_domain::{text, MemberRole, PersonName, Represents, Role, TeamKind, UnitLevel};
-use danvan_store::account::NewAccount;
-use danvan_store::team::{NewMember, NewTeam};
-use danvan_store::unit::NewUnit;
+use danvan_store::registry::account::NewAccount;
+use danvan_store::registry::team::{NewMember, NewTeam};
+use danvan_store::registry::unit::NewUnit;
 use danvan_store::{Actor, Scope, Store};
 
 pub mod announce;

@@ -8,8 +8,8 @@ use clap::Subcommand;
 use danvan_domain::{
     date::parse_vn_date, MemberRole, PersonName, Phone, Represents, TeamKind, UnitLevel,
 };
-use danvan_store::team::{NewMember, NewTeam};
-use danvan_store::unit::{NewEvent, NewUnit, UnitChange};
+use danvan_store::registry::team::{NewMember, NewTeam};
+use danvan_store::registry::unit::{NewEvent, NewUnit, UnitChange};
 use danvan_store::{Actor, Scope, Store};
 
 #[derive(clap::Args)]

@@ -9,9 +9,9 @@ use anyhow::{anyhow, Context, Result};
 use danvan_demo::{DemoData, EventKind};
 use danvan_domain::{Role, TeamKind};
 use danvan_sheet::ExportRow;
-use danvan_store::account::NewAccount;
-use danvan_store::team::{NewMember, NewTeam};
-use danvan_store::unit::{NewEvent, NewUnit, UnitChange};
+use danvan_store::registry::account::NewAccount;
+use danvan_store::registry::team::{NewMember, NewTeam};
+use danvan_store::registry::unit::{NewEvent, NewUnit, UnitChange};
 use danvan_store::{Actor, Scope, Store};
 
 pub const DEMO_PASSWORD: &str = "danvan-demo";

@@ -17,7 +17,7 @@ use anyhow::{anyhow, bail, Context, Result};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use danvan_domain::{Phone, Role};
-use danvan_store::account::NewAccount;
+use danvan_store::registry::account::NewAccount;
 use danvan_store::{Actor, Store};
 
 #[derive(Parser)]
@@ -265,11 +265,11 @@ struct GatewayArgs {
     #[arg(long, env = "DANVAN_SMS_RATE", default_value_t = 100)]
     sms_rate: u32,
     /// Seconds a sender's claim on messages lasts.
-    #[arg(long, env = "DANVAN_SMS_LEASE_SECS", default_value_t = danvan_store::outbox::LEASE_SECS)]
+    #[arg(long, env = "DANVAN_SMS_LEASE_SECS", default_value_t = danvan_store::announce::outbox::LEASE_SECS)]
     sms_lease_secs: i64,
     /// Seconds a message left in doubt by a stopped sender waits for
     /// Kannel's report before it is sent again.
-    #[arg(long, env = "DANVAN_SMS_IN_DOUBT_SECS", default_value_t = danvan_store::outbox::IN_DOUBT_GRACE_SECS)]
+    #[arg(long, env = "DANVAN_SMS_IN_DOUBT_SECS", default_value_t = danvan_store::announce::outbox::IN_DOUBT_GRACE_SECS)]
     sms_in_doubt_secs: i64,
 }
 
@@ -423,9 +423,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let store = open(&db).await?;
             let kind = if gateway {
-                danvan_store::account::TokenKind::Gateway
+                danvan_store::registry::account::TokenKind::Gateway
             } else {
-                danvan_store::account::TokenKind::Api
+                danvan_store::registry::account::TokenKind::Api
             };
             let token = store
                 .create_token(&Actor::cli(), &username, &label, kind)
@@ -462,7 +462,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .import_households(&danvan_store::Viewer::cli(), unit, &file, dry_run)
                 .await
                 .map_err(|e| match e {
-                    danvan_store::import::ImportError::Store(
+                    danvan_store::registry::import::ImportError::Store(
                         danvan_store::StoreError::NotFound,
                     ) => anyhow!("không có đơn vị {unit}"),
                     e => anyhow!("{e}"),

@@ -14,8 +14,8 @@
 use danvan_domain::announcement::{AnnouncementState, Urgency};
 use danvan_domain::calendar::iso_local;
 use danvan_domain::UnitLevel;
-use danvan_store::alert::{AlertArea, AlertFacts};
-use danvan_store::announcement::Announcement;
+use danvan_store::announce::alert::{AlertArea, AlertFacts};
+use danvan_store::announce::announcement::Announcement;
 
 use crate::xml::escape_xml;
 

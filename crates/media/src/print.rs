@@ -8,7 +8,7 @@ mod wrap;
 
 use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar;
-use danvan_store::announcement::Announcement;
+use danvan_store::announce::announcement::Announcement;
 use danvan_store::{Scope, Store, StoreError};
 
 pub use layout::{pdf, Format, Sheet};

@@ -11,12 +11,12 @@
 //! Every message asks for reports 1 (delivered), 2 (failed), 8 (handed to
 //! the SMSC) and 16 (rejected by the SMSC); the report carries the
 //! message's idempotency key back, which is also how a message left in
-//! doubt by a crash is settled (see `danvan_store::outbox`).
+//! doubt by a crash is settled (see `danvan_store::announce::outbox`).
 
 use std::time::{Duration, Instant};
 
 use danvan_domain::announcement::Coding;
-use danvan_store::outbox::{OutgoingSms, IN_DOUBT_GRACE_SECS, LEASE_SECS};
+use danvan_store::announce::outbox::{OutgoingSms, IN_DOUBT_GRACE_SECS, LEASE_SECS};
 use danvan_store::{Store, StoreError};
 use futures::StreamExt;
 

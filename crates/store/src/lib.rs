@@ -6,33 +6,14 @@
 //! backend, so the Rust code is written once and the compiler checks both
 //! expansions. Each module is named after the domain word it stores.
 
-pub mod account;
-pub mod alert;
-pub mod announcement;
+pub mod announce;
 pub mod audit;
 pub mod clock;
 pub mod error;
-pub mod export;
 pub mod feedback;
-pub mod feedback_batch;
-pub mod feedback_bulk;
-pub mod feedback_dashboard;
-pub mod feedback_inbox;
-pub mod feedback_query;
-pub mod feedback_rollup;
-pub mod household;
-pub mod import;
-pub mod loudspeaker;
-pub mod material;
-pub mod outbox;
-pub mod photo;
+pub mod registry;
 pub mod scope;
-pub mod search;
-pub mod sms;
-pub mod stats;
-pub mod team;
 mod typed;
-pub mod unit;
 pub mod viewer;
 
 use std::str::FromStr;
@@ -116,7 +97,7 @@ pub struct Store {
     pub clock: Arc<dyn Clock>,
     /// The group-commit writer of new reports and the feedback caches,
     /// shared by every clone (see `feedback_batch`).
-    pub feedback: Arc<feedback_batch::FeedbackShared>,
+    pub feedback: Arc<feedback::batch::FeedbackShared>,
 }
 
 impl std::fmt::Debug for Store {

@@ -4,7 +4,7 @@
 use danvan_domain::policy::{self, Action, Denial, Subject, Target};
 use danvan_domain::Role;
 
-use crate::account::Principal;
+use crate::registry::account::Principal;
 use crate::{Actor, Result, Scope, StoreError};
 
 /// Who looks at or changes something: the account, its part of the tree,

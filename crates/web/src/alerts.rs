@@ -13,7 +13,7 @@ use danvan_domain::announcement::Urgency;
 use danvan_domain::calendar::iso_local;
 use danvan_media::cap::{self, Origin};
 use danvan_media::xml::escape_xml;
-use danvan_store::alert::ActiveAlert;
+use danvan_store::announce::alert::ActiveAlert;
 use danvan_store::feedback::Viewer;
 
 use crate::api::{parse_id, ApiError, ApiUser};

@@ -8,7 +8,7 @@ use axum::Json;
 use danvan_domain::announcement::{sms_plan, Coding, Urgency};
 use danvan_domain::calendar::iso_local;
 use danvan_domain::policy::{Action, Target};
-use danvan_store::announcement::{Announcement, Audience, NewAnnouncement, ReachReport};
+use danvan_store::announce::announcement::{Announcement, Audience, NewAnnouncement, ReachReport};
 use danvan_store::feedback::Viewer;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -14,7 +14,7 @@ use danvan_domain::calendar;
 use danvan_domain::policy::{Action, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::UnitLevel;
-use danvan_store::announcement::{Announcement, NOT_REACHED_PAGE};
+use danvan_store::announce::announcement::{Announcement, NOT_REACHED_PAGE};
 use danvan_store::feedback::Viewer;
 use serde::Deserialize;
 
@@ -640,7 +640,10 @@ struct FeedView {
     unit_name: String,
 }
 
-fn feed_views(lang: Lang, items: &[danvan_store::announcement::FeedItem]) -> Vec<FeedView> {
+fn feed_views(
+    lang: Lang,
+    items: &[danvan_store::announce::announcement::FeedItem],
+) -> Vec<FeedView> {
     items
         .iter()
         .map(|i| {
@@ -926,7 +929,7 @@ pub async fn new_form(State(st): State<AppState>, user: User) -> Page {
 fn from_form(
     user: &User,
     f: &NewForm,
-) -> Result<danvan_store::announcement::NewAnnouncement, String> {
+) -> Result<danvan_store::announce::announcement::NewAnnouncement, String> {
     let unit: i64 = f
         .unit
         .trim()
@@ -972,18 +975,18 @@ fn from_form(
         reach = vec!["basic_phone".into(), "no_phone".into()];
     }
     let audience = match (own_team_only(user), user.p.scope.team_id) {
-        (true, Some(team)) => danvan_store::announcement::Audience {
+        (true, Some(team)) => danvan_store::announce::announcement::Audience {
             units: vec![],
             teams: vec![team],
             reach,
         },
         // Chosen teams instead of the whole unit.
-        _ if !teams.is_empty() => danvan_store::announcement::Audience {
+        _ if !teams.is_empty() => danvan_store::announce::announcement::Audience {
             units: vec![],
             teams,
             reach,
         },
-        _ => danvan_store::announcement::Audience {
+        _ => danvan_store::announce::announcement::Audience {
             units: vec![unit],
             teams: vec![],
             reach,
@@ -991,7 +994,7 @@ fn from_form(
     };
     // A team leader writes at their hamlet; officers at their own unit.
     let at = user.p.unit_id.unwrap_or(unit);
-    Ok(danvan_store::announcement::NewAnnouncement {
+    Ok(danvan_store::announce::announcement::NewAnnouncement {
         unit_id: at,
         title: f.title.clone(),
         body: f.body.clone(),

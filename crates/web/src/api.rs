@@ -11,9 +11,9 @@ use danvan_domain::calendar::iso_local;
 use danvan_domain::feedback::{Channel, RelayMethod, Severity};
 use danvan_domain::problem::Problem;
 use danvan_domain::Phone;
-use danvan_store::account::Principal;
 use danvan_store::feedback::{Feedback, NewFeedback, Viewer};
-use danvan_store::unit::Unit;
+use danvan_store::registry::account::Principal;
+use danvan_store::registry::unit::Unit;
 use danvan_store::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -208,7 +208,7 @@ pub(crate) async fn history(
     Ok(Json(Value::Array(v)))
 }
 
-fn household_json(h: &danvan_store::household::Household) -> Value {
+fn household_json(h: &danvan_store::registry::household::Household) -> Value {
     json!({
         "id": h.id.to_string(),
         "code": h.code,

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
-use danvan_store::account::Principal;
+use danvan_store::registry::account::Principal;
 use danvan_store::{Store, StoreError};
 
 use crate::error::WebError;

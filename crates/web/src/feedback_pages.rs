@@ -14,11 +14,11 @@ use danvan_domain::feedback::{FeedbackState, Severity, TrackingCode};
 use danvan_domain::policy::{Action as Can, Target};
 use danvan_domain::problem::Problem;
 use danvan_sheet::{Cell, Table};
-use danvan_store::feedback::{Action, Feedback, Topic, Viewer};
-use danvan_store::feedback_dashboard::{Dashboard, StateCounts, STATES};
-use danvan_store::feedback_inbox::{
+use danvan_store::feedback::dashboard::{Dashboard, StateCounts, STATES};
+use danvan_store::feedback::inbox::{
     AnswerTemplate, Assignee, InboxFilter, InboxSort, StateFilter, INBOX_PAGE,
 };
+use danvan_store::feedback::{Action, Feedback, Topic, Viewer};
 use danvan_store::StoreError;
 use serde::Deserialize;
 

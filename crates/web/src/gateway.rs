@@ -1,7 +1,7 @@
 //! The endpoint Kannel calls back with delivery reports (`dlr-url`) of the
 //! messages `danvan_sms`'s sender handed it; the report carries the
 //! message's idempotency key back, which is also how a message left in
-//! doubt by a crash is settled (see `danvan_store::outbox`).
+//! doubt by a crash is settled (see `danvan_store::announce::outbox`).
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};

@@ -15,7 +15,7 @@ use danvan_domain::policy::{Action, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::UnitLevel;
 use danvan_media::speech::{self, SpeechError};
-use danvan_store::announcement::Announcement;
+use danvan_store::announce::announcement::Announcement;
 use danvan_store::feedback::Viewer;
 use danvan_store::Scope;
 use serde::Deserialize;
@@ -86,7 +86,13 @@ impl Format {
 async fn recipe_of(
     st: &AppState,
     a: &Announcement,
-) -> Result<(String, Option<danvan_store::loudspeaker::Recording>), ApiError> {
+) -> Result<
+    (
+        String,
+        Option<danvan_store::announce::loudspeaker::Recording>,
+    ),
+    ApiError,
+> {
     Ok(match st.store.announcement_recording(a.id).await? {
         Some(r) => (
             format!("recorded-{}-{}", &r.sha256[..16], speech::RECIPE),
@@ -120,7 +126,7 @@ async fn wav_of(st: &AppState, a: &Announcement, voice: Voice) -> Result<Vec<u8>
 
 async fn audio(
     st: AppState,
-    p: danvan_store::account::Principal,
+    p: danvan_store::registry::account::Principal,
     id: &str,
     q: VoiceQuery,
     format: Format,

@@ -14,8 +14,8 @@ use chrono::{DateTime, NaiveDate};
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, Severity, TrackingCode};
 use danvan_media::xml::escape_xml;
+use danvan_store::feedback::query::PublicFilter;
 use danvan_store::feedback::{NewFeedback, PublicFeedback, Topic};
-use danvan_store::feedback_query::PublicFilter;
 use danvan_store::StoreError;
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -880,7 +880,7 @@ async fn create_request(
     let lat = number(&pairs, "lat", format)?;
     let lon = number(&pairs, "long", format)?;
     // Checked here too so the message names the parameters.
-    danvan_store::household::check_point(lat, lon).map_err(|e| match e {
+    danvan_store::registry::household::check_point(lat, lon).map_err(|e| match e {
         StoreError::Rejected(p) => Failure::bad(
             format,
             format!("lat/long: {}", crate::problem_text::problem(Lang::Vi, &p)),

@@ -13,10 +13,10 @@ use danvan_domain::policy::{Action, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::unit::UnitEventKind;
 use danvan_domain::{date, Birth, CitizenId, Gender, PersonName, Phone, Reach, UnitLevel};
-use danvan_store::household::ResidentEdit;
-use danvan_store::import::{ImportError, ImportOutcome};
-use danvan_store::stats::{Counts, TeamLoad};
-use danvan_store::unit::Unit;
+use danvan_store::registry::household::ResidentEdit;
+use danvan_store::registry::import::{ImportError, ImportOutcome};
+use danvan_store::registry::stats::{Counts, TeamLoad};
+use danvan_store::registry::unit::Unit;
 use danvan_store::{Scope, Viewer};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
@@ -119,7 +119,7 @@ pub fn anon_chrome(lang: Lang) -> Chrome {
 pub async fn login_form(lang: Lang, headers: HeaderMap, Query(q): Query<NextQuery>) -> Page {
     let (token, fresh) = match cookie(&headers, PRE_CSRF_COOKIE) {
         Some(t) if t.len() == 64 => (t.to_string(), false),
-        _ => (danvan_store::account::new_token().0, true),
+        _ => (danvan_store::registry::account::new_token().0, true),
     };
     let page = LoginPage {
         c: anon_chrome(lang),
@@ -167,7 +167,7 @@ pub async fn login(
             if let Ok(v) = set_cookie(
                 SESSION_COOKIE,
                 &token,
-                danvan_store::account::SESSION_SECONDS,
+                danvan_store::registry::account::SESSION_SECONDS,
                 st.secure_cookies,
             )
             .parse()
@@ -179,15 +179,17 @@ pub async fn login(
         Err(e) => {
             let msg = match (lang, &e) {
                 (Lang::Vi, _) => e.to_string(),
-                (Lang::En, danvan_store::account::AuthError::BadCredentials) => {
+                (Lang::En, danvan_store::registry::account::AuthError::BadCredentials) => {
                     "Wrong username or password".into()
                 }
-                (Lang::En, danvan_store::account::AuthError::TooManyAttempts) => {
+                (Lang::En, danvan_store::registry::account::AuthError::TooManyAttempts) => {
                     "Too many failed attempts. Try again in 15 minutes.".into()
                 }
             };
             let status = match e {
-                danvan_store::account::AuthError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+                danvan_store::registry::account::AuthError::TooManyAttempts => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 _ => StatusCode::UNAUTHORIZED,
             };
             let login: String = f.login.chars().take(100).collect();
@@ -247,7 +249,7 @@ struct HomePage {
     display_name: String,
     role_label: &'static str,
     unit: Option<Unit>,
-    team: Option<danvan_store::team::Team>,
+    team: Option<danvan_store::registry::team::Team>,
     counts: Counts,
     /// "N open · M late" for the person's unit, linking to its inbox.
     feedback_line: Option<String>,
@@ -321,7 +323,7 @@ struct UnitPage {
     counts: Counts,
     children: Vec<(Unit, Counts)>,
     teams: Vec<TeamLoad>,
-    unassigned: Vec<danvan_store::household::Household>,
+    unassigned: Vec<danvan_store::registry::household::Household>,
     can_import: bool,
     can_export: bool,
 }
@@ -501,7 +503,7 @@ fn reach_label(lang: Lang, r: Reach) -> &'static str {
 #[template(path = "team.html")]
 struct TeamPage {
     c: Chrome,
-    team: danvan_store::team::Team,
+    team: danvan_store::registry::team::Team,
     members: Vec<MemberView>,
     households: Vec<HouseholdRow>,
     reach_labels: (&'static str, &'static str, &'static str),
@@ -577,7 +579,7 @@ pub struct ResidentRow {
 #[template(path = "household.html")]
 struct HouseholdPage {
     c: Chrome,
-    h: danvan_store::household::Household,
+    h: danvan_store::registry::household::Household,
     icon: &'static str,
     reach_label: &'static str,
     residents: Vec<ResidentRow>,
@@ -817,7 +819,7 @@ pub struct HitView {
 struct SearchPage {
     c: Chrome,
     q: String,
-    households: Vec<danvan_store::household::Household>,
+    households: Vec<danvan_store::registry::household::Household>,
     residents: Vec<HitView>,
 }
 

@@ -9,7 +9,7 @@
 //!
 //! A hidden `submission_key`, drawn when the form is shown, makes a reload or
 //! a double click one report. Photos are checked and re-encoded
-//! (`danvan_store::photo`) before anything is written, and written in the
+//! (`danvan_store::feedback::photo`) before anything is written, and written in the
 //! report's own transaction: bad input of any kind writes nothing.
 //!
 //! Reports are limited per client address ([`crate::rate_limit`]): over the
@@ -25,9 +25,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use danvan_domain::calendar;
 use danvan_domain::feedback::{Channel, FeedbackState, Severity, TrackingCode};
 use danvan_domain::{text, Phone, UnitLevel};
+use danvan_store::feedback::photo::{clean_photos, PhotoError, MAX_PHOTOS, MAX_PHOTO_BYTES};
 use danvan_store::feedback::{NewFeedback, Topic, MAX_DESCRIPTION};
-use danvan_store::photo::{clean_photos, PhotoError, MAX_PHOTOS, MAX_PHOTO_BYTES};
-use danvan_store::unit::Unit;
+use danvan_store::registry::unit::Unit;
 use danvan_store::{Actor, Scope, StoreError};
 use serde::Deserialize;
 
@@ -240,7 +240,7 @@ async fn hamlet_options(
 fn pre_csrf(headers: &HeaderMap) -> (String, bool) {
     match cookie(headers, PRE_CSRF_COOKIE) {
         Some(t) if t.len() == 64 => (t.to_string(), false),
-        _ => (danvan_store::account::new_token().0, true),
+        _ => (danvan_store::registry::account::new_token().0, true),
     }
 }
 

@@ -12,7 +12,7 @@ use axum::{Extension, Form};
 use danvan_domain::feedback::{parse_sms, SmsCommand};
 use danvan_domain::Phone;
 use danvan_sms::SMS_LIMITED;
-use danvan_store::sms::SmsHandled;
+use danvan_store::feedback::sms::SmsHandled;
 use serde::Deserialize;
 
 use crate::rate_limit::Limiters;

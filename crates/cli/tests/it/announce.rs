@@ -395,7 +395,7 @@ async fn bad_announcements_change_nothing(backend: Backend) {
     let empty = store
         .create_unit(
             &Actor::cli(),
-            &danvan_store::unit::NewUnit {
+            &danvan_store::registry::unit::NewUnit {
                 parent_id: Some(phuc_son),
                 level: danvan_domain::UnitLevel::Hamlet,
                 name: "Thôn Mới Lập".into(),

@@ -8,9 +8,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use danvan_domain::announcement::OutboxState;
-use danvan_store::account::TokenKind;
-use danvan_store::announcement::{Audience, NewAnnouncement};
+use danvan_store::announce::announcement::{Audience, NewAnnouncement};
 use danvan_store::feedback::Viewer;
+use danvan_store::registry::account::TokenKind;
 use danvan_store::{Actor, Scope, Store};
 use tokio::process::{Child, Command};
 
@@ -30,7 +30,7 @@ async fn big_hamlet(store: &Store) -> i64 {
     let hamlet = store
         .create_unit(
             &Actor::cli(),
-            &danvan_store::unit::NewUnit {
+            &danvan_store::registry::unit::NewUnit {
                 parent_id: Some(phuc_son),
                 level: danvan_domain::UnitLevel::Hamlet,
                 name: "Thôn Đông Đúc".into(),

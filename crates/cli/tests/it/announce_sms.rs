@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use danvan_domain::announcement::OutboxState;
-use danvan_store::account::TokenKind;
+use danvan_store::registry::account::TokenKind;
 use danvan_store::{Actor, FixedClock, Scope, Store};
 use serde_json::{json, Value};
 

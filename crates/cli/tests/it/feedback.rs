@@ -871,7 +871,7 @@ async fn sms_tells_new_reports_from_replies(b: Backend) {
             &danvan_store::Actor::cli(),
             "admin",
             "kannel",
-            danvan_store::account::TokenKind::Gateway,
+            danvan_store::registry::account::TokenKind::Gateway,
         )
         .await
         .unwrap();

@@ -231,8 +231,8 @@ async fn resident_indexes(s: &danvan_store::Store) -> Vec<String> {
 /// already written; conflicts with the registry are reported by row.
 async fn first_import_keeps_the_search_indexes(b: Backend) {
     use danvan_domain::{TeamKind, UnitLevel};
-    use danvan_store::team::NewTeam;
-    use danvan_store::unit::NewUnit;
+    use danvan_store::registry::team::NewTeam;
+    use danvan_store::registry::unit::NewUnit;
     let db = TestDb::new(b).await;
     let s = &db.store;
     let a = Actor::cli();

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::TimeZone;
 use danvan_domain::feedback::Severity;
+use danvan_store::feedback::inbox::{InboxFilter, InboxSort, StateFilter};
 use danvan_store::feedback::{Action, NewFeedback, Viewer};
-use danvan_store::feedback_inbox::{InboxFilter, InboxSort, StateFilter};
 use danvan_store::{FixedClock, Scope, Store, StoreError};
 
 use crate::browser::Browser;
@@ -271,7 +271,7 @@ async fn inbox_filters_sorts_and_templates(b: Backend) {
     let (commune, mai_hoang, other) = places(&s).await;
     let [r1, r2, r3, r4] = four_reports(&s, &clock).await;
     let officer = viewer(&s, "xa.phucson").await;
-    let ids = |inbox: danvan_store::feedback_inbox::Inbox| -> Vec<i64> {
+    let ids = |inbox: danvan_store::feedback::inbox::Inbox| -> Vec<i64> {
         inbox.rows.iter().map(|r| r.id).collect()
     };
     let inbox = |f: InboxFilter| {
@@ -497,7 +497,7 @@ async fn pages_export_and_refuse_bad_input(b: Backend) {
             &danvan_store::Actor::system(),
             &Scope::all(),
             &NewFeedback {
-                photos: vec![danvan_store::photo::CleanPhoto::clean(&jpeg).unwrap()],
+                photos: vec![danvan_store::feedback::photo::CleanPhoto::clean(&jpeg).unwrap()],
                 ..report(
                     mai_hoang,
                     "crime_tip",

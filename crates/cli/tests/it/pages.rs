@@ -267,7 +267,7 @@ async fn every_role_has_a_home(b: Backend) {
     }
     // Login by phone number, in any usual spelling.
     let hamlet = unit_id(s, "mai hoang").await;
-    let account = danvan_store::account::NewAccount {
+    let account = danvan_store::registry::account::NewAccount {
         username: "truongthon.phone".into(),
         display_name: "Trưởng thôn".into(),
         phone: Some(danvan_domain::Phone::parse("0912 345 678").unwrap()),

@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 use danvan_domain::{Gender, MemberRole, PersonName, Reach, Represents, TeamKind, UnitLevel};
-use danvan_store::household::{NewHousehold, NewResident};
-use danvan_store::team::{NewMember, NewTeam};
-use danvan_store::unit::{NewEvent, NewUnit, UnitChange};
+use danvan_store::registry::household::{NewHousehold, NewResident};
+use danvan_store::registry::team::{NewMember, NewTeam};
+use danvan_store::registry::unit::{NewEvent, NewUnit, UnitChange};
 use danvan_store::{Actor, Scope, StoreError};
 
 use crate::common::{unit_id, Backend, TestDb};
@@ -341,7 +341,7 @@ async fn tree_history_never_rewrites_the_past(b: Backend) {
     let moved = s.feedback(&officer_of(&p2_path), report.id).await.unwrap();
     // The dashboards' rollups moved with the commune.
     let sys = danvan_store::feedback::Viewer::system();
-    let total = |d: danvan_store::feedback_dashboard::Dashboard| d.totals.total();
+    let total = |d: danvan_store::feedback::dashboard::Dashboard| d.totals.total();
     assert_eq!(
         total(s.feedback_dashboard(&sys, p2, None).await.unwrap()),
         1

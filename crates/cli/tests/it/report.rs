@@ -4,8 +4,8 @@
 use std::io::Cursor;
 
 use danvan_domain::feedback::FeedbackState;
+use danvan_store::feedback::photo::PhotoError;
 use danvan_store::feedback::Viewer;
-use danvan_store::photo::PhotoError;
 use danvan_store::Store;
 use image::ImageDecoder;
 use reqwest::multipart::{Form, Part};

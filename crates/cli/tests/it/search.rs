@@ -9,7 +9,7 @@ async fn search_without_diacritics(b: Backend) {
     let db = TestDb::demo(b).await;
     let s = &db.store;
     let all = Scope::all();
-    let ids = |r: &danvan_store::search::SearchResults| {
+    let ids = |r: &danvan_store::registry::search::SearchResults| {
         r.residents.iter().map(|h| h.id).collect::<Vec<_>>()
     };
 

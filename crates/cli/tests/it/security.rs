@@ -2,8 +2,8 @@
 //! gateway tokens /sms/inbound), and SMS reports are limited per phone.
 
 use danvan_sms::SMS_LIMITED;
-use danvan_store::account::TokenKind;
 use danvan_store::feedback::Viewer;
+use danvan_store::registry::account::TokenKind;
 use danvan_store::{Actor, Store};
 use danvan_web::rate_limit::{Limit, RateLimits};
 

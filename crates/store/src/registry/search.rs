@@ -9,7 +9,7 @@
 use danvan_domain::{text, Phone};
 use serde::Serialize;
 
-use crate::household::{Household, HOUSEHOLD_SELECT};
+use crate::registry::household::{Household, HOUSEHOLD_SELECT};
 use crate::{on_db, prefix_end, Result, Scope, Store};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

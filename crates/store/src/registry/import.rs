@@ -17,8 +17,8 @@ use danvan_sheet::{
 };
 use serde::Serialize;
 
-use crate::household::INSERT_RESIDENT;
-use crate::stats::refresh_hamlet;
+use crate::registry::household::INSERT_RESIDENT;
+use crate::registry::stats::refresh_hamlet;
 use crate::viewer::Viewer;
 use crate::{audit, in_tx, on_db, Result, Store, StoreError};
 use danvan_domain::policy::{Action, Target};

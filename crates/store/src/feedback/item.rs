@@ -17,7 +17,7 @@ use danvan_domain::policy::{self, Target};
 use danvan_domain::{text, Phone, UnitLevel};
 use serde::Serialize;
 
-use crate::feedback_rollup::{record_duration, set_lateness};
+use crate::feedback::rollup::{record_duration, set_lateness};
 use crate::typed::NullableText;
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
@@ -145,7 +145,7 @@ pub struct NewFeedback {
     pub submission_key: Option<String>,
     /// Photos, already checked and re-encoded; written in the report's
     /// transaction (at most `photo::MAX_PHOTOS`).
-    pub photos: Vec<crate::photo::CleanPhoto>,
+    pub photos: Vec<crate::feedback::photo::CleanPhoto>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -216,7 +216,7 @@ pub struct Feedback {
 impl Feedback {
     /// Late: still open past its deadline (to acknowledge while received).
     pub fn is_late(&self, now: i64) -> bool {
-        crate::feedback_rollup::lateness(self.state, self.ack_due, self.resolve_due, now).0
+        crate::feedback::rollup::lateness(self.state, self.ack_due, self.resolve_due, now).0
     }
 
     /// Hides who reported when the resident did not agree that their
@@ -389,7 +389,7 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 /// the hamlet and the units above it.
 macro_rules! count {
     ($ex:expr, $hamlet:expr, $topic:expr, $state:expr, $delta:expr) => {
-        $crate::feedback_rollup::rollup!($ex, $hamlet, $topic, $state, $delta);
+        $crate::feedback::rollup::rollup!($ex, $hamlet, $topic, $state, $delta);
         sqlx::query(
             "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
@@ -708,7 +708,7 @@ impl Store {
         if description.trim().is_empty() {
             return Err(rejected(Problem::FeedbackTextMissing));
         }
-        crate::household::check_point(new.lat, new.lon)?;
+        crate::registry::household::check_point(new.lat, new.lon)?;
         let topic = self.topic_by_code(&new.topic).await?;
         if new.anonymous && !topic.anonymous_allowed {
             return Err(rejected(Problem::ReporterRequired));
@@ -733,9 +733,9 @@ impl Store {
             };
             (name, phone)
         };
-        if new.photos.len() > crate::photo::MAX_PHOTOS {
+        if new.photos.len() > crate::feedback::photo::MAX_PHOTOS {
             return Err(rejected(Problem::TooManyPhotos {
-                max: crate::photo::MAX_PHOTOS,
+                max: crate::feedback::photo::MAX_PHOTOS,
             }));
         }
         if new.resident_id.is_some() && new.household_id.is_none() {
@@ -821,7 +821,7 @@ impl Store {
             Some(t) => Some(t),
             None => self.first_team_cached(hamlet.id).await?,
         };
-        let draft = std::sync::Arc::new(crate::feedback_batch::Draft {
+        let draft = std::sync::Arc::new(crate::feedback::batch::Draft {
             now,
             actor: actor.clone(),
             topic_id: topic.id,
@@ -911,7 +911,7 @@ impl Store {
     async fn similar_to(
         &self,
         id: i64,
-        hamlet: &crate::unit::Unit,
+        hamlet: &crate::registry::unit::Unit,
         topic: i64,
         fold: &str,
         now: i64,
@@ -1872,7 +1872,7 @@ impl Store {
                 .await?;
                 let mut delta: HashMap<(i64, i64), i64> = HashMap::new();
                 for (path, topic) in &rows {
-                    for unit in crate::feedback_rollup::path_ids(path) {
+                    for unit in crate::feedback::rollup::path_ids(path) {
                         *delta.entry((unit, *topic)).or_default() += 1;
                     }
                 }

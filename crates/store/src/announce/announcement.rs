@@ -874,7 +874,7 @@ fn new_feed_token() -> (String, String) {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    let hash = crate::account::token_hash(&token);
+    let hash = crate::registry::account::token_hash(&token);
     (token, hash)
 }
 
@@ -960,7 +960,7 @@ impl Store {
         if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::NotFound);
         }
-        let hash = crate::account::token_hash(&token.to_ascii_lowercase());
+        let hash = crate::registry::account::token_hash(&token.to_ascii_lowercase());
         let household: Option<(i64,)> = on_db!(&self.db, |p| sqlx::query_as(
             "SELECT household_id FROM household_feeds WHERE token_hash = $1"
         )
@@ -1032,7 +1032,7 @@ struct Checked {
     send_at: i64,
     expires_at: i64,
     audience: Audience,
-    unit: crate::unit::Unit,
+    unit: crate::registry::unit::Unit,
     team_id: Option<i64>,
     matched: i64,
     topic_id: Option<i64>,

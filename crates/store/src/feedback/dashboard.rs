@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use danvan_domain::feedback::{FeedbackState, Severity};
 use serde::Serialize;
 
+use crate::feedback::rollup::bucket_width;
 use crate::feedback::{Topic, Viewer};
-use crate::feedback_rollup::bucket_width;
-use crate::unit::Unit;
+use crate::registry::unit::Unit;
 use crate::{on_db, prefix_end, Result, Store};
 
 /// The late items of a subtree as a viewer may see them ($1, $2: the

@@ -11,7 +11,7 @@ use danvan_domain::unit::CodeKind;
 use danvan_domain::UnitLevel;
 use serde::Serialize;
 
-use crate::announcement::{Announcement, Audience};
+use crate::announce::announcement::{Announcement, Audience};
 use crate::feedback::Viewer;
 use crate::{on_db, Result, Store, StoreError};
 

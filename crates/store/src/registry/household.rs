@@ -8,8 +8,8 @@ use danvan_domain::{
 };
 use serde::Serialize;
 
-use crate::stats::refresh_hamlet;
-use crate::team::TEAM_IN_SCOPE;
+use crate::registry::stats::refresh_hamlet;
+use crate::registry::team::TEAM_IN_SCOPE;
 use crate::typed::{stored, NullableText};
 use crate::viewer::Viewer;
 use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};

@@ -5,7 +5,7 @@ use danvan_domain::problem::Problem;
 use danvan_domain::{text, Gender, MemberRole, PersonName, Phone, Represents, TeamKind, UnitLevel};
 use serde::Serialize;
 
-use crate::stats::refresh_hamlet;
+use crate::registry::stats::refresh_hamlet;
 use crate::typed::stored;
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 

@@ -528,7 +528,7 @@ impl Store {
                     let mut hamlets: Vec<i64> = targets.clone();
                     hamlets.push(*source);
                     for h in hamlets {
-                        crate::stats::refresh_hamlet!(&mut *tx, h);
+                        crate::registry::stats::refresh_hamlet!(&mut *tx, h);
                     }
                     touched_path = spath;
                 }
@@ -572,7 +572,7 @@ impl Store {
                     .await?;
                 // The dashboard's rollups follow the unit to its new ancestors.
                 let old_parent_path = &old_path[..old_path.len() - format!("{unit_id}/").len()];
-                crate::feedback_rollup::shift_rollups!(&mut *tx, unit_id, old_parent_path, &ppath);
+                crate::feedback::rollup::shift_rollups!(&mut *tx, unit_id, old_parent_path, &ppath);
                 // Feedback keeps copies of both paths (its hamlet, who answers).
                 for (column, table) in [("path", "feedback"), ("responsible_path", "feedback")] {
                     let sql = format!("UPDATE {table} SET {column} = $1 || substr({column}, $2) WHERE {column} >= $3 AND {column} < $4");

@@ -51,7 +51,7 @@ macro_rules! rollup {
             .bind($hamlet)
             .fetch_one($ex)
             .await?;
-        for unit in $crate::feedback_rollup::path_ids(&path) {
+        for unit in $crate::feedback::rollup::path_ids(&path) {
             sqlx::query(
                 "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
@@ -101,7 +101,7 @@ pub fn lateness(
 macro_rules! set_lateness {
     ($ex:expr, $id:expr, $hamlet:expr, $topic:expr, $state:expr, $ack_due:expr, $resolve_due:expr, $now:expr) => {{
         let (late, late_at) =
-            $crate::feedback_rollup::lateness($state, $ack_due, $resolve_due, $now);
+            $crate::feedback::rollup::lateness($state, $ack_due, $resolve_due, $now);
         sqlx::query("UPDATE feedback SET late_at = $2 WHERE id = $1")
             .bind($id)
             .bind(late_at)
@@ -114,7 +114,7 @@ macro_rules! set_lateness {
             .await?
             .rows_affected();
         if flipped == 1 {
-            $crate::feedback_rollup::rollup!(
+            $crate::feedback::rollup::rollup!(
                 $ex,
                 $hamlet,
                 $topic,
@@ -130,7 +130,7 @@ pub(crate) use set_lateness;
 /// hamlet (`$path`) and every unit above it.
 macro_rules! record_duration {
     ($ex:expr, $path:expr, $confidential:expr, $kind:expr, $seconds:expr, $late:expr) => {
-        for unit in $crate::feedback_rollup::path_ids($path) {
+        for unit in $crate::feedback::rollup::path_ids($path) {
             sqlx::query(
                 "INSERT INTO feedback_durations (unit_id, confidential, kind, bucket, late, n) VALUES ($1, $2, $3, $4, $5, 1) \
                  ON CONFLICT (unit_id, confidential, kind, bucket, late) DO UPDATE SET n = feedback_durations.n + 1",
@@ -138,7 +138,7 @@ macro_rules! record_duration {
             .bind(unit)
             .bind($confidential)
             .bind($kind)
-            .bind($crate::feedback_rollup::bucket_minutes($seconds))
+            .bind($crate::feedback::rollup::bucket_minutes($seconds))
             .bind($late)
             .execute($ex)
             .await?;
@@ -153,8 +153,8 @@ pub(crate) use record_duration;
 macro_rules! shift_rollups {
     ($ex:expr, $moved:expr, $old_parent_path:expr, $new_parent_path:expr) => {
         for (units, sign) in [
-            ($crate::feedback_rollup::path_ids($old_parent_path), -1i64),
-            ($crate::feedback_rollup::path_ids($new_parent_path), 1i64),
+            ($crate::feedback::rollup::path_ids($old_parent_path), -1i64),
+            ($crate::feedback::rollup::path_ids($new_parent_path), 1i64),
         ] {
             for unit in units {
                 sqlx::query(

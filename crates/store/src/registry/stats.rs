@@ -19,7 +19,7 @@ pub const REFRESH_HAMLET: &str = "INSERT INTO hamlet_stats (hamlet_id, household
 /// Recomputes one hamlet's counts on the given executor.
 macro_rules! refresh_hamlet {
     ($ex:expr, $hamlet:expr) => {
-        sqlx::query($crate::stats::REFRESH_HAMLET)
+        sqlx::query($crate::registry::stats::REFRESH_HAMLET)
             .bind($hamlet)
             .execute($ex)
             .await?

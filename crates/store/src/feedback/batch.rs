@@ -77,7 +77,7 @@ pub(crate) struct Draft {
     pub ack_due: i64,
     pub resolve_due: i64,
     pub key: Option<String>,
-    pub photos: Vec<crate::photo::CleanPhoto>,
+    pub photos: Vec<crate::feedback::photo::CleanPhoto>,
 }
 
 impl Draft {
@@ -173,7 +173,7 @@ macro_rules! write_report {
             .bind(d.topic_id)
             .execute(&mut *$tx)
             .await?;
-            $crate::feedback_rollup::rollup!(&mut *$tx, d.hamlet_id, d.topic_id, "received", 1);
+            $crate::feedback::rollup::rollup!(&mut *$tx, d.hamlet_id, d.topic_id, "received", 1);
             $crate::insert_photos!(&mut *$tx, id, d.photos, d.now);
             sqlx::query(
                 "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES ($1, $2, 'new', $3, $4)",
@@ -260,12 +260,12 @@ pub struct FeedbackShared {
     routes: Mutex<HashMap<(i64, i64, i64), Cached<Route>>>,
     topics: Mutex<Option<Cached<Arc<Vec<Topic>>>>>,
     /// Hamlets by id, for the scope and validity checks of a submission.
-    units: Mutex<HashMap<i64, Cached<crate::unit::Unit>>>,
+    units: Mutex<HashMap<i64, Cached<crate::registry::unit::Unit>>>,
     /// The first team of a hamlet, by hamlet id.
     teams: Mutex<HashMap<i64, Cached<Option<i64>>>>,
     /// API tokens by their hash: an Open311 client sends its key with
     /// every report.
-    api_tokens: Mutex<HashMap<String, Cached<Option<crate::account::Principal>>>>,
+    api_tokens: Mutex<HashMap<String, Cached<Option<crate::registry::account::Principal>>>>,
 }
 
 impl std::fmt::Debug for FeedbackShared {
@@ -579,7 +579,7 @@ async fn write_together(
     // ids its path holds.
     let mut rollup: HashMap<(i64, i64), i64> = HashMap::new();
     for (job, _) in &written {
-        for unit in crate::feedback_rollup::path_ids(&job.draft.path) {
+        for unit in crate::feedback::rollup::path_ids(&job.draft.path) {
             *rollup.entry((unit, job.draft.topic_id)).or_default() += 1;
         }
     }
@@ -812,7 +812,7 @@ impl Store {
         &self,
         scope: &crate::Scope,
         id: i64,
-    ) -> Result<crate::unit::Unit> {
+    ) -> Result<crate::registry::unit::Unit> {
         let hit = lock(&self.feedback.units)
             .get(&id)
             .and_then(Cached::fresh_short);
@@ -861,13 +861,20 @@ impl Store {
 
     /// A verified API token's principal, kept for [`SHORT_TTL`]: a revoked
     /// token stops working within that time.
-    pub(crate) fn api_token_cached(&self, hash: &str) -> Option<Option<crate::account::Principal>> {
+    pub(crate) fn api_token_cached(
+        &self,
+        hash: &str,
+    ) -> Option<Option<crate::registry::account::Principal>> {
         lock(&self.feedback.api_tokens)
             .get(hash)
             .and_then(Cached::fresh_short)
     }
 
-    pub(crate) fn remember_api_token(&self, hash: String, p: Option<crate::account::Principal>) {
+    pub(crate) fn remember_api_token(
+        &self,
+        hash: String,
+        p: Option<crate::registry::account::Principal>,
+    ) {
         let mut tokens = lock(&self.feedback.api_tokens);
         if tokens.len() > 10_000 {
             tokens.clear();

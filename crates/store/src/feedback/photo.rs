@@ -245,7 +245,7 @@ pub async fn clean_photos(files: Vec<Vec<u8>>) -> Vec<std::result::Result<CleanP
 macro_rules! insert_photos {
     ($ex:expr, $feedback:expr, $photos:expr, $at:expr) => {
         for photo in $photos.iter() {
-            let photo: &$crate::photo::CleanPhoto = photo;
+            let photo: &$crate::feedback::photo::CleanPhoto = photo;
             sqlx::query(
                 "INSERT INTO feedback_photos (feedback_id, mime, bytes, created_at) VALUES ($1, $2, $3, $4)",
             )

@@ -7,7 +7,7 @@ use danvan_domain::problem::Problem;
 use danvan_domain::UnitLevel;
 use sha2::{Digest, Sha256};
 
-use crate::announcement::{Announcement, ANNOUNCEMENT_COLUMNS};
+use crate::announce::announcement::{Announcement, ANNOUNCEMENT_COLUMNS};
 use crate::feedback::Viewer;
 use crate::{audit, in_tx, on_db, Result, Store, StoreError};
 

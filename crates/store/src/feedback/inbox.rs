@@ -100,7 +100,7 @@ impl InboxRow {
         }
     }
     pub fn is_late(&self, now: i64) -> bool {
-        crate::feedback_rollup::lateness(self.state, self.ack_due, self.resolve_due, now).0
+        crate::feedback::rollup::lateness(self.state, self.ack_due, self.resolve_due, now).0
     }
 }
 
@@ -231,7 +231,7 @@ impl Store {
     ) -> Result<Vec<AnswerTemplate>> {
         let unit = self.unit(&viewer.scope, unit_id).await?;
         // The ids come from the path, parsed as numbers: safe to inline.
-        let ids: Vec<String> = crate::feedback_rollup::path_ids(&unit.path)
+        let ids: Vec<String> = crate::feedback::rollup::path_ids(&unit.path)
             .iter()
             .map(i64::to_string)
             .collect();
