@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::{on_db, Result, Store};
+use crate::conn::Conn;
+use crate::{on_conn, on_db, Result, Store};
 
 /// Who is acting: an account, or the command line.
 #[derive(Debug, Clone)]
@@ -48,6 +49,50 @@ macro_rules! audit {
             .execute($ex)
             .await?
     };
+}
+
+/// One entry to append (see [`record_many`]).
+#[derive(Debug, Clone)]
+pub struct NewAudit<'a> {
+    pub at: i64,
+    pub actor: &'a Actor,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: String,
+    pub scope_path: &'a str,
+    pub detail: serde_json::Value,
+}
+
+/// Rows per statement of [`record_many`] (8 parameters each).
+const AUDIT_CHUNK: usize = 500;
+
+/// Appends many entries in a few statements: what a batch or a sweep
+/// changed, in its transaction. (One entry: the [`audit!`] macro, which
+/// also takes a pool.)
+pub async fn record_many<'c>(conn: impl Into<Conn<'c>>, entries: &[NewAudit<'_>]) -> Result<()> {
+    let mut conn = conn.into();
+    for chunk in entries.chunks(AUDIT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) VALUES {}",
+            conn.values("(?, ?, ?, ?, ?, ?, ?, ?)", chunk.len())
+        );
+        on_conn!(conn.reborrow(), |c| {
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.at)
+                    .bind(e.actor.account_id)
+                    .bind(&e.actor.name)
+                    .bind(e.action)
+                    .bind(e.entity)
+                    .bind(&e.entity_id)
+                    .bind(e.scope_path)
+                    .bind(e.detail.to_string());
+            }
+            q.execute(c).await?;
+        });
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -9,12 +9,14 @@
 pub mod announce;
 pub mod audit;
 pub mod clock;
+pub mod conn;
 pub mod error;
 pub mod feedback;
 pub mod registry;
 pub mod scope;
 mod typed;
 pub mod viewer;
+mod writers;
 
 use std::str::FromStr;
 use std::sync::Arc;

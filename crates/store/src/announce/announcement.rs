@@ -16,6 +16,8 @@ use danvan_domain::Reach;
 use danvan_domain::{text, UnitLevel};
 use serde::{Deserialize, Serialize};
 
+use crate::announce::delivery;
+use crate::announce::outbox::{self, NewSms};
 use crate::feedback::Viewer;
 use crate::typed::stored;
 use crate::{audit, in_tx, on_db, Result, Store, StoreError};
@@ -168,7 +170,7 @@ fn audience_sql(a: &Audience, paths: &[(String, String)], first: usize) -> (Stri
 }
 
 #[derive(Debug, Clone)]
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
     Int(i64),
 }
@@ -185,6 +187,7 @@ macro_rules! bind_all {
         q
     }};
 }
+pub(crate) use bind_all;
 
 fn rejected(p: Problem) -> StoreError {
     StoreError::Rejected(p)
@@ -512,15 +515,7 @@ impl Store {
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict(Problem::AnnouncementWithdrawn));
             }
-            let stopped = sqlx::query(
-                "UPDATE outbox SET state = 'cancelled', error = 'thu hồi', updated_at = $2 \
-                 WHERE announcement_id = $1 AND state = 'queued'",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let stopped = outbox::cancel_announcement(&mut *tx, id, now).await?;
             audit!(
                 &mut *tx,
                 self,
@@ -659,16 +654,6 @@ impl Store {
         let urgency = a.urgency;
         let plan = sms_plan(&a.sms_text(), a.gsm7);
         let (pred, binds) = audience_sql(&audience, &paths, 3);
-        let deliveries = format!(
-            "INSERT INTO deliveries (announcement_id, household_id, hamlet_id, path, team_id, channel, state, updated_at) \
-             SELECT $1, h.id, h.hamlet_id, h.path, h.team_id, \
-             CASE WHEN h.reach = 'smartphone' THEN 'feed' WHEN h.reach = 'basic_phone' AND h.phone IS NOT NULL THEN 'sms' ELSE 'visit' END, \
-             CASE WHEN h.reach = 'smartphone' THEN 'sent' ELSE 'planned' END, $2 \
-             FROM households h WHERE {pred}"
-        );
-        // No ON CONFLICT: the guarded state change that opens this
-        // transaction makes it the only one that plans the announcement,
-        // and a plain insert costs less per row than a speculative one.
         let postgres = matches!(self.db, crate::Db::Postgres(_));
         let planned = in_tx!(&self.db, |tx| {
             if postgres {
@@ -689,24 +674,15 @@ impl Store {
             if claimed.rows_affected() != 1 {
                 return Ok::<Option<i64>, StoreError>(None);
             }
-            let q = sqlx::query(&deliveries).bind(id).bind(now);
-            let rows = bind_all!(q, &binds)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as i64;
-            sqlx::query(
-                "INSERT INTO outbox (channel, recipient, body, idempotency_key, created_at, announcement_id, delivery_id, \
-                 urgency, gsm7, next_attempt_at, updated_at) \
-                 SELECT 'sms', h.phone, '', 'ann:' || CAST($1 AS TEXT) || ':' || CAST(d.household_id AS TEXT), $2, $1, d.id, $3, $4, $5, $2 \
-                 FROM deliveries d JOIN households h ON h.id = d.household_id \
-                 WHERE d.announcement_id = $1 AND d.channel = 'sms'",
+            let rows = delivery::plan(&mut *tx, id, now, &pred, &binds).await? as i64;
+            outbox::queue_announcement(
+                &mut *tx,
+                id,
+                now,
+                urgency,
+                plan.coding == danvan_domain::announcement::Coding::Gsm7,
+                a.send_at,
             )
-            .bind(id)
-            .bind(now)
-            .bind(urgency.as_str())
-            .bind(plan.coding == danvan_domain::announcement::Coding::Gsm7)
-            .bind(a.send_at)
-            .execute(&mut *tx)
             .await?;
             sqlx::query("UPDATE announcements SET households = $2 WHERE id = $1")
                 .bind(id)
@@ -836,21 +812,18 @@ impl Store {
             if known.is_none() {
                 return Err(rejected(Problem::HouseholdNotInAudience));
             }
-            sqlx::query(
-                "INSERT INTO deliveries (announcement_id, household_id, hamlet_id, path, team_id, channel, state, updated_at, \
-                 acknowledged_at, acknowledged_by) VALUES ($1, $2, $3, $4, $5, 'visit', 'acknowledged', $6, $6, $7) \
-                 ON CONFLICT (announcement_id, household_id, channel) DO UPDATE SET state = 'acknowledged', \
-                 updated_at = excluded.updated_at, acknowledged_at = excluded.acknowledged_at, \
-                 acknowledged_by = excluded.acknowledged_by, reason = NULL",
+            delivery::visited(
+                &mut *tx,
+                delivery::Visited {
+                    announcement_id: a.id,
+                    household_id: h.id,
+                    hamlet_id: h.hamlet_id,
+                    path: &h.path,
+                    team_id: h.team_id,
+                    by: viewer.actor.account_id,
+                    at: now,
+                },
             )
-            .bind(a.id)
-            .bind(h.id)
-            .bind(h.hamlet_id)
-            .bind(&h.path)
-            .bind(h.team_id)
-            .bind(now)
-            .bind(viewer.actor.account_id)
-            .execute(&mut *tx)
             .await?;
             audit!(
                 &mut *tx,
@@ -933,16 +906,14 @@ impl Store {
                         "Thong bao cua thon, xa gui ho gia dinh ban: {}/feed/{token}",
                         base_url.trim_end_matches('/')
                     );
-                    sqlx::query(
-                        "INSERT INTO outbox (channel, recipient, body, idempotency_key, created_at, updated_at) \
-                         VALUES ('sms', $1, $2, $3, $4, $4) ON CONFLICT (idempotency_key) DO NOTHING",
-                    )
-                    .bind(phone)
-                    .bind(&text)
-                    .bind(format!("feed:{household}"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    let sms = NewSms {
+                        recipient: phone,
+                        body: text,
+                        key: format!("feed:{household}"),
+                        feedback_id: None,
+                        at: now,
+                    };
+                    outbox::queue(&mut *tx, &[sms]).await?;
                 }
                 Ok::<(), StoreError>(())
             })?;
@@ -987,16 +958,8 @@ impl Store {
         });
         for item in &items {
             on_db!(&self.db, |p| {
-                sqlx::query(
-                "UPDATE deliveries SET state = 'acknowledged', acknowledged_at = $2, updated_at = $2 \
-                 WHERE announcement_id = $3 AND household_id = $1 AND channel = 'feed' AND state <> 'acknowledged'"
-            )
-            .bind(household)
-            .bind(now)
-            .bind(item.id)
-            .execute(p)
-            .await
-            .map(|_| ())?
+                let mut c = p.acquire().await?;
+                delivery::feed_opened(&mut *c, household, item.id, now).await?;
             });
         }
         Ok(items)

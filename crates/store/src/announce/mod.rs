@@ -3,6 +3,7 @@
 
 pub mod alert;
 pub mod announcement;
+pub mod delivery;
 pub mod loudspeaker;
 pub mod material;
 pub mod outbox;

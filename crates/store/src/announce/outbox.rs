@@ -21,8 +21,10 @@ use danvan_domain::announcement::{
     after_quiet_hours, in_quiet_hours, sms_plan, Coding, OutboxState, Urgency,
 };
 
+use crate::announce::delivery;
+use crate::conn::Conn;
 use crate::typed::stored;
-use crate::{on_db, Result, Store, StoreError};
+use crate::{on_conn, on_db, Result, Store, StoreError};
 
 /// How long a claim holds its messages before another sender may look.
 pub const LEASE_SECS: i64 = 60;
@@ -54,6 +56,97 @@ struct Claimed {
     gsm7: bool,
     idempotency_key: String,
     attempts: i32,
+}
+
+/// A message to queue: a reporter's notice, a feed link.
+#[derive(Debug, Clone)]
+pub struct NewSms<'a> {
+    pub recipient: &'a str,
+    pub body: String,
+    /// Unique: queueing the same key again is a no-op, so a retried
+    /// transaction or a second sweep never sends twice.
+    pub key: String,
+    pub feedback_id: Option<i64>,
+    /// When it was queued.
+    pub at: i64,
+}
+
+/// Rows per statement: 5 parameters each, far under SQLite's limit.
+const QUEUE_CHUNK: usize = 1000;
+
+/// The writer of the outbox's messages: every path that queues an SMS
+/// comes here (or to [`queue_announcement`], its set-based twin for a
+/// plan), inside the transaction of the change it tells about.
+pub async fn queue<'c>(conn: impl Into<Conn<'c>>, messages: &[NewSms<'_>]) -> Result<()> {
+    let mut conn = conn.into();
+    for chunk in messages.chunks(QUEUE_CHUNK) {
+        let sql = format!(
+            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at, updated_at) \
+             VALUES {} ON CONFLICT (idempotency_key) DO NOTHING",
+            conn.values("('sms', ?, ?, ?, ?, ?, ?)", chunk.len())
+        );
+        on_conn!(&mut conn, |c| {
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                q = q
+                    .bind(m.recipient)
+                    .bind(&m.body)
+                    .bind(m.feedback_id)
+                    .bind(&m.key)
+                    .bind(m.at)
+                    .bind(m.at);
+            }
+            q.execute(&mut **c).await?;
+        });
+    }
+    Ok(())
+}
+
+/// An announcement's SMS, one per household the plan gave the `sms`
+/// channel, in one statement (half a million rows for a province). The
+/// text stays in the announcement (`body` is empty); the key is the
+/// announcement and household.
+pub async fn queue_announcement<'c>(
+    conn: impl Into<Conn<'c>>,
+    announcement_id: i64,
+    at: i64,
+    urgency: Urgency,
+    gsm7: bool,
+    send_at: i64,
+) -> Result<u64> {
+    const SQL: &str =
+        "INSERT INTO outbox (channel, recipient, body, idempotency_key, created_at, announcement_id, delivery_id, \
+         urgency, gsm7, next_attempt_at, updated_at) \
+         SELECT 'sms', h.phone, '', 'ann:' || CAST($1 AS TEXT) || ':' || CAST(d.household_id AS TEXT), $2, $1, d.id, $3, $4, $5, $2 \
+         FROM deliveries d JOIN households h ON h.id = d.household_id \
+         WHERE d.announcement_id = $1 AND d.channel = 'sms'";
+    Ok(on_conn!(conn.into(), |c| sqlx::query(SQL)
+        .bind(announcement_id)
+        .bind(at)
+        .bind(urgency.as_str())
+        .bind(gsm7)
+        .bind(send_at)
+        .execute(c)
+        .await?
+        .rows_affected()))
+}
+
+/// A withdrawn announcement's messages not yet sent are cancelled; how
+/// many.
+pub async fn cancel_announcement<'c>(
+    conn: impl Into<Conn<'c>>,
+    announcement_id: i64,
+    at: i64,
+) -> Result<u64> {
+    Ok(on_conn!(conn.into(), |c| sqlx::query(
+        "UPDATE outbox SET state = 'cancelled', error = 'thu hồi', updated_at = $2 \
+         WHERE announcement_id = $1 AND state = 'queued'",
+    )
+    .bind(announcement_id)
+    .bind(at)
+    .execute(c)
+    .await?
+    .rows_affected()))
 }
 
 /// Seconds before attempt `n + 1`: 30 s, 1 min, 2 min … up to an hour.
@@ -146,18 +239,16 @@ impl Store {
             let forget = format!(
                 "UPDATE outbox SET body = '' WHERE id IN ({list}) AND idempotency_key LIKE 'feed:%' AND $1 = $1"
             );
-            let deliveries = format!(
-                "UPDATE deliveries SET state = 'sent', updated_at = $1 WHERE state = 'planned' \
-                 AND id IN (SELECT delivery_id FROM outbox WHERE id IN ({list}))"
-            );
+
             crate::in_tx!(&self.db, |tx| {
-                for sql in [&outbox, &forget, &deliveries] {
+                for sql in [&outbox, &forget] {
                     let mut q = sqlx::query(sql).bind(now);
                     for id in chunk {
                         q = q.bind(id);
                     }
                     q.execute(&mut *tx).await?;
                 }
+                delivery::sms_sent(&mut *tx, chunk, now).await?;
                 Ok::<(), StoreError>(())
             })?;
         }
@@ -196,15 +287,9 @@ impl Store {
                 .bind(now)
                 .execute(p)
                 .await?;
-                sqlx::query(
-                    "UPDATE deliveries SET state = 'failed', reason = $2, updated_at = $3 \
-                     WHERE id = (SELECT delivery_id FROM outbox WHERE id = $1) AND state IN ('planned', 'sent')",
-                )
-                .bind(id)
-                .bind(&error)
-                .bind(now)
-                .execute(p)
-                .await?;
+                let mut c = p.acquire().await?;
+                delivery::sms_outcome(&mut *c, id, delivery::SmsOutcome::Failed, &error, now)
+                    .await?;
             });
         } else {
             let mut next = now + backoff_secs(attempts - 1);
@@ -245,26 +330,23 @@ impl Store {
             return Err(StoreError::NotFound);
         };
         let detail: String = detail.chars().take(300).collect();
-        let (outbox_sql, delivery_sql) = match kind {
+        let (outbox_sql, outcome) = match kind {
             1 => (
                 "UPDATE outbox SET state = 'delivered', updated_at = $2, claimed_until = NULL, sent_at = COALESCE(sent_at, $2) \
                  WHERE id = $1 AND state IN ('sending', 'sent')",
-                "UPDATE deliveries SET state = 'delivered', updated_at = $2, reason = NULL \
-                 WHERE id = (SELECT delivery_id FROM outbox WHERE id = $1) AND state IN ('planned', 'sent', 'failed')",
+                delivery::SmsOutcome::Delivered,
             ),
             2 | 16 => (
                 "UPDATE outbox SET state = 'failed', updated_at = $2, claimed_until = NULL, error = $3 \
                  WHERE id = $1 AND state IN ('sending', 'sent')",
-                "UPDATE deliveries SET state = 'failed', updated_at = $2, reason = $3 \
-                 WHERE id = (SELECT delivery_id FROM outbox WHERE id = $1) AND state IN ('planned', 'sent')",
+                delivery::SmsOutcome::Undelivered,
             ),
             // Submitted or buffered: the gateway has it. A message in
             // doubt after a crash is settled here.
             _ => (
                 "UPDATE outbox SET state = 'sent', updated_at = $2, claimed_until = NULL, sent_at = COALESCE(sent_at, $2) \
                  WHERE id = $1 AND state = 'sending'",
-                "UPDATE deliveries SET state = 'sent', updated_at = $2 \
-                 WHERE id = (SELECT delivery_id FROM outbox WHERE id = $1) AND state = 'planned'",
+                delivery::SmsOutcome::Submitted,
             ),
         };
         let reason = format!("Tổng đài báo không gửi được ({detail})");
@@ -275,12 +357,8 @@ impl Store {
                 .bind(&reason)
                 .execute(p)
                 .await?;
-            sqlx::query(delivery_sql)
-                .bind(id)
-                .bind(now)
-                .bind(&reason)
-                .execute(p)
-                .await?;
+            let mut c = p.acquire().await?;
+            delivery::sms_outcome(&mut *c, id, outcome, &reason, now).await?;
         });
         Ok(())
     }
@@ -313,32 +391,8 @@ impl Store {
         let now = self.now();
         let normal = now - Urgency::Normal.fallback_hours() * 3600;
         let urgent = now - Urgency::Urgent.fallback_hours() * 3600;
-        let pick = "FROM deliveries d JOIN announcements a ON a.id = d.announcement_id \
-             WHERE d.channel = 'sms' AND d.fell_back = FALSE AND d.state <> 'acknowledged' AND a.state = 'planned' \
-             AND (d.state = 'failed' OR d.updated_at <= CASE WHEN a.urgency = 'normal' THEN $2 ELSE $3 END) \
-             AND d.updated_at <= $1";
         let added = crate::in_tx!(&self.db, |tx| {
-            let added = sqlx::query(&format!(
-                "INSERT INTO deliveries (announcement_id, household_id, hamlet_id, path, team_id, channel, state, reason, updated_at) \
-                 SELECT d.announcement_id, d.household_id, d.hamlet_id, d.path, d.team_id, 'visit', 'planned', \
-                 CASE WHEN d.state = 'failed' THEN 'SMS không gửi được' ELSE 'SMS chưa được xác nhận' END, $1 \
-                 {pick} ON CONFLICT (announcement_id, household_id, channel) DO NOTHING"
-            ))
-            .bind(now)
-            .bind(normal)
-            .bind(urgent)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            sqlx::query(&format!(
-                "UPDATE deliveries SET fell_back = TRUE WHERE id IN (SELECT d.id {pick})"
-            ))
-            .bind(now)
-            .bind(normal)
-            .bind(urgent)
-            .execute(&mut *tx)
-            .await?;
-            Ok::<u64, StoreError>(added)
+            delivery::fall_back(&mut *tx, now, normal, urgent).await
         })?;
         Ok(added)
     }

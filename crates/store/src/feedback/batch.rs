@@ -27,7 +27,9 @@ use danvan_domain::feedback::{RelayMethod, TrackingCode};
 use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::feedback::{Deadlines, Topic};
+use crate::announce::outbox::{self, NewSms};
+use crate::feedback::rollup::{add_rollups, Rollup};
+use crate::feedback::{write, Deadlines, Topic};
 use crate::{audit, Actor, Db, Result, Store, StoreError};
 
 /// Most reports one group commit writes.
@@ -87,43 +89,6 @@ impl Draft {
     }
 }
 
-/// Binds one report's columns of the `INSERT INTO feedback` of both
-/// writers, in their order (code … received_at, ack_due, resolve_due,
-/// next_escalation_at, submission_key).
-macro_rules! bind_report {
-    ($q:expr, $d:expr, $code:expr) => {
-        $q.bind($code.as_str())
-            .bind($d.topic_id)
-            .bind($d.severity)
-            .bind($d.channel)
-            .bind(&$d.description)
-            .bind(&$d.fold)
-            .bind($d.hamlet_id)
-            .bind(&$d.path)
-            .bind($d.household_id)
-            .bind($d.resident_id)
-            .bind($d.identity_consent)
-            .bind($d.relayed_by)
-            .bind($d.relay_method.map(|m| m.as_str()))
-            .bind(&$d.reporter_name)
-            .bind(&$d.reporter_phone)
-            .bind($d.anonymous)
-            .bind($d.lat)
-            .bind($d.lon)
-            .bind($d.confidential)
-            .bind($d.route.unit_id)
-            .bind(&$d.route.path)
-            .bind(&$d.route.label)
-            .bind($d.route.account_id)
-            .bind($d.team_id)
-            .bind($d.now)
-            .bind($d.ack_due)
-            .bind($d.resolve_due)
-            .bind($d.ack_due.min($d.resolve_due))
-            .bind(&$d.key)
-    };
-}
-
 /// The SMS that tells a reporter their report was received.
 fn received_sms(code: &TrackingCode, resolve_due: i64) -> String {
     format!(
@@ -142,61 +107,45 @@ macro_rules! write_report {
         async {
             let d: &Draft = $d;
             let code: &TrackingCode = $code;
-            let q = sqlx::query_as(
-                "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
-                 household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
-                 lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
-                 received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at, late_at) \
-                 VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-                 $25, $26, $27, $28, $29, $25, $28) RETURNING id",
-            );
-            let (id,): (i64,) = bind_report!(q, d, code)
-            .fetch_one(&mut *$tx)
-            .await?;
+            let id = write::insert_report(&mut *$tx, d, code).await?;
             let how = d.relay_method.map_or(String::new(), |m| m.label_vi().to_string());
-            sqlx::query(
-                "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) \
-                 VALUES ($1, $2, 'received', NULL, 'received', $3, $4, $5, TRUE)",
+            write::event(
+                &mut *$tx,
+                write::NewEvent {
+                    feedback_id: id,
+                    at: d.now,
+                    kind: "received",
+                    from: None,
+                    to: Some("received"),
+                    actor: &d.actor,
+                    body: how,
+                    public: true,
+                },
             )
-            .bind(id)
-            .bind(d.now)
-            .bind(d.actor.account_id)
-            .bind(&d.actor.name)
-            .bind(how)
-            .execute(&mut *$tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, 'received', 1) \
-                 ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
-            )
-            .bind(d.hamlet_id)
-            .bind(d.topic_id)
-            .execute(&mut *$tx)
-            .await?;
-            $crate::feedback::rollup::rollup!(&mut *$tx, d.hamlet_id, d.topic_id, "received", 1);
+            write::count(&mut *$tx, d.hamlet_id, d.topic_id, "received", 1).await?;
             $crate::insert_photos!(&mut *$tx, id, d.photos, d.now);
-            sqlx::query(
-                "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES ($1, $2, 'new', $3, $4)",
+            write::notify(
+                &mut *$tx,
+                &[write::NewNotice {
+                    unit_id: d.route.unit_id,
+                    feedback_id: id,
+                    kind: "new",
+                    body: format!("Phản ánh mới {}", code.display()),
+                    at: d.now,
+                }],
             )
-            .bind(d.route.unit_id)
-            .bind(id)
-            .bind(format!("Phản ánh mới {}", code.display()))
-            .bind(d.now)
-            .execute(&mut *$tx)
             .await?;
             if let Some(phone) = &d.reporter_phone {
                 let body = received_sms(code, d.resolve_due);
-                sqlx::query(
-                    "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) \
-                     VALUES ('sms', $1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
-                )
-                .bind(phone)
-                .bind(body)
-                .bind(id)
-                .bind(format!("feedback:{id}:received"))
-                .bind(d.now)
-                .execute(&mut *$tx)
-                .await?;
+                let sms = $crate::announce::outbox::NewSms {
+                    recipient: phone,
+                    body,
+                    key: format!("feedback:{id}:received"),
+                    feedback_id: Some(id),
+                    at: d.now,
+                };
+                $crate::announce::outbox::queue(&mut *$tx, &[sms]).await?;
             }
             audit!(
                 &mut *$tx,
@@ -485,40 +434,13 @@ async fn write_batch(
     Ok(out)
 }
 
-/// `(?, ?, …)` rows for SQLite's anonymous parameters: `row` is one row's
-/// text, repeated `n` times.
-fn rows(row: &str, n: usize) -> String {
-    vec![row; n].join(", ")
-}
-
 /// The whole batch in one statement per table (see `write_batch`).
 async fn write_together(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     jobs: &[Job],
 ) -> Result<Vec<Option<i64>>> {
-    let sql = format!(
-        "INSERT INTO feedback (code, topic_id, severity, state, channel, description, description_fold, hamlet_id, path, \
-         household_id, resident_id, identity_consent, relayed_by, relay_method, reporter_name, reporter_phone, anonymous, \
-         lat, lon, confidential, responsible_unit_id, responsible_path, responsible_label, responsible_account_id, team_id, \
-         received_at, ack_due, resolve_due, next_escalation_at, submission_key, updated_at, late_at) VALUES {} \
-         ON CONFLICT DO NOTHING RETURNING id, code",
-        rows(
-            "(?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            jobs.len()
-        )
-    );
-    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-    for job in jobs {
-        let d = &job.draft;
-        // updated_at and late_at: the single-report statement reuses
-        // received_at's $25 and next_escalation_at's $28 (a new report is
-        // late once its first deadline passes).
-        q = bind_report!(q, d, &job.code)
-            .bind(d.now)
-            .bind(d.ack_due.min(d.resolve_due));
-    }
-    let mut by_code: HashMap<String, i64> = q
-        .fetch_all(&mut **tx)
+    let drafts: Vec<(&Draft, &TrackingCode)> = jobs.iter().map(|j| (&*j.draft, &j.code)).collect();
+    let mut by_code: HashMap<String, i64> = write::insert_reports(&mut **tx, &drafts)
         .await?
         .into_iter()
         .map(|(id, code)| (code, id))
@@ -537,122 +459,94 @@ async fn write_together(
     if written.is_empty() {
         return Ok(ids);
     }
-    let n = written.len();
 
-    let sql = format!(
-        "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) VALUES {}",
-        rows("(?, ?, 'received', NULL, 'received', ?, ?, ?, TRUE)", n)
-    );
-    let mut q = sqlx::query(&sql);
-    for (job, id) in &written {
-        let d = &job.draft;
-        q = q
-            .bind(*id)
-            .bind(d.now)
-            .bind(d.actor.account_id)
-            .bind(&d.actor.name)
-            .bind(
-                d.relay_method
+    let events: Vec<write::NewEvent> = written
+        .iter()
+        .map(|(job, id)| {
+            let d = &job.draft;
+            write::NewEvent {
+                feedback_id: *id,
+                at: d.now,
+                kind: "received",
+                from: None,
+                to: Some("received"),
+                actor: &d.actor,
+                body: d
+                    .relay_method
                     .map_or(String::new(), |m| m.label_vi().to_string()),
-            );
-    }
-    q.execute(&mut **tx).await?;
+                public: true,
+            }
+        })
+        .collect();
+    write::events(&mut **tx, &events).await?;
 
     let mut counts: HashMap<(i64, i64), i64> = HashMap::new();
-    for (job, _) in &written {
-        *counts
-            .entry((job.draft.hamlet_id, job.draft.topic_id))
-            .or_default() += 1;
-    }
-    let sql = format!(
-        "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES {} \
-         ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
-        rows("(?, ?, 'received', ?)", counts.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for ((hamlet, topic), k) in &counts {
-        q = q.bind(*hamlet).bind(*topic).bind(*k);
-    }
-    q.execute(&mut **tx).await?;
-
     // The dashboard's rollups: the hamlet and every unit above it, whose
     // ids its path holds.
-    let mut rollup: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut rollups: HashMap<(i64, i64), i64> = HashMap::new();
     for (job, _) in &written {
-        for unit in crate::feedback::rollup::path_ids(&job.draft.path) {
-            *rollup.entry((unit, job.draft.topic_id)).or_default() += 1;
+        let d = &job.draft;
+        *counts.entry((d.hamlet_id, d.topic_id)).or_default() += 1;
+        for unit in crate::feedback::rollup::path_ids(&d.path) {
+            *rollups.entry((unit, d.topic_id)).or_default() += 1;
         }
     }
-    let sql = format!(
-        "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) VALUES {} \
-         ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
-        rows("(?, ?, 'received', ?)", rollup.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for ((unit, topic), k) in &rollup {
-        q = q.bind(*unit).bind(*topic).bind(*k);
-    }
-    q.execute(&mut **tx).await?;
+    let received = |m: HashMap<(i64, i64), i64>| -> Vec<Rollup> {
+        m.into_iter()
+            .map(|((at, topic), n)| (at, topic, "received".to_string(), n))
+            .collect()
+    };
+    write::add_counts(&mut **tx, &received(counts)).await?;
+    add_rollups(&mut **tx, &received(rollups)).await?;
 
     for (job, id) in &written {
         let d = &job.draft;
         crate::insert_photos!(&mut **tx, *id, d.photos, d.now);
     }
 
-    let sql = format!(
-        "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES {}",
-        rows("(?, ?, 'new', ?, ?)", n)
-    );
-    let mut q = sqlx::query(&sql);
-    for (job, id) in &written {
-        q = q
-            .bind(job.draft.route.unit_id)
-            .bind(*id)
-            .bind(format!("Phản ánh mới {}", job.code.display()))
-            .bind(job.draft.now);
-    }
-    q.execute(&mut **tx).await?;
-
-    let sms: Vec<&(&Job, i64)> = written
+    let notices: Vec<write::NewNotice> = written
         .iter()
-        .filter(|(j, _)| j.draft.reporter_phone.is_some())
+        .map(|(job, id)| write::NewNotice {
+            unit_id: job.draft.route.unit_id,
+            feedback_id: *id,
+            kind: "new",
+            body: format!("Phản ánh mới {}", job.code.display()),
+            at: job.draft.now,
+        })
         .collect();
-    if !sms.is_empty() {
-        let sql = format!(
-            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) VALUES {} \
-             ON CONFLICT (idempotency_key) DO NOTHING",
-            rows("('sms', ?, ?, ?, ?, ?)", sms.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for (job, id) in sms {
-            let d = &job.draft;
-            let code = &job.code;
-            q = q
-                .bind(d.reporter_phone.as_deref())
-                .bind(received_sms(code, d.resolve_due))
-                .bind(*id)
-                .bind(format!("feedback:{id}:received"))
-                .bind(d.now);
-        }
-        q.execute(&mut **tx).await?;
-    }
+    write::notify(&mut **tx, &notices).await?;
 
-    let sql = format!(
-        "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) VALUES {}",
-        rows("(?, ?, ?, 'create', 'feedback', ?, ?, ?)", n)
-    );
-    let mut q = sqlx::query(&sql);
-    for (job, id) in &written {
-        let d = &job.draft;
-        q = q
-            .bind(d.now)
-            .bind(d.actor.account_id)
-            .bind(&d.actor.name)
-            .bind(id.to_string())
-            .bind(&d.path)
-            .bind(serde_json::json!({"channel": d.channel, "topic": d.topic_code}).to_string());
-    }
-    q.execute(&mut **tx).await?;
+    let sms: Vec<NewSms> = written
+        .iter()
+        .filter_map(|(job, id)| {
+            let d = &job.draft;
+            Some(NewSms {
+                recipient: d.reporter_phone.as_deref()?,
+                body: received_sms(&job.code, d.resolve_due),
+                key: format!("feedback:{id}:received"),
+                feedback_id: Some(*id),
+                at: d.now,
+            })
+        })
+        .collect();
+    outbox::queue(&mut **tx, &sms).await?;
+
+    let entries: Vec<crate::audit::NewAudit> = written
+        .iter()
+        .map(|(job, id)| {
+            let d = &job.draft;
+            crate::audit::NewAudit {
+                at: d.now,
+                actor: &d.actor,
+                action: "create",
+                entity: "feedback",
+                entity_id: id.to_string(),
+                scope_path: &d.path,
+                detail: serde_json::json!({"channel": d.channel, "topic": d.topic_code}),
+            }
+        })
+        .collect();
+    crate::audit::record_many(&mut **tx, &entries).await?;
     Ok(ids)
 }
 

@@ -420,18 +420,11 @@ impl Store {
         }
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
-            for ((hamlet, topic, state), n) in &counts {
-                sqlx::query(
-                    "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
-                )
-                .bind(hamlet)
-                .bind(topic)
-                .bind(*state)
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
-            }
+            let rows: Vec<crate::feedback::rollup::Rollup> = counts
+                .iter()
+                .map(|((hamlet, topic, state), n)| (*hamlet, *topic, state.to_string(), *n))
+                .collect();
+            crate::feedback::write::add_counts(&mut *tx, &rows).await?;
             tx.commit().await?;
         });
         // Statistics for the planner; on PostgreSQL also the visibility map,

@@ -336,14 +336,10 @@ impl Store {
         let unit = self.unit(&viewer.scope, unit_id).await?;
         viewer.require(Action::HandleFeedback, &Target::at(&unit.path))?;
         let now = self.now();
-        let done = on_db!(&self.db, |p| sqlx::query(
-            "UPDATE notifications SET read_at = $2 WHERE unit_id = $1 AND read_at IS NULL"
-        )
-        .bind(unit_id)
-        .bind(now)
-        .execute(p)
-        .await?
-        .rows_affected());
+        let done = on_db!(&self.db, |p| {
+            let mut c = p.acquire().await?;
+            crate::feedback::write::mark_read(&mut *c, unit_id, now).await?
+        });
         Ok(done)
     }
 }

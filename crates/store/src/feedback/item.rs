@@ -17,7 +17,9 @@ use danvan_domain::policy::{self, Target};
 use danvan_domain::{text, Phone, UnitLevel};
 use serde::Serialize;
 
-use crate::feedback::rollup::{record_duration, set_lateness};
+use crate::announce::outbox::{self, NewSms};
+use crate::feedback::rollup::{add_rollups, record_duration, set_lateness, Rollup};
+use crate::feedback::write::{self, Also, NewEvent, NewNotice, StateChange};
 use crate::typed::NullableText;
 use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
 
@@ -32,31 +34,6 @@ pub const DUPLICATE_SECONDS: i64 = 14 * 24 * 3600;
 /// is worked through in few commits, each holding SQLite's write lock for
 /// a fraction of a second.
 const SWEEP_BATCH: i64 = 5000;
-/// Rows per multi-row INSERT of the sweep (5 parameters at most per row).
-const SWEEP_ROWS_PER_INSERT: usize = 250;
-
-/// Parameter placeholders of a statement built at run time: `?` on SQLite,
-/// where sqlx looks up each `$N` by a linear scan (see the import), `$n`
-/// on PostgreSQL.
-struct Placeholders {
-    sqlite: bool,
-    n: usize,
-}
-
-impl Placeholders {
-    fn new(sqlite: bool) -> Self {
-        Placeholders { sqlite, n: 0 }
-    }
-
-    fn next(&mut self) -> String {
-        self.n += 1;
-        if self.sqlite {
-            "?".to_string()
-        } else {
-            format!("${}", self.n)
-        }
-    }
-}
 
 /// Deadlines of a province, in hours (acknowledge, urgent) or working days.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -332,11 +309,7 @@ pub enum Action {
 /// What one action changes (see `act_on_feedback`).
 struct Change {
     next: Option<FeedbackState>,
-    /// Extra `SET` clauses, using the bindings of the update.
-    set: &'static str,
-    value: Option<String>,
-    refer: Option<String>,
-    linked: Option<i64>,
+    also: Also,
     kind: &'static str,
     body: String,
     public: bool,
@@ -385,84 +358,17 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     common / (a.len() + b.len()) as f64 * 2.0
 }
 
-/// Moves the per-hamlet count of `state` by `delta`, and the rollups of
-/// the hamlet and the units above it.
-macro_rules! count {
-    ($ex:expr, $hamlet:expr, $topic:expr, $state:expr, $delta:expr) => {
-        $crate::feedback::rollup::rollup!($ex, $hamlet, $topic, $state, $delta);
-        sqlx::query(
-            "INSERT INTO feedback_counts (hamlet_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (hamlet_id, topic_id, state) DO UPDATE SET n = feedback_counts.n + excluded.n",
-        )
-        .bind($hamlet)
-        .bind($topic)
-        .bind($state)
-        .bind($delta as i64)
-        .execute($ex)
-        .await?
-    };
-}
-
-/// Moves one item's count from state `$from` to state `$to`.
-macro_rules! move_count {
-    ($ex:expr, $hamlet:expr, $topic:expr, $from:expr, $to:expr) => {
-        count!($ex, $hamlet, $topic, $from, -1);
-        count!($ex, $hamlet, $topic, $to, 1);
-    };
-}
-
-/// Appends one history entry.
-macro_rules! event {
-    ($ex:expr, $id:expr, $at:expr, $kind:expr, $from:expr, $to:expr, $actor:expr, $body:expr, $public:expr) => {
-        sqlx::query(
-            "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind($id)
-        .bind($at)
-        .bind($kind)
-        .bind($from)
-        .bind($to)
-        .bind($actor.account_id)
-        .bind($actor.name.clone())
-        .bind($body)
-        .bind($public)
-        .execute($ex)
-        .await?
-    };
-}
-
-/// Tells a unit's officers.
-macro_rules! notify {
-    ($ex:expr, $unit:expr, $id:expr, $kind:expr, $body:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind($unit)
-        .bind($id)
-        .bind($kind)
-        .bind($body)
-        .bind($at)
-        .execute($ex)
-        .await?
-    };
-}
-
-/// Queues an SMS for the gateway; the key makes a second queueing a no-op.
-macro_rules! queue_sms {
-    ($ex:expr, $to:expr, $body:expr, $feedback:expr, $key:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at) \
-             VALUES ('sms', $1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind($to)
-        .bind($body)
-        .bind($feedback)
-        .bind($key)
-        .bind($at)
-        .execute($ex)
-        .await?
-    };
+/// The SMS that tells a reporter their item moved to `state` (`body`: the
+/// answer, when answered). Without diacritics: one GSM 7-bit part.
+fn state_sms(code: &str, state: FeedbackState, body: &str) -> String {
+    let code = display_code(code);
+    match state {
+        FeedbackState::Answered => format!(
+            "Phan anh {code} da co tra loi: {}. Danh gia: DG {code} <1-5>",
+            text::fold(body).chars().take(100).collect::<String>()
+        ),
+        s => format!("Phan anh {code}: {}", text::fold(s.label_vi())),
+    }
 }
 
 /// "K7Q2-M9XA", as people read and type a code.
@@ -1058,15 +964,12 @@ impl Store {
             }
         };
         let change = |next: Option<FeedbackState>,
-                      set: &'static str,
+                      also: Also,
                       kind: &'static str,
                       body: String,
                       public: bool| Change {
             next,
-            set,
-            value: None,
-            refer: None,
-            linked: None,
+            also,
             kind,
             body,
             public,
@@ -1076,7 +979,7 @@ impl Store {
                 need_officer(officer)?;
                 change(
                     Some(move_to(FeedbackState::Acknowledged)?),
-                    "",
+                    Also::Nothing,
                     "state",
                     String::new(),
                     true,
@@ -1086,7 +989,7 @@ impl Store {
                 need_officer(officer)?;
                 change(
                     Some(move_to(FeedbackState::InProgress)?),
-                    "",
+                    Also::Nothing,
                     "state",
                     String::new(),
                     true,
@@ -1098,7 +1001,7 @@ impl Store {
                 if t.trim().is_empty() {
                     return Err(rejected(Problem::NoteMissing));
                 }
-                change(None, "", "note", t, *public && officer)
+                change(None, Also::Nothing, "note", t, *public && officer)
             }
             Action::Assign { account_id } => {
                 need_officer(officer)?;
@@ -1122,13 +1025,7 @@ impl Store {
                     }
                     None => String::new(),
                 };
-                change(
-                    None,
-                    ", responsible_account_id = $5",
-                    "assigned",
-                    label,
-                    false,
-                )
+                change(None, Also::Assign(*account_id), "assigned", label, false)
             }
             Action::DraftAnswer { text: t } => {
                 need_officer(officer)?;
@@ -1140,16 +1037,16 @@ impl Store {
                 if t.trim().is_empty() {
                     return Err(rejected(Problem::AnswerMissing));
                 }
-                Change {
-                    value: Some(t.clone()),
-                    ..change(
-                        None,
-                        ", answer_draft = $4, answer_drafted_by = $5",
-                        "answer_drafted",
-                        t,
-                        false,
-                    )
-                }
+                change(
+                    None,
+                    Also::Draft {
+                        text: t.clone(),
+                        by: actor.account_id,
+                    },
+                    "answer_drafted",
+                    t,
+                    false,
+                )
             }
             Action::ApproveAnswer => {
                 viewer.require(policy::Action::ApproveFeedbackAnswer, &item)?;
@@ -1159,16 +1056,13 @@ impl Store {
                     .ok_or_else(|| rejected(Problem::NoDraftAnswer))?;
                 // The draft the leader read is what gets published: a draft
                 // saved since then makes the guarded update fail.
-                Change {
-                    value: Some(draft.clone()),
-                    ..change(
-                        Some(move_to(FeedbackState::Answered)?),
-                        ", answer = $4, answered_at = $3",
-                        "answer_approved",
-                        draft,
-                        true,
-                    )
-                }
+                change(
+                    Some(move_to(FeedbackState::Answered)?),
+                    Also::Answer(draft.clone()),
+                    "answer_approved",
+                    draft,
+                    true,
+                )
             }
             Action::Refuse { reason, refer_to } => {
                 need_officer(officer)?;
@@ -1176,23 +1070,22 @@ impl Store {
                     .map_err(|e| StoreError::invalid("reason", e))?;
                 let refer = text::clean_line(refer_to, 300)
                     .map_err(|e| StoreError::invalid("refer_to", e))?;
-                Change {
-                    value: Some(reason.clone()),
-                    refer: Some(refer.clone()),
-                    ..change(
-                        Some(move_to(FeedbackState::Refused)?),
-                        ", refusal_reason = $4, refer_to = $6, closed_at = $3",
-                        "refused",
-                        format!("{reason} — {refer}"),
-                        true,
-                    )
-                }
+                change(
+                    Some(move_to(FeedbackState::Refused)?),
+                    Also::Refuse {
+                        reason: reason.clone(),
+                        refer_to: refer.clone(),
+                    },
+                    "refused",
+                    format!("{reason} — {refer}"),
+                    true,
+                )
             }
             Action::Close => {
                 need_officer(officer)?;
                 change(
                     Some(move_to(FeedbackState::Closed)?),
-                    ", closed_at = $3",
+                    Also::Close,
                     "state",
                     String::new(),
                     true,
@@ -1205,27 +1098,17 @@ impl Store {
                     return Err(rejected(Problem::DuplicateOfItself));
                 }
                 let target = self.feedback(viewer, other).await?;
-                Change {
-                    linked: Some(other),
-                    ..change(None, ", duplicate_of = $7", "linked", target.code, false)
-                }
+                change(None, Also::Duplicate(other), "linked", target.code, false)
             }
         };
         let Change {
             next,
-            set,
-            value,
-            refer,
-            linked,
+            also,
             kind,
             body,
             public,
         } = c;
         let new_state = next.unwrap_or(state);
-        let assigned = match &action {
-            Action::Assign { account_id } => *account_id,
-            _ => actor.account_id,
-        };
         let mut updated = f.clone();
         updated.state = new_state;
         if new_state == FeedbackState::Answered {
@@ -1240,37 +1123,23 @@ impl Store {
                 _ => d,
             }),
         };
-        let approving = matches!(action, Action::ApproveAnswer);
         // The first move out of "received", whichever it is, acknowledges:
         // that is the time to first response the dashboard shows.
         let first_response =
             state == FeedbackState::Received && new_state != state && f.acknowledged_at.is_none();
-        let ack_set = if first_response {
-            ", acknowledged_at = $3"
-        } else {
-            ""
-        };
         let first_answer = new_state == FeedbackState::Answered && f.answered_at.is_none();
         in_tx!(&self.db, |tx| {
             // Guarded by the state read above: a concurrent change loses.
-            let sql = format!(
-                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $8{set}{ack_set} WHERE id = $1 AND state = $9 \
-                 AND ($10 = FALSE OR answer_draft = $4)"
-            );
-            let done = sqlx::query(&sql)
-                .bind(id)
-                .bind(new_state.as_str())
-                .bind(now)
-                .bind(&value)
-                .bind(assigned)
-                .bind(&refer)
-                .bind(linked)
-                .bind(due)
-                .bind(state.as_str())
-                .bind(approving)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() != 1 {
+            let step = StateChange {
+                id,
+                from: state,
+                to: new_state,
+                at: now,
+                next_due: due,
+                acknowledges: first_response,
+                also: also.clone(),
+            };
+            if !write::change(&mut *tx, &step).await? {
                 return Err(StoreError::Conflict(Problem::ChangedByAnother));
             }
             let (from, to) = if next.is_some() {
@@ -1278,26 +1147,23 @@ impl Store {
             } else {
                 (None, None)
             };
-            event!(
+            write::event(
                 &mut *tx,
-                id,
-                now,
-                kind,
-                from,
-                to,
-                actor,
-                body.clone(),
-                public
-            );
+                NewEvent {
+                    feedback_id: id,
+                    at: now,
+                    kind,
+                    from,
+                    to,
+                    actor,
+                    body: body.clone(),
+                    public,
+                },
+            )
+            .await?;
             if next.is_some() && new_state != state {
-                move_count!(
-                    &mut *tx,
-                    f.hamlet_id,
-                    f.topic_id,
-                    state.as_str(),
-                    new_state.as_str()
-                );
-                set_lateness!(
+                write::move_count(&mut *tx, f.hamlet_id, f.topic_id, state, new_state).await?;
+                set_lateness(
                     &mut *tx,
                     id,
                     f.hamlet_id,
@@ -1305,54 +1171,42 @@ impl Store {
                     new_state,
                     f.ack_due,
                     f.resolve_due,
-                    now
-                );
+                    now,
+                )
+                .await?;
             }
             if first_response {
-                record_duration!(
+                record_duration(
                     &mut *tx,
                     &f.path,
                     f.confidential,
                     "ack",
                     now - f.received_at,
-                    now > f.ack_due
-                );
+                    now > f.ack_due,
+                )
+                .await?;
             }
             if first_answer {
-                record_duration!(
+                record_duration(
                     &mut *tx,
                     &f.path,
                     f.confidential,
                     "resolve",
                     now - f.received_at,
-                    now > f.resolve_due
-                );
+                    now > f.resolve_due,
+                )
+                .await?;
             }
             if let Some(phone) = &f.reporter_phone {
                 if next.is_some() && public && !f.anonymous {
-                    let msg = match new_state {
-                        FeedbackState::Answered => {
-                            let code = TrackingCode::parse(&f.code)
-                                .map_or(f.code.clone(), |c| c.display());
-                            format!(
-                                "Phan anh {code} da co tra loi: {}. Danh gia: DG {code} <1-5>",
-                                text::fold(&body).chars().take(100).collect::<String>()
-                            )
-                        }
-                        s => format!(
-                            "Phan anh {}: {}",
-                            TrackingCode::parse(&f.code).map_or(f.code.clone(), |c| c.display()),
-                            text::fold(s.label_vi())
-                        ),
+                    let sms = NewSms {
+                        recipient: phone,
+                        body: state_sms(&f.code, new_state, &body),
+                        key: format!("feedback:{id}:{}:{now}", new_state.as_str()),
+                        feedback_id: Some(id),
+                        at: now,
                     };
-                    queue_sms!(
-                        &mut *tx,
-                        phone,
-                        msg,
-                        id,
-                        format!("feedback:{id}:{}:{now}", new_state.as_str()),
-                        now
-                    );
+                    outbox::queue(&mut *tx, &[sms]).await?;
                 }
             }
             audit!(
@@ -1411,55 +1265,41 @@ impl Store {
             name: "reporter".into(),
         };
         in_tx!(&self.db, |tx| {
-            let done = sqlx::query(
-                "UPDATE feedback SET state = $2, updated_at = $3, next_escalation_at = $4, \
-                 resolve_due = CASE WHEN $5 THEN $4 ELSE resolve_due END, closed_at = CASE WHEN $5 THEN NULL ELSE closed_at END, \
-                 answer_draft = CASE WHEN $5 THEN NULL ELSE answer_draft END \
-                 WHERE id = $1 AND state = $6",
-            )
-            .bind(id)
-            .bind(next.as_str())
-            .bind(now)
-            .bind(due)
-            .bind(reopen)
-            .bind(state.as_str())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
+            if !write::reporter_message(&mut *tx, id, state, next, now, due, reopen).await? {
                 return Err(StoreError::Conflict(Problem::ChangedTryAgain));
             }
-            event!(
+            write::event(
                 &mut *tx,
-                id,
-                now,
-                "message_in",
-                None::<&str>,
-                None::<&str>,
-                actor,
-                body.clone(),
-                false
-            );
+                NewEvent {
+                    feedback_id: id,
+                    at: now,
+                    kind: "message_in",
+                    from: None::<&str>,
+                    to: None::<&str>,
+                    actor: &actor,
+                    body: body.clone(),
+                    public: false,
+                },
+            )
+            .await?;
             if reopen {
-                event!(
+                write::event(
                     &mut *tx,
-                    id,
-                    now,
-                    "state",
-                    Some(state.as_str()),
-                    Some(next.as_str()),
-                    actor,
-                    String::new(),
-                    true
-                );
-                move_count!(
-                    &mut *tx,
-                    f.hamlet_id,
-                    f.topic_id,
-                    state.as_str(),
-                    next.as_str()
-                );
+                    NewEvent {
+                        feedback_id: id,
+                        at: now,
+                        kind: "state",
+                        from: Some(state.as_str()),
+                        to: Some(next.as_str()),
+                        actor: &actor,
+                        body: String::new(),
+                        public: true,
+                    },
+                )
+                .await?;
+                write::move_count(&mut *tx, f.hamlet_id, f.topic_id, state, next).await?;
                 // The reopened item's resolve deadline is the fresh period.
-                set_lateness!(
+                set_lateness(
                     &mut *tx,
                     id,
                     f.hamlet_id,
@@ -1467,25 +1307,32 @@ impl Store {
                     next,
                     f.ack_due,
                     due.unwrap_or(f.resolve_due),
-                    now
-                );
-                notify!(
+                    now,
+                )
+                .await?;
+                write::notify(
                     &mut *tx,
-                    f.responsible_unit_id,
-                    id,
-                    "reopened",
-                    format!("Người dân mở lại phản ánh {}", display_code(&f.code)),
-                    now
-                );
+                    &[NewNotice {
+                        unit_id: f.responsible_unit_id,
+                        feedback_id: id,
+                        kind: "reopened",
+                        body: format!("Người dân mở lại phản ánh {}", display_code(&f.code)),
+                        at: now,
+                    }],
+                )
+                .await?;
             } else {
-                notify!(
+                write::notify(
                     &mut *tx,
-                    f.responsible_unit_id,
-                    id,
-                    "message",
-                    format!("Người dân nhắn thêm về phản ánh {}", display_code(&f.code)),
-                    now
-                );
+                    &[NewNotice {
+                        unit_id: f.responsible_unit_id,
+                        feedback_id: id,
+                        kind: "message",
+                        body: format!("Người dân nhắn thêm về phản ánh {}", display_code(&f.code)),
+                        at: now,
+                    }],
+                )
+                .await?;
             }
             audit!(
                 &mut *tx,
@@ -1521,42 +1368,25 @@ impl Store {
             name: "reporter".into(),
         };
         in_tx!(&self.db, |tx| {
-            let done = sqlx::query(
-                "UPDATE feedback SET rating = $2, state = $3, updated_at = $4, \
-                 closed_at = CASE WHEN $5 THEN $4 ELSE closed_at END, \
-                 next_escalation_at = CASE WHEN $5 THEN NULL ELSE next_escalation_at END \
-                 WHERE id = $1 AND state = $6 AND rating IS NULL",
-            )
-            .bind(id)
-            .bind(stars)
-            .bind(next.as_str())
-            .bind(now)
-            .bind(close)
-            .bind(state.as_str())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
+            if !write::rate(&mut *tx, id, stars, state, next, now).await? {
                 return Err(StoreError::Conflict(Problem::ChangedTryAgain));
             }
-            event!(
+            write::event(
                 &mut *tx,
-                id,
-                now,
-                "rated",
-                Some(state.as_str()),
-                Some(next.as_str()),
-                actor,
-                format!("{stars}/5"),
-                true
-            );
+                NewEvent {
+                    feedback_id: id,
+                    at: now,
+                    kind: "rated",
+                    from: Some(state.as_str()),
+                    to: Some(next.as_str()),
+                    actor: &actor,
+                    body: format!("{stars}/5"),
+                    public: true,
+                },
+            )
+            .await?;
             if close {
-                move_count!(
-                    &mut *tx,
-                    f.hamlet_id,
-                    f.topic_id,
-                    state.as_str(),
-                    next.as_str()
-                );
+                write::move_count(&mut *tx, f.hamlet_id, f.topic_id, state, next).await?;
             }
             audit!(
                 &mut *tx,
@@ -1585,7 +1415,6 @@ impl Store {
         let now = self.now();
         self.count_newly_late(now).await?;
         let actor = Actor::system();
-        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
         let (mut escalated, mut closed) = (0, 0);
         let mut parents: HashMap<i64, Option<(i64, String, String)>> = HashMap::new();
         loop {
@@ -1638,28 +1467,31 @@ impl Store {
                     if d.state == FeedbackState::Answered {
                         // Guarded like every change: a reopen or a rating in
                         // between wins, and nothing is counted twice.
-                        let done = sqlx::query("UPDATE feedback SET state = 'closed', closed_at = $2, updated_at = $2, next_escalation_at = NULL \
-                             WHERE id = $1 AND state = 'answered' AND next_escalation_at = $3")
-                            .bind(id)
-                            .bind(now)
-                            .bind(d.next_escalation_at)
-                            .execute(&mut *tx)
-                            .await?;
-                        if done.rows_affected() != 1 {
+                        if !write::close_answered(&mut *tx, *id, now, d.next_escalation_at).await? {
                             continue;
                         }
-                        event!(
+                        write::event(
                             &mut *tx,
-                            *id,
-                            now,
-                            "state",
-                            Some("answered"),
-                            Some("closed"),
-                            actor,
-                            "Tự đóng sau 7 ngày".to_string(),
-                            true
-                        );
-                        move_count!(&mut *tx, *hamlet, *topic, "answered", "closed");
+                            NewEvent {
+                                feedback_id: *id,
+                                at: now,
+                                kind: "state",
+                                from: Some("answered"),
+                                to: Some("closed"),
+                                actor: &actor,
+                                body: "Tự đóng sau 7 ngày".to_string(),
+                                public: true,
+                            },
+                        )
+                        .await?;
+                        write::move_count(
+                            &mut *tx,
+                            *hamlet,
+                            *topic,
+                            FeedbackState::Answered,
+                            FeedbackState::Closed,
+                        )
+                        .await?;
                         closed += 1;
                         continue;
                     }
@@ -1690,159 +1522,83 @@ impl Store {
                 }
                 // Nothing more to look at for these: many rows a statement,
                 // each guarded by the moment read.
-                for chunk in settled.chunks(SWEEP_ROWS_PER_INSERT) {
-                    let mut ph = Placeholders::new(sqlite);
-                    let rows: Vec<String> = chunk
-                        .iter()
-                        .map(|_| format!("({}, {})", ph.next(), ph.next()))
-                        .collect();
-                    let sql = format!(
-                        "UPDATE feedback SET next_escalation_at = NULL FROM (VALUES {}) AS v \
-                         WHERE feedback.id = v.column1 AND feedback.next_escalation_at = v.column2",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for d in chunk {
-                        q = q.bind(d.id).bind(d.next_escalation_at);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
+                let settled: Vec<(i64, i64)> = settled
+                    .iter()
+                    .map(|d| (d.id, d.next_escalation_at))
+                    .collect();
+                write::settle(&mut *tx, &settled).await?;
                 // Guarded like one by one: only rows still in the state and
-                // with the moment read move; RETURNING says which did.
-                for chunk in late.chunks(SWEEP_ROWS_PER_INSERT) {
-                    let mut ph = Placeholders::new(sqlite);
-                    let now_ph = ph.next();
-                    let rows: Vec<String> = chunk
-                        .iter()
-                        .map(|_| {
-                            let cols: Vec<String> = (0..8).map(|_| ph.next()).collect();
-                            format!("({})", cols.join(", "))
-                        })
-                        .collect();
-                    let sql = format!(
-                        "UPDATE feedback SET responsible_unit_id = v.column2, responsible_path = v.column3, responsible_label = v.column4, \
-                         responsible_account_id = NULL, escalation_level = v.column5, next_escalation_at = v.column6, updated_at = {now_ph} \
-                         FROM (VALUES {}) AS v WHERE feedback.id = v.column1 AND feedback.state = v.column7 \
-                         AND feedback.next_escalation_at = v.column8 RETURNING feedback.id",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(now);
-                    for (d, pid, pname, ppath, level, next) in chunk {
-                        q = q
-                            .bind(d.id)
-                            .bind(*pid)
-                            .bind(ppath)
-                            .bind(pname)
-                            .bind(*level)
-                            .bind(*next)
-                            .bind(d.state.as_str())
-                            .bind(d.next_escalation_at);
-                    }
-                    let done: HashSet<i64> = q
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .into_iter()
-                        .map(|(id,)| id)
-                        .collect();
-                    for (d, pid, pname, _, _, _) in chunk {
-                        if done.contains(&d.id) {
-                            moved.push((
-                                d.id,
-                                d.responsible_unit_id,
-                                *pid,
-                                pname.clone(),
-                                d.responsible_path.clone(),
-                                d.code.clone(),
-                            ));
-                        }
+                // with the moment read move.
+                let up: Vec<write::Escalation> = late
+                    .iter()
+                    .map(|(d, pid, pname, ppath, level, next)| write::Escalation {
+                        id: d.id,
+                        unit_id: *pid,
+                        unit_path: ppath,
+                        unit_label: pname,
+                        level: *level,
+                        next_due: *next,
+                        state: d.state,
+                        read_due: d.next_escalation_at,
+                    })
+                    .collect();
+                let done = write::escalate(&mut *tx, now, &up).await?;
+                for (d, pid, pname, _, _, _) in &late {
+                    if done.contains(&d.id) {
+                        moved.push((
+                            d.id,
+                            d.responsible_unit_id,
+                            *pid,
+                            pname.clone(),
+                            d.responsible_path.clone(),
+                            d.code.clone(),
+                        ));
                     }
                 }
                 // The history, notifications and audit entries of the
                 // escalated items, many rows per statement.
-                for chunk in moved.chunks(SWEEP_ROWS_PER_INSERT) {
-                    let mut ph = Placeholders::new(sqlite);
-                    let rows: Vec<String> = chunk
-                        .iter()
-                        .map(|_| {
-                            format!(
-                                "({}, {}, 'escalated', NULL, NULL, NULL, {}, {}, TRUE)",
-                                ph.next(),
-                                ph.next(),
-                                ph.next(),
-                                ph.next()
-                            )
-                        })
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO feedback_events (feedback_id, at, kind, from_state, to_state, account_id, actor, body, public) VALUES {}",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (id, _, _, pname, _, _) in chunk {
-                        q = q
-                            .bind(id)
-                            .bind(now)
-                            .bind(&actor.name)
-                            .bind(format!("Quá hạn, chuyển lên {pname}"));
-                    }
-                    q.execute(&mut *tx).await?;
-
-                    let mut ph = Placeholders::new(sqlite);
-                    let rows: Vec<String> = chunk
-                        .iter()
-                        .flat_map(|_| [0, 1])
-                        .map(|_| {
-                            format!(
-                                "({}, {}, 'escalated', {}, {})",
-                                ph.next(),
-                                ph.next(),
-                                ph.next(),
-                                ph.next()
-                            )
-                        })
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO notifications (unit_id, feedback_id, kind, body, created_at) VALUES {}",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (id, from, to, pname, _, code) in chunk {
+                let history: Vec<NewEvent> = moved
+                    .iter()
+                    .map(|(id, _, _, pname, _, _)| NewEvent {
+                        feedback_id: *id,
+                        at: now,
+                        kind: "escalated",
+                        from: None,
+                        to: None,
+                        actor: &actor,
+                        body: format!("Quá hạn, chuyển lên {pname}"),
+                        public: true,
+                    })
+                    .collect();
+                write::events(&mut *tx, &history).await?;
+                let notices: Vec<NewNotice> = moved
+                    .iter()
+                    .flat_map(|(id, from, to, pname, _, code)| {
                         let shown = display_code(code);
                         let body = format!("Phản ánh {shown} quá hạn, đã chuyển lên {pname}");
-                        q = q.bind(from).bind(id).bind(body.clone()).bind(now);
-                        q = q.bind(to).bind(id).bind(body).bind(now);
-                    }
-                    q.execute(&mut *tx).await?;
-
-                    let mut ph = Placeholders::new(sqlite);
-                    let rows: Vec<String> = chunk
-                        .iter()
-                        .map(|_| {
-                            format!(
-                                "({}, NULL, {}, 'escalate', 'feedback', {}, {}, {})",
-                                ph.next(),
-                                ph.next(),
-                                ph.next(),
-                                ph.next(),
-                                ph.next()
-                            )
+                        [*from, *to].map(|unit_id| NewNotice {
+                            unit_id,
+                            feedback_id: *id,
+                            kind: "escalated",
+                            body: body.clone(),
+                            at: now,
                         })
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO audit_log (at, account_id, actor, action, entity, entity_id, scope_path, detail) VALUES {}",
-                        rows.join(", ")
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (id, _, to, _, path, _) in chunk {
-                        q = q
-                            .bind(now)
-                            .bind(&actor.name)
-                            .bind(id.to_string())
-                            .bind(path)
-                            .bind(serde_json::json!({"to_unit": to}).to_string());
-                    }
-                    q.execute(&mut *tx).await?;
-                }
+                    })
+                    .collect();
+                write::notify(&mut *tx, &notices).await?;
+                let entries: Vec<crate::audit::NewAudit> = moved
+                    .iter()
+                    .map(|(id, _, to, _, path, _)| crate::audit::NewAudit {
+                        at: now,
+                        actor: &actor,
+                        action: "escalate",
+                        entity: "feedback",
+                        entity_id: id.to_string(),
+                        scope_path: path,
+                        detail: serde_json::json!({"to_unit": to}),
+                    })
+                    .collect();
+                crate::audit::record_many(&mut *tx, &entries).await?;
                 Ok::<(), StoreError>(())
             })?;
             escalated += moved.len();
@@ -1861,37 +1617,18 @@ impl Store {
         let mut counted = 0;
         loop {
             let n = in_tx!(&self.db, |tx| {
-                let rows: Vec<(String, i64)> = sqlx::query_as(
-                    "UPDATE feedback SET late = TRUE, late_at = NULL WHERE id IN \
-                     (SELECT id FROM feedback WHERE late_at < $1 ORDER BY late_at LIMIT $2) \
-                     AND late_at < $1 AND late = FALSE RETURNING path, topic_id",
-                )
-                .bind(now)
-                .bind(SWEEP_BATCH)
-                .fetch_all(&mut *tx)
-                .await?;
+                let rows = write::mark_newly_late(&mut *tx, now, SWEEP_BATCH).await?;
                 let mut delta: HashMap<(i64, i64), i64> = HashMap::new();
                 for (path, topic) in &rows {
                     for unit in crate::feedback::rollup::path_ids(path) {
                         *delta.entry((unit, *topic)).or_default() += 1;
                     }
                 }
-                let delta: Vec<((i64, i64), i64)> = delta.into_iter().collect();
-                for chunk in delta.chunks(SWEEP_ROWS_PER_INSERT) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) ",
-                    );
-                    q.push_values(chunk, |mut b, ((unit, topic), n)| {
-                        b.push_bind(*unit)
-                            .push_bind(*topic)
-                            .push_bind("late")
-                            .push_bind(*n);
-                    });
-                    q.push(
-                        " ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
-                    );
-                    q.build().execute(&mut *tx).await?;
-                }
+                let delta: Vec<Rollup> = delta
+                    .into_iter()
+                    .map(|((unit, topic), n)| (unit, topic, "late".to_string(), n))
+                    .collect();
+                add_rollups(&mut *tx, &delta).await?;
                 Ok::<usize, StoreError>(rows.len())
             })?;
             counted += n;

@@ -12,5 +12,6 @@ pub mod photo;
 pub mod query;
 pub mod rollup;
 pub mod sms;
+pub mod write;
 
 pub use item::*;

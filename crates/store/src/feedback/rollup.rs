@@ -11,7 +11,11 @@ use std::collections::HashMap;
 
 use futures::TryStreamExt;
 
-use crate::{in_tx, on_db, Result, Store, StoreError};
+use danvan_domain::feedback::FeedbackState;
+
+use crate::conn::Conn;
+use crate::feedback::write;
+use crate::{in_tx, on_conn, on_db, Result, Store, StoreError};
 
 /// The ids of a path, from the top down ("/12/345/" → [12, 345]).
 pub fn path_ids(path: &str) -> Vec<i64> {
@@ -43,29 +47,55 @@ pub fn bucket_width(bucket: i64) -> i64 {
     }
 }
 
-/// Moves the rollup of (`$hamlet`, `$topic`, `$state`) by `$delta`, for the
-/// hamlet and every unit above it. Called by the feedback counts macro.
-macro_rules! rollup {
-    ($ex:expr, $hamlet:expr, $topic:expr, $state:expr, $delta:expr) => {{
-        let (path,): (String,) = sqlx::query_as("SELECT path FROM units WHERE id = $1")
-            .bind($hamlet)
-            .fetch_one($ex)
-            .await?;
-        for unit in $crate::feedback::rollup::path_ids(&path) {
-            sqlx::query(
-                "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
-            )
-            .bind(unit)
-            .bind($topic)
-            .bind($state)
-            .bind($delta as i64)
-            .execute($ex)
-            .await?;
-        }
-    }};
+/// Moves the rollup of (`hamlet`, `topic`, `state`) by `delta`, for the
+/// hamlet and every unit above it.
+pub async fn rollup<'c>(
+    conn: impl Into<Conn<'c>>,
+    hamlet: i64,
+    topic: i64,
+    state: &str,
+    delta: i64,
+) -> Result<()> {
+    let mut conn = conn.into();
+    let path: String = on_conn!(conn.reborrow(), |c| {
+        sqlx::query_scalar("SELECT path FROM units WHERE id = $1")
+            .bind(hamlet)
+            .fetch_one(c)
+            .await?
+    });
+    let rows: Vec<Rollup> = path_ids(&path)
+        .into_iter()
+        .map(|unit| (unit, topic, state.to_string(), delta))
+        .collect();
+    add_rollups(conn, &rows).await
 }
-pub(crate) use rollup;
+
+/// A rollup's key and how much to add: (unit, topic, state, n).
+pub type Rollup = (i64, i64, String, i64);
+
+/// Rows per statement of [`add_rollups`].
+const ROLLUP_CHUNK: usize = 500;
+
+/// The writer of `feedback_rollup`'s counts: adds each row's `n` to its
+/// (unit, topic, state), creating the row at `n`.
+pub async fn add_rollups<'c>(conn: impl Into<Conn<'c>>, rows: &[Rollup]) -> Result<()> {
+    let mut conn = conn.into();
+    for chunk in rows.chunks(ROLLUP_CHUNK) {
+        let sql = format!(
+            "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) VALUES {} \
+             ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
+            conn.values("(?, ?, ?, ?)", chunk.len())
+        );
+        on_conn!(conn.reborrow(), |c| {
+            let mut q = sqlx::query(&sql);
+            for (unit, topic, state, n) in chunk {
+                q = q.bind(unit).bind(topic).bind(state).bind(n);
+            }
+            q.execute(c).await?;
+        });
+    }
+    Ok(())
+}
 
 /// Whether an item in `state` with these deadlines is late at `now`, and
 /// if not (and open) when it becomes late: its `(late, late_at)` columns.
@@ -98,74 +128,80 @@ pub fn lateness(
 /// `late_at` anew and moves the 'late' rollup when `late` flipped. The old
 /// value is read here, not before the transaction, so a sweep that counted
 /// the item late in between is not counted twice.
-macro_rules! set_lateness {
-    ($ex:expr, $id:expr, $hamlet:expr, $topic:expr, $state:expr, $ack_due:expr, $resolve_due:expr, $now:expr) => {{
-        let (late, late_at) =
-            $crate::feedback::rollup::lateness($state, $ack_due, $resolve_due, $now);
-        sqlx::query("UPDATE feedback SET late_at = $2 WHERE id = $1")
-            .bind($id)
-            .bind(late_at)
-            .execute($ex)
-            .await?;
-        let flipped = sqlx::query("UPDATE feedback SET late = $2 WHERE id = $1 AND late <> $2")
-            .bind($id)
-            .bind(late)
-            .execute($ex)
-            .await?
-            .rows_affected();
-        if flipped == 1 {
-            $crate::feedback::rollup::rollup!(
-                $ex,
-                $hamlet,
-                $topic,
-                "late",
-                if late { 1 } else { -1 }
-            );
-        }
-    }};
+#[allow(clippy::too_many_arguments)]
+pub async fn set_lateness<'c>(
+    conn: impl Into<Conn<'c>>,
+    id: i64,
+    hamlet: i64,
+    topic: i64,
+    state: FeedbackState,
+    ack_due: i64,
+    resolve_due: i64,
+    now: i64,
+) -> Result<()> {
+    let mut conn = conn.into();
+    let (late, late_at) = lateness(state, ack_due, resolve_due, now);
+    let flipped = write::set_late(conn.reborrow(), id, late, late_at).await?;
+    if flipped {
+        rollup(conn, hamlet, topic, "late", if late { 1 } else { -1 }).await?;
+    }
+    Ok(())
 }
-pub(crate) use set_lateness;
 
-/// Records how long an item took (`$kind` "ack" or "resolve") for its
-/// hamlet (`$path`) and every unit above it.
-macro_rules! record_duration {
-    ($ex:expr, $path:expr, $confidential:expr, $kind:expr, $seconds:expr, $late:expr) => {
-        for unit in $crate::feedback::rollup::path_ids($path) {
+/// Records how long an item took (`kind` "ack" or "resolve") for its
+/// hamlet (`path`) and every unit above it.
+pub async fn record_duration<'c>(
+    conn: impl Into<Conn<'c>>,
+    path: &str,
+    confidential: bool,
+    kind: &str,
+    seconds: i64,
+    late: bool,
+) -> Result<()> {
+    let mut conn = conn.into();
+    for unit in path_ids(path) {
+        on_conn!(conn.reborrow(), |c| {
             sqlx::query(
                 "INSERT INTO feedback_durations (unit_id, confidential, kind, bucket, late, n) VALUES ($1, $2, $3, $4, $5, 1) \
                  ON CONFLICT (unit_id, confidential, kind, bucket, late) DO UPDATE SET n = feedback_durations.n + 1",
             )
             .bind(unit)
-            .bind($confidential)
-            .bind($kind)
-            .bind($crate::feedback::rollup::bucket_minutes($seconds))
-            .bind($late)
-            .execute($ex)
+            .bind(confidential)
+            .bind(kind)
+            .bind(bucket_minutes(seconds))
+            .bind(late)
+            .execute(c)
             .await?;
-        }
-    };
+        });
+    }
+    Ok(())
 }
-pub(crate) use record_duration;
 
-/// When unit `$moved` moves from under `$old_parent_path` to under
-/// `$new_parent_path`, its own rows (which total its subtree) leave the old
+/// When unit `moved` moves from under `old_parent_path` to under
+/// `new_parent_path`, its own rows (which total its subtree) leave the old
 /// ancestors and join the new ones.
-macro_rules! shift_rollups {
-    ($ex:expr, $moved:expr, $old_parent_path:expr, $new_parent_path:expr) => {
-        for (units, sign) in [
-            ($crate::feedback::rollup::path_ids($old_parent_path), -1i64),
-            ($crate::feedback::rollup::path_ids($new_parent_path), 1i64),
-        ] {
-            for unit in units {
+pub async fn shift_rollups<'c>(
+    conn: impl Into<Conn<'c>>,
+    moved: i64,
+    old_parent_path: &str,
+    new_parent_path: &str,
+) -> Result<()> {
+    let mut conn = conn.into();
+    for (units, sign) in [
+        (path_ids(old_parent_path), -1i64),
+        (path_ids(new_parent_path), 1i64),
+    ] {
+        for unit in units {
+            on_conn!(conn.reborrow(), |c| {
                 sqlx::query(
                     "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) \
                      SELECT $1, topic_id, state, n * $3 FROM feedback_rollup WHERE unit_id = $2 \
                      ON CONFLICT (unit_id, topic_id, state) DO UPDATE SET n = feedback_rollup.n + excluded.n",
                 )
                 .bind(unit)
-                .bind($moved)
+                .bind(moved)
                 .bind(sign)
-                .execute($ex)
+                .execute(&mut *c)
                 .await?;
                 sqlx::query(
                     "INSERT INTO feedback_durations (unit_id, confidential, kind, bucket, late, n) \
@@ -173,15 +209,15 @@ macro_rules! shift_rollups {
                      ON CONFLICT (unit_id, confidential, kind, bucket, late) DO UPDATE SET n = feedback_durations.n + excluded.n",
                 )
                 .bind(unit)
-                .bind($moved)
+                .bind(moved)
                 .bind(sign)
-                .execute($ex)
+                .execute(c)
                 .await?;
-            }
+            });
         }
-    };
+    }
+    Ok(())
 }
-pub(crate) use shift_rollups;
 
 /// Rows written per statement by `rebuild_feedback_rollups`.
 const REBUILD_CHUNK: usize = 500;
@@ -270,18 +306,11 @@ impl Store {
             sqlx::query("DELETE FROM feedback_durations")
                 .execute(&mut *tx)
                 .await?;
-            for chunk in counts.chunks(REBUILD_CHUNK) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO feedback_rollup (unit_id, topic_id, state, n) ",
-                );
-                q.push_values(chunk, |mut b, ((unit, topic, state), n)| {
-                    b.push_bind(*unit)
-                        .push_bind(*topic)
-                        .push_bind(state.clone())
-                        .push_bind(*n);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
+            let rows: Vec<Rollup> = counts
+                .iter()
+                .map(|((unit, topic, state), n)| (*unit, *topic, state.clone(), *n))
+                .collect();
+            add_rollups(&mut *tx, &rows).await?;
             for chunk in durations.chunks(REBUILD_CHUNK) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO feedback_durations (unit_id, confidential, kind, bucket, late, n) ",
@@ -303,19 +332,10 @@ impl Store {
     /// Sets every item's `late` and `late_at` from its state and deadlines
     /// as of now (see [`lateness`]), writing only the rows that change.
     async fn recompute_lateness(&self) -> Result<()> {
-        const LATE: &str = "(state IN ('received', 'acknowledged', 'in_progress', 'reopened') \
-             AND (resolve_due < $1 OR (state = 'received' AND ack_due < $1)))";
-        const LATE_AT: &str =
-            "(CASE WHEN state NOT IN ('received', 'acknowledged', 'in_progress', 'reopened') \
-             OR resolve_due < $1 OR (state = 'received' AND ack_due < $1) THEN NULL \
-             WHEN state = 'received' AND ack_due < resolve_due THEN ack_due ELSE resolve_due END)";
-        let sql = format!(
-            "UPDATE feedback SET late = {LATE}, late_at = {LATE_AT} \
-             WHERE late <> {LATE} OR late_at IS DISTINCT FROM {LATE_AT}"
-        );
         let now = self.now();
         on_db!(&self.db, |p| {
-            sqlx::query(&sql).bind(now).execute(p).await?;
+            let mut c = p.acquire().await?;
+            write::recompute_lateness(&mut *c, now).await?;
         });
         Ok(())
     }

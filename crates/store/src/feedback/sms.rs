@@ -188,15 +188,8 @@ impl Store {
             return Ok(false);
         };
         on_db!(&self.db, |p| {
-            sqlx::query(
-            "UPDATE deliveries SET state = 'acknowledged', acknowledged_at = $2, updated_at = $2, reason = NULL \
-             WHERE id = $1 AND state <> 'acknowledged'"
-        )
-        .bind(delivery)
-        .bind(now)
-        .execute(p)
-        .await
-        .map(|_| ())?
+            let mut c = p.acquire().await?;
+            crate::announce::delivery::sms_acknowledged(&mut *c, delivery, now).await?;
         });
         Ok(true)
     }

@@ -505,3 +505,29 @@ impl Store {
         row.map(|(id,)| id).ok_or(StoreError::NotFound)
     }
 }
+
+/// A split moves a household from hamlet `from` to hamlet `to` (at
+/// `path`), out of any team; false when it is not in `from`.
+pub(crate) async fn move_to_hamlet<'c>(
+    conn: impl Into<crate::conn::Conn<'c>>,
+    household: i64,
+    from: i64,
+    to: i64,
+    path: &str,
+    at: i64,
+) -> Result<bool> {
+    let moved = crate::on_conn!(conn.into(), |c| {
+        sqlx::query(
+        "UPDATE households SET hamlet_id = $1, path = $2, team_id = NULL, updated_at = $3 WHERE id = $4 AND hamlet_id = $5"
+    )
+    .bind(to)
+    .bind(path)
+    .bind(at)
+    .bind(household)
+    .bind(from)
+    .execute(c)
+    .await?
+    .rows_affected()
+    });
+    Ok(moved == 1)
+}

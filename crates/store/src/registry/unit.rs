@@ -211,10 +211,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if new.level == UnitLevel::Hamlet {
-                sqlx::query("INSERT INTO hamlet_stats (hamlet_id, households, residents, teams, groups_, unassigned) VALUES ($1, 0, 0, 0, 0, 0)")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                // Its row of counts, all zero.
+                crate::registry::stats::refresh_hamlet!(&mut *tx, id);
             }
             let detail =
                 serde_json::json!({"level": new.level.as_str(), "parent_id": new.parent_id});
@@ -491,15 +489,11 @@ impl Store {
                             .find(|(t, _)| t == to)
                             .map(|(_, p)| p.clone())
                             .ok_or(StoreError::Rejected(Problem::SplitTargetUnknown))?;
-                        let moved = sqlx::query("UPDATE households SET hamlet_id = $1, path = $2, team_id = NULL, updated_at = $3 WHERE id = $4 AND hamlet_id = $5")
-                            .bind(to)
-                            .bind(&tpath)
-                            .bind(now)
-                            .bind(hh)
-                            .bind(source)
-                            .execute(&mut *tx)
-                            .await?;
-                        if moved.rows_affected() != 1 {
+                        let moved = crate::registry::household::move_to_hamlet(
+                            &mut *tx, *hh, *source, *to, &tpath, now,
+                        )
+                        .await?;
+                        if !moved {
                             return Err(StoreError::Rejected(Problem::SplitHouseholdOutside {
                                 household: *hh,
                             }));
@@ -572,7 +566,8 @@ impl Store {
                     .await?;
                 // The dashboard's rollups follow the unit to its new ancestors.
                 let old_parent_path = &old_path[..old_path.len() - format!("{unit_id}/").len()];
-                crate::feedback::rollup::shift_rollups!(&mut *tx, unit_id, old_parent_path, &ppath);
+                crate::feedback::rollup::shift_rollups(&mut *tx, unit_id, old_parent_path, &ppath)
+                    .await?;
                 // Feedback keeps copies of both paths (its hamlet, who answers).
                 for (column, table) in [("path", "feedback"), ("responsible_path", "feedback")] {
                     let sql = format!("UPDATE {table} SET {column} = $1 || substr({column}, $2) WHERE {column} >= $3 AND {column} < $4");
