@@ -571,3 +571,26 @@ pub async fn mark_read<'c>(conn: impl Into<Conn<'c>>, unit_id: i64, at: i64) -> 
     .await?
     .rows_affected()))
 }
+
+/// A unit moved from path `old` (ending before `end`) to `new`: the items'
+/// copies of both paths (their hamlet's and the answering unit's) follow.
+pub async fn repath<'c>(conn: impl Into<Conn<'c>>, old: &str, end: &str, new: &str) -> Result<()> {
+    let mut conn = conn.into();
+    let cut = crate::registry::unit::path_cut(old);
+    for sql in [
+        "UPDATE feedback SET path = $1 || substr(path, $2) WHERE path >= $3 AND path < $4",
+        "UPDATE feedback SET responsible_path = $1 || substr(responsible_path, $2) \
+         WHERE responsible_path >= $3 AND responsible_path < $4",
+    ] {
+        on_conn!(conn.reborrow(), |c| {
+            sqlx::query(sql)
+                .bind(new)
+                .bind(cut)
+                .bind(old)
+                .bind(end)
+                .execute(c)
+                .await?;
+        });
+    }
+    Ok(())
+}

@@ -531,3 +531,26 @@ pub(crate) async fn move_to_hamlet<'c>(
     });
     Ok(moved == 1)
 }
+
+/// A unit moved from path `old` (ending before `end`) to `new`: its
+/// households' paths follow.
+pub(crate) async fn repath<'c>(
+    conn: impl Into<crate::conn::Conn<'c>>,
+    old: &str,
+    end: &str,
+    new: &str,
+) -> Result<()> {
+    let cut = crate::registry::unit::path_cut(old);
+    crate::on_conn!(conn.into(), |c| {
+        sqlx::query(
+            "UPDATE households SET path = $1 || substr(path, $2) WHERE path >= $3 AND path < $4",
+        )
+        .bind(new)
+        .bind(cut)
+        .bind(old)
+        .bind(end)
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}

@@ -229,3 +229,26 @@ impl Store {
             .await?))
     }
 }
+
+/// A unit moved from path `old` (ending before `end`) to `new`: its teams'
+/// paths follow.
+pub(crate) async fn repath<'c>(
+    conn: impl Into<crate::conn::Conn<'c>>,
+    old: &str,
+    end: &str,
+    new: &str,
+) -> Result<()> {
+    let cut = crate::registry::unit::path_cut(old);
+    crate::on_conn!(conn.into(), |c| {
+        sqlx::query(
+            "UPDATE teams SET path = $1 || substr(path, $2) WHERE path >= $3 AND path < $4",
+        )
+        .bind(new)
+        .bind(cut)
+        .bind(old)
+        .bind(end)
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}

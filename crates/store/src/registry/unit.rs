@@ -10,8 +10,9 @@ use danvan_domain::unit::{CodeKind, UnitEventKind};
 use danvan_domain::{text, FieldError, UnitLevel};
 use serde::Serialize;
 
+use crate::conn::Conn;
 use crate::typed::stored;
-use crate::{audit, in_tx, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
+use crate::{audit, in_tx, on_conn, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Unit {
@@ -314,7 +315,9 @@ impl Store {
             .await?))
     }
 
-    /// Records a change to the tree and applies it, in one transaction.
+    /// Records a change to the tree and applies it, in one transaction:
+    /// the event, the change of its kind (one step function each, below),
+    /// the moves the change implies, the audit entry.
     pub async fn record_event(&self, actor: &Actor, ev: &NewEvent) -> Result<i64> {
         let legal = text::clean_required(&ev.legal_basis, 500)
             .map_err(|e| StoreError::invalid("legal_basis", e))?;
@@ -328,282 +331,49 @@ impl Store {
             UnitChange::Split { .. } => UnitEventKind::Split,
             UnitChange::Move { .. } => UnitEventKind::Move,
         };
+        let new_name = match &ev.change {
+            UnitChange::Rename { new_name, .. } => Some(
+                text::clean_required(new_name, 200).map_err(|e| StoreError::invalid("name", e))?,
+            ),
+            UnitChange::Merge { sources, .. } if sources.is_empty() => {
+                return Err(StoreError::Rejected(Problem::MergeNeedsSources));
+            }
+            _ => None,
+        };
+        let when = Dates {
+            day: &day,
+            day_before: &day_before,
+            now,
+        };
         in_tx!(&self.db, |tx| {
-            let (event_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO unit_events (kind, effective_date, legal_basis, note, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            )
-            .bind(kind.as_str())
-            .bind(&day)
-            .bind(&legal)
-            .bind(&note)
-            .bind(now)
-            .bind(actor.account_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            const PART: &str = "INSERT INTO unit_event_units (event_id, unit_id, part, old_name, old_parent_id, new_name, new_parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-            // Every move in this event: (unit id, new parent id).
-            let mut moves: Vec<(i64, i64)> = Vec::new();
-            let mut touched_path = String::from("/");
-            match &ev.change {
-                UnitChange::Rename { unit_id, new_name } => {
-                    let new_name = text::clean_required(new_name, 200)
-                        .map_err(|e| StoreError::invalid("name", e))?;
-                    let (old, path): (String, String) =
-                        sqlx::query_as("SELECT name, path FROM units WHERE id = $1")
-                            .bind(unit_id)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or(StoreError::NotFound)?;
-                    sqlx::query(
-                        "UPDATE units SET name = $1, name_fold = $2, sort_key = $3 WHERE id = $4",
-                    )
-                    .bind(&new_name)
-                    .bind(text::fold(&new_name))
-                    .bind(text::sort_key(&new_name))
-                    .bind(unit_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(PART)
-                        .bind(event_id)
-                        .bind(unit_id)
-                        .bind("target")
-                        .bind(&old)
-                        .bind(None::<i64>)
-                        .bind(&new_name)
-                        .bind(None::<i64>)
-                        .execute(&mut *tx)
-                        .await?;
-                    touched_path = path;
+            let event_id =
+                insert_event(&mut *tx, kind, &day, &legal, &note, now, actor.account_id).await?;
+            let step = match &ev.change {
+                UnitChange::Rename { unit_id, .. } => {
+                    let name = new_name.as_deref().unwrap_or_default();
+                    rename(&mut *tx, event_id, *unit_id, name).await?
                 }
                 UnitChange::Merge {
                     sources,
                     target,
                     move_children,
-                } => {
-                    if sources.is_empty() {
-                        return Err(StoreError::Rejected(Problem::MergeNeedsSources));
-                    }
-                    let (tpath,): (String,) =
-                        sqlx::query_as("SELECT path FROM units WHERE id = $1")
-                            .bind(target)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or(StoreError::NotFound)?;
-                    for s in sources {
-                        let (sname,): (String,) =
-                            sqlx::query_as("SELECT name FROM units WHERE id = $1")
-                                .bind(s)
-                                .fetch_optional(&mut *tx)
-                                .await?
-                                .ok_or(StoreError::NotFound)?;
-                        sqlx::query(PART)
-                            .bind(event_id)
-                            .bind(s)
-                            .bind("source")
-                            .bind(&sname)
-                            .bind(None::<i64>)
-                            .bind(None::<String>)
-                            .bind(None::<i64>)
-                            .execute(&mut *tx)
-                            .await?;
-                        if s != target {
-                            sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2")
-                                .bind(&day_before)
-                                .bind(s)
-                                .execute(&mut *tx)
-                                .await?;
-                            if *move_children {
-                                let kids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM units WHERE parent_id = $1 AND (valid_to IS NULL OR valid_to >= $2)")
-                                    .bind(s)
-                                    .bind(&day)
-                                    .fetch_all(&mut *tx)
-                                    .await?;
-                                moves.extend(kids.into_iter().map(|(k,)| (k, *target)));
-                            }
-                        }
-                    }
-                    sqlx::query(PART)
-                        .bind(event_id)
-                        .bind(target)
-                        .bind("target")
-                        .bind(None::<String>)
-                        .bind(None::<i64>)
-                        .bind(None::<String>)
-                        .bind(None::<i64>)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE units SET valid_from = $1 WHERE id = $2 AND valid_from IS NULL",
-                    )
-                    .bind(&day)
-                    .bind(target)
-                    .execute(&mut *tx)
-                    .await?;
-                    touched_path = tpath;
-                }
+                } => merge(&mut *tx, event_id, sources, *target, *move_children, &when).await?,
                 UnitChange::Split {
                     source,
                     targets,
                     households,
-                } => {
-                    let (spath,): (String,) =
-                        sqlx::query_as("SELECT path FROM units WHERE id = $1 AND level = 'hamlet'")
-                            .bind(source)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or(StoreError::Rejected(Problem::SplitHamletOnly))?;
-                    sqlx::query(PART)
-                        .bind(event_id)
-                        .bind(source)
-                        .bind("source")
-                        .bind(None::<String>)
-                        .bind(None::<i64>)
-                        .bind(None::<String>)
-                        .bind(None::<i64>)
-                        .execute(&mut *tx)
-                        .await?;
-                    let mut target_paths = Vec::new();
-                    for t in targets {
-                        let (tpath,): (String,) = sqlx::query_as(
-                            "SELECT path FROM units WHERE id = $1 AND level = 'hamlet'",
-                        )
-                        .bind(t)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                        target_paths.push((*t, tpath));
-                        sqlx::query(PART)
-                            .bind(event_id)
-                            .bind(t)
-                            .bind("target")
-                            .bind(None::<String>)
-                            .bind(None::<i64>)
-                            .bind(None::<String>)
-                            .bind(None::<i64>)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    for (hh, to) in households {
-                        let tpath = target_paths
-                            .iter()
-                            .find(|(t, _)| t == to)
-                            .map(|(_, p)| p.clone())
-                            .ok_or(StoreError::Rejected(Problem::SplitTargetUnknown))?;
-                        let moved = crate::registry::household::move_to_hamlet(
-                            &mut *tx, *hh, *source, *to, &tpath, now,
-                        )
-                        .await?;
-                        if !moved {
-                            return Err(StoreError::Rejected(Problem::SplitHouseholdOutside {
-                                household: *hh,
-                            }));
-                        }
-                        sqlx::query("INSERT INTO unit_event_households (event_id, household_id, from_hamlet_id, to_hamlet_id) VALUES ($1, $2, $3, $4)")
-                            .bind(event_id)
-                            .bind(hh)
-                            .bind(source)
-                            .bind(to)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    let (left,): (i64,) =
-                        sqlx::query_as("SELECT COUNT(*) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1")
-                            .bind(source)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    if left > 0 {
-                        return Err(StoreError::Rejected(Problem::SplitLeftBehind { left }));
-                    }
-                    sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2")
-                        .bind(&day_before)
-                        .bind(source)
-                        .execute(&mut *tx)
-                        .await?;
-                    let mut hamlets: Vec<i64> = targets.clone();
-                    hamlets.push(*source);
-                    for h in hamlets {
-                        crate::registry::stats::refresh_hamlet!(&mut *tx, h);
-                    }
-                    touched_path = spath;
-                }
+                } => split(&mut *tx, event_id, *source, targets, households, &when).await?,
                 UnitChange::Move {
                     unit_id,
                     new_parent_id,
-                } => moves.push((*unit_id, *new_parent_id)),
-            }
-            for (unit_id, new_parent) in moves {
-                let (old_path, old_parent, old_depth, level): (String, Option<i64>, i32, String) =
-                    sqlx::query_as("SELECT path, parent_id, depth, level FROM units WHERE id = $1")
-                        .bind(unit_id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                let (ppath, pdepth, plevel): (String, i32, String) =
-                    sqlx::query_as("SELECT path, depth, level FROM units WHERE id = $1")
-                        .bind(new_parent)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                if ppath.starts_with(&old_path) {
-                    return Err(StoreError::Rejected(Problem::MoveIntoItself));
-                }
-                let lv = UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
-                let plv = UnitLevel::parse(&plevel).map_err(|e| StoreError::invalid("level", e))?;
-                if plv.rank() >= lv.rank() {
-                    return Err(StoreError::Rejected(Problem::LevelUnder {
-                        child: lv,
-                        parent: plv,
-                    }));
-                }
-                let new_path = format!("{ppath}{unit_id}/");
-                let depth_delta = pdepth + 1 - old_depth;
-                let cut = i32::try_from(old_path.chars().count() + 1).unwrap_or(i32::MAX);
-                let end = prefix_end(&old_path);
-                sqlx::query("UPDATE units SET parent_id = $1 WHERE id = $2")
-                    .bind(new_parent)
-                    .bind(unit_id)
-                    .execute(&mut *tx)
-                    .await?;
-                // The dashboard's rollups follow the unit to its new ancestors.
-                let old_parent_path = &old_path[..old_path.len() - format!("{unit_id}/").len()];
-                crate::feedback::rollup::shift_rollups(&mut *tx, unit_id, old_parent_path, &ppath)
-                    .await?;
-                // Feedback keeps copies of both paths (its hamlet, who answers).
-                for (column, table) in [("path", "feedback"), ("responsible_path", "feedback")] {
-                    let sql = format!("UPDATE {table} SET {column} = $1 || substr({column}, $2) WHERE {column} >= $3 AND {column} < $4");
-                    sqlx::query(&sql)
-                        .bind(&new_path)
-                        .bind(cut)
-                        .bind(&old_path)
-                        .bind(&end)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for table in ["units", "teams", "households"] {
-                    let sql = if table == "units" {
-                        format!("UPDATE {table} SET path = $1 || substr(path, $2), depth = depth + $5 WHERE path >= $3 AND path < $4")
-                    } else {
-                        format!("UPDATE {table} SET path = $1 || substr(path, $2) WHERE path >= $3 AND path < $4 AND $5 = $5")
-                    };
-                    sqlx::query(&sql)
-                        .bind(&new_path)
-                        .bind(cut)
-                        .bind(&old_path)
-                        .bind(&end)
-                        .bind(depth_delta)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query(PART)
-                    .bind(event_id)
-                    .bind(unit_id)
-                    .bind("source")
-                    .bind(None::<String>)
-                    .bind(old_parent)
-                    .bind(None::<String>)
-                    .bind(new_parent)
-                    .execute(&mut *tx)
-                    .await?;
+                } => Step {
+                    touched_path: "/".into(),
+                    moves: vec![(*unit_id, *new_parent_id)],
+                },
+            };
+            let mut touched_path = step.touched_path;
+            for (unit_id, new_parent) in step.moves {
+                let new_path = move_unit(&mut *tx, event_id, unit_id, new_parent).await?;
                 if kind == UnitEventKind::Move {
                     touched_path = new_path;
                 }
@@ -708,4 +478,379 @@ impl Store {
             Ok::<(), StoreError>(())
         })
     }
+}
+
+/// The dates of an event: its day, the day before (when units it ends
+/// stop), and the moment it is recorded.
+struct Dates<'a> {
+    day: &'a str,
+    day_before: &'a str,
+    now: i64,
+}
+
+/// What an event's change did: the path its audit entry is filed under,
+/// and the moves (unit, new parent) it implies.
+struct Step {
+    touched_path: String,
+    moves: Vec<(i64, i64)>,
+}
+
+/// A unit's part in an event, as `unit_event_units` keeps it.
+#[derive(Default)]
+struct Part<'a> {
+    unit_id: i64,
+    part: &'static str,
+    old_name: Option<&'a str>,
+    old_parent_id: Option<i64>,
+    new_name: Option<&'a str>,
+    new_parent_id: Option<i64>,
+}
+
+/// The characters of `old` plus one: where a moved path's tail starts, for
+/// `new || substr(path, cut)`.
+pub(crate) fn path_cut(old: &str) -> i32 {
+    i32::try_from(old.chars().count() + 1).unwrap_or(i32::MAX)
+}
+
+async fn insert_event<'c>(
+    conn: impl Into<Conn<'c>>,
+    kind: UnitEventKind,
+    day: &str,
+    legal: &str,
+    note: &str,
+    now: i64,
+    by: Option<i64>,
+) -> Result<i64> {
+    Ok(on_conn!(conn.into(), |c| {
+        sqlx::query_scalar(
+        "INSERT INTO unit_events (kind, effective_date, legal_basis, note, recorded_at, recorded_by) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(kind.as_str())
+    .bind(day)
+    .bind(legal)
+    .bind(note)
+    .bind(now)
+    .bind(by)
+    .fetch_one(c)
+    .await?
+    }))
+}
+
+async fn add_part<'c>(conn: impl Into<Conn<'c>>, event_id: i64, p: Part<'_>) -> Result<()> {
+    on_conn!(conn.into(), |c| {
+        sqlx::query(
+            "INSERT INTO unit_event_units (event_id, unit_id, part, old_name, old_parent_id, new_name, new_parent_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(event_id)
+        .bind(p.unit_id)
+        .bind(p.part)
+        .bind(p.old_name)
+        .bind(p.old_parent_id)
+        .bind(p.new_name)
+        .bind(p.new_parent_id)
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// A unit's path, or `missing` when there is no such unit (of `level`,
+/// when given).
+async fn path_of<'c>(
+    conn: impl Into<Conn<'c>>,
+    id: i64,
+    level: Option<UnitLevel>,
+    missing: StoreError,
+) -> Result<String> {
+    let found: Option<String> = on_conn!(conn.into(), |c| sqlx::query_scalar(
+        "SELECT path FROM units WHERE id = $1 AND ($2 IS NULL OR level = $2)"
+    )
+    .bind(id)
+    .bind(level.map(|l| l.as_str()))
+    .fetch_optional(c)
+    .await?);
+    found.ok_or(missing)
+}
+
+async fn rename<'c>(
+    conn: impl Into<Conn<'c>>,
+    event_id: i64,
+    unit_id: i64,
+    new_name: &str,
+) -> Result<Step> {
+    let mut conn = conn.into();
+    let (old, path): (String, String) = on_conn!(conn.reborrow(), |c| sqlx::query_as(
+        "SELECT name, path FROM units WHERE id = $1"
+    )
+    .bind(unit_id)
+    .fetch_optional(c)
+    .await?)
+    .ok_or(StoreError::NotFound)?;
+    on_conn!(conn.reborrow(), |c| {
+        sqlx::query("UPDATE units SET name = $1, name_fold = $2, sort_key = $3 WHERE id = $4")
+            .bind(new_name)
+            .bind(text::fold(new_name))
+            .bind(text::sort_key(new_name))
+            .bind(unit_id)
+            .execute(c)
+            .await?;
+    });
+    let part = Part {
+        unit_id,
+        part: "target",
+        old_name: Some(&old),
+        new_name: Some(new_name),
+        ..Part::default()
+    };
+    add_part(conn, event_id, part).await?;
+    Ok(Step {
+        touched_path: path,
+        moves: Vec::new(),
+    })
+}
+
+/// Sources other than the target end the day before; with
+/// `move_children` their children in force move under the target.
+async fn merge<'c>(
+    conn: impl Into<Conn<'c>>,
+    event_id: i64,
+    sources: &[i64],
+    target: i64,
+    move_children: bool,
+    when: &Dates<'_>,
+) -> Result<Step> {
+    let mut conn = conn.into();
+    let tpath = path_of(conn.reborrow(), target, None, StoreError::NotFound).await?;
+    let mut moves = Vec::new();
+    for &s in sources {
+        let name: String = on_conn!(conn.reborrow(), |c| sqlx::query_scalar(
+            "SELECT name FROM units WHERE id = $1"
+        )
+        .bind(s)
+        .fetch_optional(c)
+        .await?)
+        .ok_or(StoreError::NotFound)?;
+        let part = Part {
+            unit_id: s,
+            part: "source",
+            old_name: Some(&name),
+            ..Part::default()
+        };
+        add_part(conn.reborrow(), event_id, part).await?;
+        if s == target {
+            continue;
+        }
+        end_unit(conn.reborrow(), s, when.day_before).await?;
+        if move_children {
+            let kids: Vec<i64> = on_conn!(conn.reborrow(), |c| {
+                sqlx::query_scalar(
+                "SELECT id FROM units WHERE parent_id = $1 AND (valid_to IS NULL OR valid_to >= $2)"
+            )
+            .bind(s)
+            .bind(when.day)
+            .fetch_all(c)
+            .await?
+            });
+            moves.extend(kids.into_iter().map(|k| (k, target)));
+        }
+    }
+    let part = Part {
+        unit_id: target,
+        part: "target",
+        ..Part::default()
+    };
+    add_part(conn.reborrow(), event_id, part).await?;
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE units SET valid_from = $1 WHERE id = $2 AND valid_from IS NULL")
+            .bind(when.day)
+            .bind(target)
+            .execute(c)
+            .await?;
+    });
+    Ok(Step {
+        touched_path: tpath,
+        moves,
+    })
+}
+
+/// A unit stops being in force after `day_before`.
+async fn end_unit<'c>(conn: impl Into<Conn<'c>>, id: i64, day_before: &str) -> Result<()> {
+    on_conn!(conn.into(), |c| {
+        sqlx::query("UPDATE units SET valid_to = $1 WHERE id = $2")
+            .bind(day_before)
+            .bind(id)
+            .execute(c)
+            .await?;
+    });
+    Ok(())
+}
+
+/// One hamlet into several: every household goes to the target named for
+/// it, none may stay; the source ends the day before.
+async fn split<'c>(
+    conn: impl Into<Conn<'c>>,
+    event_id: i64,
+    source: i64,
+    targets: &[i64],
+    households: &[(i64, i64)],
+    when: &Dates<'_>,
+) -> Result<Step> {
+    let mut conn = conn.into();
+    let hamlet = Some(UnitLevel::Hamlet);
+    let spath = path_of(
+        conn.reborrow(),
+        source,
+        hamlet,
+        StoreError::Rejected(Problem::SplitHamletOnly),
+    )
+    .await?;
+    let part = Part {
+        unit_id: source,
+        part: "source",
+        ..Part::default()
+    };
+    add_part(conn.reborrow(), event_id, part).await?;
+    let mut target_paths = Vec::new();
+    for &t in targets {
+        let tpath = path_of(conn.reborrow(), t, hamlet, StoreError::NotFound).await?;
+        target_paths.push((t, tpath));
+        let part = Part {
+            unit_id: t,
+            part: "target",
+            ..Part::default()
+        };
+        add_part(conn.reborrow(), event_id, part).await?;
+    }
+    for &(hh, to) in households {
+        let tpath = target_paths
+            .iter()
+            .find(|(t, _)| *t == to)
+            .map(|(_, p)| p.clone())
+            .ok_or(StoreError::Rejected(Problem::SplitTargetUnknown))?;
+        let moved = crate::registry::household::move_to_hamlet(
+            conn.reborrow(),
+            hh,
+            source,
+            to,
+            &tpath,
+            when.now,
+        )
+        .await?;
+        if !moved {
+            return Err(StoreError::Rejected(Problem::SplitHouseholdOutside {
+                household: hh,
+            }));
+        }
+        on_conn!(conn.reborrow(), |c| {
+            sqlx::query(
+                "INSERT INTO unit_event_households (event_id, household_id, from_hamlet_id, to_hamlet_id) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(event_id)
+            .bind(hh)
+            .bind(source)
+            .bind(to)
+            .execute(c)
+            .await?;
+        });
+    }
+    let left: i64 = on_conn!(conn.reborrow(), |c| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1"
+    )
+    .bind(source)
+    .fetch_one(c)
+    .await?
+    });
+    if left > 0 {
+        return Err(StoreError::Rejected(Problem::SplitLeftBehind { left }));
+    }
+    end_unit(conn.reborrow(), source, when.day_before).await?;
+    for h in targets.iter().chain([&source]) {
+        on_conn!(conn.reborrow(), |c| {
+            crate::registry::stats::refresh_hamlet!(c, *h);
+        });
+    }
+    Ok(Step {
+        touched_path: spath,
+        moves: Vec::new(),
+    })
+}
+
+/// Moves a unit under a new parent of a higher level; its subtree's paths
+/// follow in every table that keeps one, and the rollups follow it to its
+/// new ancestors. Returns its new path.
+async fn move_unit<'c>(
+    conn: impl Into<Conn<'c>>,
+    event_id: i64,
+    unit_id: i64,
+    new_parent: i64,
+) -> Result<String> {
+    let mut conn = conn.into();
+    let (old_path, old_parent, old_depth, level): (String, Option<i64>, i32, String) = on_conn!(
+        conn.reborrow(),
+        |c| sqlx::query_as("SELECT path, parent_id, depth, level FROM units WHERE id = $1")
+            .bind(unit_id)
+            .fetch_optional(c)
+            .await?
+    )
+    .ok_or(StoreError::NotFound)?;
+    let (ppath, pdepth, plevel): (String, i32, String) = on_conn!(conn.reborrow(), |c| {
+        sqlx::query_as("SELECT path, depth, level FROM units WHERE id = $1")
+            .bind(new_parent)
+            .fetch_optional(c)
+            .await?
+    })
+    .ok_or(StoreError::NotFound)?;
+    if ppath.starts_with(&old_path) {
+        return Err(StoreError::Rejected(Problem::MoveIntoItself));
+    }
+    let lv = UnitLevel::parse(&level).map_err(|e| StoreError::invalid("level", e))?;
+    let plv = UnitLevel::parse(&plevel).map_err(|e| StoreError::invalid("level", e))?;
+    if plv.rank() >= lv.rank() {
+        return Err(StoreError::Rejected(Problem::LevelUnder {
+            child: lv,
+            parent: plv,
+        }));
+    }
+    let new_path = format!("{ppath}{unit_id}/");
+    let depth_delta = pdepth + 1 - old_depth;
+    let end = prefix_end(&old_path);
+    on_conn!(conn.reborrow(), |c| {
+        sqlx::query("UPDATE units SET parent_id = $1 WHERE id = $2")
+            .bind(new_parent)
+            .bind(unit_id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "UPDATE units SET path = $1 || substr(path, $2), depth = depth + $5 WHERE path >= $3 AND path < $4",
+        )
+        .bind(&new_path)
+        .bind(path_cut(&old_path))
+        .bind(&old_path)
+        .bind(&end)
+        .bind(depth_delta)
+        .execute(c)
+        .await?;
+    });
+    // The dashboard's rollups follow the unit to its new ancestors.
+    let old_parent_path = &old_path[..old_path.len() - format!("{unit_id}/").len()];
+    crate::feedback::rollup::shift_rollups(conn.reborrow(), unit_id, old_parent_path, &ppath)
+        .await?;
+    // The copies of the path: feedback (its hamlet's, who answers), teams,
+    // households.
+    crate::feedback::write::repath(conn.reborrow(), &old_path, &end, &new_path).await?;
+    crate::registry::team::repath(conn.reborrow(), &old_path, &end, &new_path).await?;
+    crate::registry::household::repath(conn.reborrow(), &old_path, &end, &new_path).await?;
+    let part = Part {
+        unit_id,
+        part: "source",
+        old_parent_id: old_parent,
+        new_parent_id: Some(new_parent),
+        ..Part::default()
+    };
+    add_part(conn, event_id, part).await?;
+    Ok(new_path)
 }
