@@ -17,6 +17,29 @@ pub enum SheetError {
     /// calamine's or rust_xlsxwriter's description of a broken workbook.
     #[error("{}", self.message_vi())]
     Xlsx(String),
+    /// An XLSX file unpacks to more than any household list needs: a zip
+    /// bomb, or a workbook far larger than a list. Refused before calamine
+    /// opens it, so before any row is read.
+    #[error("{}", self.message_vi())]
+    TooLargeUnpacked(UnpackLimit),
+}
+
+/// The limit an XLSX file went past when unpacked (see [`SheetError::TooLargeUnpacked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnpackLimit {
+    /// One part (a worksheet, the shared strings) unpacks to more than `max_bytes`.
+    Part { name: String, max_bytes: u64 },
+    /// All parts together unpack to more than `max_bytes`.
+    Total { max_bytes: u64 },
+    /// The archive holds more than `max` parts.
+    Parts { max: usize },
+    /// A part unpacks to more than `max` times its packed size.
+    Ratio { name: String, max: u64 },
+}
+
+/// Bytes as whole megabytes (MiB, which officials call MB).
+fn megabytes(bytes: u64) -> u64 {
+    bytes / (1024 * 1024)
 }
 
 impl SheetError {
@@ -39,6 +62,24 @@ impl SheetError {
             SheetError::Xlsx(detail) => {
                 format!("Tệp XLSX bị hỏng hoặc không đọc được: {detail}")
             }
+            SheetError::TooLargeUnpacked(limit) => {
+                let what = match limit {
+                    UnpackLimit::Part { name, max_bytes } => {
+                        format!("phần {name} vượt quá {} MB", megabytes(*max_bytes))
+                    }
+                    UnpackLimit::Total { max_bytes } => {
+                        format!("tổng dung lượng vượt quá {} MB", megabytes(*max_bytes))
+                    }
+                    UnpackLimit::Parts { max } => format!("tệp chứa hơn {max} phần"),
+                    UnpackLimit::Ratio { name, max } => {
+                        format!("phần {name} giải nén ra gấp hơn {max} lần")
+                    }
+                };
+                format!(
+                    "Tệp quá lớn khi giải nén: {what}. Hãy chia danh sách thành \
+                     nhiều tệp nhỏ hơn hoặc lưu dưới dạng CSV UTF-8."
+                )
+            }
         }
     }
 
@@ -59,6 +100,24 @@ impl SheetError {
             }
             SheetError::Io(e) => format!("Could not read or write the file: {e}"),
             SheetError::Xlsx(detail) => format!("The XLSX file is broken or unreadable: {detail}"),
+            SheetError::TooLargeUnpacked(limit) => {
+                let what = match limit {
+                    UnpackLimit::Part { name, max_bytes } => {
+                        format!("part {name} exceeds {} MB", megabytes(*max_bytes))
+                    }
+                    UnpackLimit::Total { max_bytes } => {
+                        format!("all parts together exceed {} MB", megabytes(*max_bytes))
+                    }
+                    UnpackLimit::Parts { max } => format!("it holds more than {max} parts"),
+                    UnpackLimit::Ratio { name, max } => {
+                        format!("part {name} unpacks to more than {max} times its size")
+                    }
+                };
+                format!(
+                    "The file is too large when unpacked: {what}. Split the list into \
+                     smaller files or save it as CSV UTF-8."
+                )
+            }
         }
     }
 }

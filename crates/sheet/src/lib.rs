@@ -5,18 +5,23 @@
 //! on a worker thread, so a province-sized file is read with bounded memory.
 //! Only calamine's shared-string table (one copy of each distinct text in the
 //! workbook) is held in full; that is how calamine opens any XLSX file.
+//! Before calamine sees an XLSX file, `unpack` measures what its parts really
+//! unpack to and refuses zip bombs ([`SheetError::TooLargeUnpacked`]): that
+//! table stays under 64 MiB and the worksheet under 256 MiB (over 330,000
+//! full rows; larger lists go in as CSV).
 
 mod columns;
 mod error;
 mod export;
 mod hamlet;
 mod read;
+mod unpack;
 mod validate;
 mod xlsx;
 
 use std::path::Path;
 
-pub use error::SheetError;
+pub use error::{SheetError, UnpackLimit};
 pub use export::{write_csv, write_tables_xlsx, write_xlsx, Cell, ExportRow, Table, XLSX_MAX_ROWS};
 pub use hamlet::HamletIndex;
 pub use read::{ResidentRow, SheetReader, MAX_COLUMNS, MAX_ROWS};

@@ -698,3 +698,301 @@ fn names_that_fold_alike_are_told_apart_by_their_diacritics() {
         .unwrap_err()
         .contains("nhiều thôn"));
 }
+
+// XLSX zip bombs (`unpack`).
+
+const MIB: u64 = 1024 * 1024;
+
+/// Writes a minimal XLSX by hand: a header row (shared strings), the rows of
+/// `household("H1", 1)` (inline strings), and, after the header texts,
+/// `filler` bytes of repeated text as one more shared string, streamed
+/// through deflate so a bomb costs the test little memory.
+fn handmade_xlsx(dir: &TempDir, name: &str, filler: u64, extra_parts: &[(&str, u64)]) -> PathBuf {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    const PKG: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
+    let path = dir.path().join(name);
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let part = |zip: &mut zip::ZipWriter<std::fs::File>, name: &str, body: &str| {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    };
+    part(
+        &mut zip,
+        "[Content_Types].xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+         <Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
+         <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
+         <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+         <Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>\
+         <Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>\
+         <Override PartName=\"/xl/sharedStrings.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml\"/>\
+         </Types>",
+    );
+    part(
+        &mut zip,
+        "_rels/.rels",
+        &format!(
+            "<Relationships xmlns=\"{PKG}\"><Relationship Id=\"rId1\" \
+             Type=\"{REL}/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>"
+        ),
+    );
+    part(
+        &mut zip,
+        "xl/workbook.xml",
+        &format!(
+            "<workbook xmlns=\"{MAIN}\" xmlns:r=\"{REL}\"><sheets>\
+             <sheet name=\"Danh sách hộ\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"
+        ),
+    );
+    part(
+        &mut zip,
+        "xl/_rels/workbook.xml.rels",
+        &format!(
+            "<Relationships xmlns=\"{PKG}\">\
+             <Relationship Id=\"rId1\" Type=\"{REL}/worksheet\" Target=\"worksheets/sheet1.xml\"/>\
+             <Relationship Id=\"rId2\" Type=\"{REL}/sharedStrings\" Target=\"sharedStrings.xml\"/>\
+             </Relationships>"
+        ),
+    );
+    let mut sheet = format!("<worksheet xmlns=\"{MAIN}\"><sheetData><row r=\"1\">");
+    for (c, _) in HEADERS.iter().enumerate() {
+        let col = crate::columns::column_letters(c);
+        sheet.push_str(&format!("<c r=\"{col}1\" t=\"s\"><v>{c}</v></c>"));
+    }
+    sheet.push_str("</row>");
+    for (r, line) in household("H1", 1).lines().enumerate() {
+        let r = r + 2;
+        sheet.push_str(&format!("<row r=\"{r}\">"));
+        for (c, value) in line.split(',').enumerate() {
+            let col = crate::columns::column_letters(c);
+            sheet.push_str(&format!(
+                "<c r=\"{col}{r}\" t=\"inlineStr\"><is><t>{value}</t></is></c>"
+            ));
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    part(&mut zip, "xl/worksheets/sheet1.xml", &sheet);
+
+    zip.start_file("xl/sharedStrings.xml", options).unwrap();
+    write!(zip, "<sst xmlns=\"{MAIN}\">").unwrap();
+    for h in HEADERS {
+        write!(zip, "<si><t>{h}</t></si>").unwrap();
+    }
+    if filler > 0 {
+        zip.write_all(b"<si><t>").unwrap();
+        write_filler(&mut zip, filler);
+        zip.write_all(b"</t></si>").unwrap();
+    }
+    zip.write_all(b"</sst>").unwrap();
+    for (name, size) in extra_parts {
+        zip.start_file(*name, options).unwrap();
+        write_filler(&mut zip, *size);
+    }
+    zip.finish().unwrap();
+    path
+}
+
+/// `size` bytes of repeated text, written a mebibyte at a time.
+fn write_filler(out: &mut impl std::io::Write, size: u64) {
+    let chunk = "Nguyễn Văn An ".repeat(MIB as usize / 16);
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        out.write_all(&chunk.as_bytes()[..n]).unwrap();
+        left -= n as u64;
+    }
+}
+
+/// Makes `part` declare `size` unpacked bytes, in its local header and in
+/// the central directory, as a crafted bomb would.
+fn lie_about_size(path: &Path, part: &str, size: u32) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut patched = 0;
+    // (signature, offset of the unpacked size, of the name length, of the name)
+    for (signature, size_at, name_len_at, name_at) in
+        [(b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)]
+    {
+        let starts: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == signature)
+            .map(|(i, _)| i)
+            .collect();
+        for at in starts {
+            let len_bytes = [bytes[at + name_len_at], bytes[at + name_len_at + 1]];
+            let len = u16::from_le_bytes(len_bytes) as usize;
+            if bytes.get(at + name_at..at + name_at + len) == Some(part.as_bytes()) {
+                bytes[at + size_at..at + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+        }
+    }
+    assert_eq!(patched, 2, "local header and central directory of {part}");
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn unpack_error(e: SheetError) -> UnpackLimit {
+    match e {
+        SheetError::TooLargeUnpacked(limit) => limit,
+        other => panic!("expected TooLargeUnpacked, got {other:?}"),
+    }
+}
+
+#[test]
+fn normal_workbooks_pass_the_unpack_check() {
+    let dir = TempDir::new().unwrap();
+    // The bombs below are built like this, so they are refused for their size alone.
+    let path = handmade_xlsx(&dir, "ok.xlsx", MIB / 2, &[]);
+    unpack::check(&path).unwrap();
+    let rows = rows(&path);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].name.full(), "Nguyễn Văn An 1");
+    assert_eq!(rows[1].relation, "Vợ");
+
+    // A workbook as Excel writes one (shared strings), every text distinct:
+    // parts of several mebibytes, packing 7-10 times.
+    let path = dir.path().join("shared.xlsx");
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in HEADERS.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for n in 1..=20_000u32 {
+        let values = [
+            format!("HGD-{:05}", n / 4),
+            format!("Nguyễn Thị Ánh Tuyết {n}"),
+            format!("{:02}/{:02}/19{:02}", n % 28 + 1, n % 12 + 1, n % 90 + 10),
+            if n % 2 == 0 { "Nữ" } else { "Nam" }.to_string(),
+            if n % 4 == 1 { "Chủ hộ" } else { "Con" }.to_string(),
+            format!("09{:08}", n * 7919 % 100_000_000),
+            format!("0012{:08}", n * 104_729 % 100_000_000),
+            format!("Thôn {}", n % 3 + 1),
+            "Xã An Bình".to_string(),
+            format!("Xóm Giữa, số {}, ngõ {} đường Lê Lợi", n % 300, n % 17),
+            "Điện thoại thông minh".to_string(),
+            String::new(),
+        ];
+        for (c, v) in values.iter().enumerate() {
+            sheet.write_string(n, c as u16, v).unwrap();
+        }
+    }
+    book.save(&path).unwrap();
+    unpack::check(&path).unwrap();
+    assert_eq!(open(&path).header_row(), 1);
+}
+
+#[test]
+fn xlsx_zip_bomb_is_refused_before_calamine_reads_it() {
+    let dir = TempDir::new().unwrap();
+    // 200 MB of shared strings packed into a few hundred kilobytes.
+    let path = handmade_xlsx(&dir, "bomb.xlsx", 200 * MIB, &[]);
+    assert!(std::fs::metadata(&path).unwrap().len() < 2 * MIB);
+    let e = open_err(&path);
+    assert!(
+        e.message_vi().starts_with("Tệp quá lớn khi giải nén"),
+        "{}",
+        e.message_vi()
+    );
+    assert!(e
+        .message_en()
+        .starts_with("The file is too large when unpacked"));
+    assert_eq!(
+        unpack_error(e),
+        UnpackLimit::Part {
+            name: "xl/sharedStrings.xml".into(),
+            max_bytes: unpack::MAX_PART_BYTES,
+        }
+    );
+}
+
+#[test]
+fn xlsx_zip_bomb_lying_about_its_size_is_refused_while_unpacking() {
+    let dir = TempDir::new().unwrap();
+    let path = handmade_xlsx(&dir, "liar.xlsx", 100 * MIB, &[]);
+    lie_about_size(&path, "xl/sharedStrings.xml", 1000);
+    // The central directory now looks harmless; unpacking stops at 100 times
+    // the packed size, long before the 100 MB.
+    assert_eq!(
+        unpack_error(open_err(&path)),
+        UnpackLimit::Ratio {
+            name: "xl/sharedStrings.xml".into(),
+            max: unpack::MAX_RATIO,
+        }
+    );
+}
+
+#[test]
+fn unpack_limits_on_parts_worksheets_and_total() {
+    let dir = TempDir::new().unwrap();
+    let limits = unpack::Limits {
+        worksheet: 4 * MIB,
+        part: 2 * MIB,
+        total: 6 * MIB,
+        parts: 20,
+        ratio: u64::MAX,
+        ratio_grace: 0,
+    };
+    let check = |path: &Path| unpack_error(unpack::check_with(path, &limits).unwrap_err());
+    let part = |name: &str, max_bytes: u64| UnpackLimit::Part {
+        name: name.into(),
+        max_bytes,
+    };
+
+    // Shared strings over their limit, declared honestly, then lying.
+    let path = handmade_xlsx(&dir, "strings.xlsx", 3 * MIB, &[]);
+    assert_eq!(check(&path), part("xl/sharedStrings.xml", 2 * MIB));
+    lie_about_size(&path, "xl/sharedStrings.xml", 1000);
+    assert_eq!(check(&path), part("xl/sharedStrings.xml", 2 * MIB));
+
+    // A worksheet may be larger than other parts, not without bound.
+    let path = handmade_xlsx(
+        &dir,
+        "sheets.xlsx",
+        0,
+        &[("xl/worksheets/sheet2.xml", 3 * MIB)],
+    );
+    unpack::check_with(&path, &limits).unwrap();
+    let path = handmade_xlsx(
+        &dir,
+        "sheet.xlsx",
+        0,
+        &[("xl/worksheets/sheet2.xml", 5 * MIB)],
+    );
+    assert_eq!(check(&path), part("xl/worksheets/sheet2.xml", 4 * MIB));
+    lie_about_size(&path, "xl/worksheets/sheet2.xml", 1000);
+    assert_eq!(check(&path), part("xl/worksheets/sheet2.xml", 4 * MIB));
+
+    // Parts each within their limit, too many bytes together.
+    let extra = [
+        ("xl/worksheets/sheet2.xml", 3 * MIB),
+        ("xl/worksheets/sheet3.xml", 3 * MIB),
+    ];
+    let path = handmade_xlsx(&dir, "total.xlsx", 0, &extra);
+    let total = UnpackLimit::Total { max_bytes: 6 * MIB };
+    assert_eq!(check(&path), total);
+    lie_about_size(&path, "xl/worksheets/sheet2.xml", 1000);
+    lie_about_size(&path, "xl/worksheets/sheet3.xml", 1000);
+    assert_eq!(check(&path), total);
+}
+
+#[test]
+fn xlsx_with_too_many_parts_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let names: Vec<String> = (0..unpack::MAX_PARTS)
+        .map(|i| format!("xl/media/image{i}.png"))
+        .collect();
+    let extra: Vec<(&str, u64)> = names.iter().map(|n| (n.as_str(), 0)).collect();
+    let path = handmade_xlsx(&dir, "parts.xlsx", 0, &extra);
+    assert_eq!(
+        unpack_error(open_err(&path)),
+        UnpackLimit::Parts {
+            max: unpack::MAX_PARTS
+        }
+    );
+}

@@ -43,6 +43,8 @@ pub(crate) struct Opened {
 
 impl XlsxSource {
     pub(crate) fn open(path: &Path) -> Result<Opened, SheetError> {
+        // Zip bombs are refused here, before calamine unpacks anything.
+        crate::unpack::check(path)?;
         let (tx, rx) = sync_channel(CHANNEL_ROWS);
         let path: PathBuf = path.to_path_buf();
         std::thread::Builder::new()

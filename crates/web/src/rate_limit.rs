@@ -33,6 +33,11 @@ pub struct RateLimits {
     pub report_per_ip: Limit,
     /// New reports by SMS per sender phone.
     pub sms_reports_per_phone: Limit,
+    /// A reporter's forms on the status page (ask for a one-time code,
+    /// rate, write back) per client address…
+    pub reporter_per_ip: Limit,
+    /// …and per tracking code, whoever asks.
+    pub reporter_per_code: Limit,
 }
 
 impl Default for RateLimits {
@@ -46,6 +51,14 @@ impl Default for RateLimits {
                 max: 5,
                 window: Duration::from_secs(60 * 60),
             },
+            reporter_per_ip: Limit {
+                max: 30,
+                window: Duration::from_secs(10 * 60),
+            },
+            reporter_per_code: Limit {
+                max: 12,
+                window: Duration::from_secs(10 * 60),
+            },
         }
     }
 }
@@ -55,6 +68,8 @@ impl Default for RateLimits {
 pub struct Limiters {
     pub report: RateLimiter,
     pub sms: RateLimiter,
+    pub reporter_ip: RateLimiter,
+    pub reporter_code: RateLimiter,
 }
 
 impl Limiters {
@@ -62,6 +77,8 @@ impl Limiters {
         Limiters {
             report: RateLimiter::new(limits.report_per_ip),
             sms: RateLimiter::new(limits.sms_reports_per_phone),
+            reporter_ip: RateLimiter::new(limits.reporter_per_ip),
+            reporter_code: RateLimiter::new(limits.reporter_per_code),
         }
     }
 }

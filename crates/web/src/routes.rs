@@ -366,6 +366,9 @@ fn build() -> Table {
         .get(Public, report::status);
     t.at("/r/{code}/photos/{n}", &[P::TrackingCode, P::Photo])
         .get(Public, report::photo);
+    t.at("/r/{code}/verify", &[P::TrackingCode])
+        .limit(report::MAX_REPORT_BYTES)
+        .post(Public, reporter::verify);
     t.at("/r/{code}/rate", &[P::TrackingCode])
         .limit(report::MAX_REPORT_BYTES)
         .post(Public, reporter::rate);

@@ -36,3 +36,4 @@ mod route_policy;
 mod schema_parity;
 mod search;
 mod security;
+mod trust;

@@ -817,8 +817,25 @@ async fn reporters_rate_answers_by_sms(b: Backend) {
 }
 both!(reporters_rate_answers_by_sms);
 
+/// The one-time code the reporter of `feedback_id` was last sent, read
+/// off the SMS as the reporter's phone would show it.
+async fn last_reporter_code(s: &Store, feedback_id: i64) -> Option<String> {
+    let sms = crate::common::outbox_for(s, feedback_id).await;
+    sms.iter()
+        .rev()
+        .find(|(_, body)| body.starts_with("Ma xac nhan"))
+        .and_then(|(_, body)| {
+            body.split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .map(str::to_string)
+        })
+}
+
 /// On the public status page the reporter rates the answer and writes
-/// back, proving who they are with the phone the report came with.
+/// back, proving who they are with a one-time code sent by SMS to the
+/// phone the report came with (issue 13, item 1): a wrong phone and the
+/// reporter's get the same answer, and only the reporter's phone gets a
+/// code; a wrong code changes nothing.
 async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
     let db = TestDb::demo(b).await;
     let (s, clock) = at_monday(&db).await;
@@ -840,6 +857,7 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
         .await
         .unwrap();
     assert!(page.contains("id=\"rate-form\""), "{page}");
+    assert!(page.contains("id=\"verify-form\""), "{page}");
     let csrf = crate::common::input_value(&page, "csrf").expect("a token");
     let post = |path: String, form: Vec<(&'static str, String)>| {
         let c = &c;
@@ -855,43 +873,61 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
             (status, to)
         }
     };
+    let verify = format!("/r/{display}/verify");
     let rate = format!("/r/{display}/rate");
     let (status, _) = post(
-        rate.clone(),
-        vec![
-            ("csrf", "forged".into()),
-            ("phone", "0912000111".into()),
-            ("stars", "5".into()),
-        ],
+        verify.clone(),
+        vec![("csrf", "forged".into()), ("phone", "0912000111".into())],
     )
     .await;
     assert_eq!(status, 403);
-    let (_, to) = post(
-        rate.clone(),
-        vec![
-            ("csrf", csrf.clone()),
-            ("phone", "0987 654 321".into()),
-            ("stars", "1".into()),
-        ],
+    // A stranger's phone and the reporter's get the same answer; only the
+    // reporter's phone receives a code.
+    let sms_before = crate::common::outbox_for(&s, r1).await.len();
+    let (s1, stranger) = post(
+        verify.clone(),
+        vec![("csrf", csrf.clone()), ("phone", "0987 654 321".into())],
     )
     .await;
-    assert!(to.contains("msg=notfound"), "{to}");
+    assert_eq!(crate::common::outbox_for(&s, r1).await.len(), sms_before);
+    let (s2, owner) = post(
+        verify.clone(),
+        vec![("csrf", csrf.clone()), ("phone", "0912 000 111".into())],
+    )
+    .await;
+    assert_eq!((s1, stranger.as_str()), (s2, owner.as_str()));
+    assert!(owner.contains("msg=sent"), "{owner}");
+    let sent = crate::common::outbox_for(&s, r1).await;
+    assert_eq!(sent.len(), sms_before + 1);
+    assert_eq!(sent.last().unwrap().0, "+84912000111");
+    let otp = last_reporter_code(&s, r1).await.expect("a code by SMS");
     let (_, to) = post(
-        rate.clone(),
-        vec![
-            ("csrf", csrf.clone()),
-            ("phone", "12".into()),
-            ("stars", "1".into()),
-        ],
+        verify.clone(),
+        vec![("csrf", csrf.clone()), ("phone", "12".into())],
     )
     .await;
     assert!(to.contains("msg=phone"), "{to}");
+
+    // A wrong code (or none) changes nothing and says only that.
+    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    for bad in [wrong, "", "abc"] {
+        let (_, to) = post(
+            rate.clone(),
+            vec![
+                ("csrf", csrf.clone()),
+                ("otp", bad.into()),
+                ("stars", "1".into()),
+            ],
+        )
+        .await;
+        assert!(to.contains("msg=badcode"), "{to}");
+    }
     assert_eq!(s.feedback(&sys, r1).await.unwrap().rating, None);
     let (status, to) = post(
         rate,
         vec![
             ("csrf", csrf.clone()),
-            ("phone", "0912 000 111".into()),
+            ("otp", otp.clone()),
             ("stars", "5".into()),
         ],
     )
@@ -910,12 +946,30 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
     assert!(page.contains("Cảm ơn ông/bà đã đánh giá."));
 
     // r2 is still open: nothing to rate; a message is kept in its history.
+    // r1's code does not open r2.
     let code2 = s.feedback(&sys, r2).await.unwrap().code;
+    let (_, to) = post(
+        format!("/r/{code2}/reply"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("otp", otp.clone()),
+            ("text", "Không phải của tôi".into()),
+        ],
+    )
+    .await;
+    assert!(to.contains("msg=badcode"), "{to}");
+    let (_, to) = post(
+        format!("/r/{code2}/verify"),
+        vec![("csrf", csrf.clone()), ("phone", "0912000111".into())],
+    )
+    .await;
+    assert!(to.contains("msg=sent"), "{to}");
+    let otp2 = last_reporter_code(&s, r2).await.expect("a code for r2");
     let (_, to) = post(
         format!("/r/{code2}/rate"),
         vec![
             ("csrf", csrf.clone()),
-            ("phone", "0912000111".into()),
+            ("otp", otp2.clone()),
             ("stars", "4".into()),
         ],
     )
@@ -925,7 +979,7 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
         format!("/r/{code2}/reply"),
         vec![
             ("csrf", csrf.clone()),
-            ("phone", "0912000111".into()),
+            ("otp", otp2.clone()),
             ("text", "   ".into()),
         ],
     )
@@ -935,7 +989,7 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
         format!("/r/{code2}/reply"),
         vec![
             ("csrf", csrf),
-            ("phone", "0912000111".into()),
+            ("otp", otp2),
             ("text", "Tối qua nhóm này lại đua xe".into()),
         ],
     )

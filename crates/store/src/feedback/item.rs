@@ -872,7 +872,7 @@ impl Store {
     /// phone the report came with (the code is public — status page,
     /// Open311 — the phone is not), so an item without a phone takes no
     /// messages this way.
-    async fn reporter_item(&self, code: &str, phone: Option<&Phone>) -> Result<Feedback> {
+    pub(crate) async fn reporter_item(&self, code: &str, phone: Option<&Phone>) -> Result<Feedback> {
         let id = self.feedback_id(code).await?;
         let sql = format!("{FEEDBACK_SELECT} WHERE f.id = $1");
         let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -892,7 +892,7 @@ impl Store {
         self.feedback(viewer, id).await
     }
 
-    async fn feedback_id(&self, code: &str) -> Result<i64> {
+    pub(crate) async fn feedback_id(&self, code: &str) -> Result<i64> {
         let code = TrackingCode::parse(code).ok_or(StoreError::NotFound)?;
         let id: Option<(i64,)> = on_db!(&self.db, |p| sqlx::query_as(
             "SELECT id FROM feedback WHERE code = $1"

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod inbox;
 mod item;
 pub mod photo;
+pub mod proof;
 pub mod query;
 pub mod rollup;
 pub mod sms;
