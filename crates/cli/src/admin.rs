@@ -461,6 +461,19 @@ pub enum FeedbackCommand {
         #[arg(long)]
         off: bool,
     },
+    /// How much of a topic's reports the public sees in a province:
+    /// public, no_text (state only, no description, photo or place) or
+    /// private (not listed). Without --topic and --publicity, lists them.
+    Publicity {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        province: i64,
+        #[arg(long, requires = "publicity")]
+        topic: Option<String>,
+        #[arg(long, requires = "topic")]
+        publicity: Option<String>,
+    },
     /// Escalate late reports and close answered ones now (the server does it every minute).
     Sweep {
         #[command(flatten)]
@@ -515,6 +528,31 @@ pub async fn feedback(cmd: FeedbackCommand) -> Result<()> {
                 .set_leads_unit(&Actor::cli(), &username, !off)
                 .await?;
             println!("Đã cập nhật.");
+        }
+        FeedbackCommand::Publicity {
+            db,
+            province,
+            topic,
+            publicity,
+        } => {
+            let store = open(&db).await?;
+            let viewer = danvan_store::feedback::Viewer::system();
+            if let (Some(topic), Some(p)) = (topic, publicity) {
+                let p = danvan_domain::feedback::Publicity::parse(&p)
+                    .ok_or_else(|| anyhow!("--publicity: public, no_text hoặc private"))?;
+                store
+                    .set_topic_publicity(&viewer, province, &topic, p)
+                    .await?;
+                println!("Đã cập nhật.");
+            }
+            for t in store.topic_publicity(&viewer, province).await? {
+                let p = if t.confidential {
+                    "confidential"
+                } else {
+                    t.publicity.as_str()
+                };
+                println!("{}\t{}\t{}", t.code, p, t.name_vi);
+            }
         }
         FeedbackCommand::Sweep { db } => {
             let (escalated, closed) = open(&db).await?.sweep_feedback().await?;

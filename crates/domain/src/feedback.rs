@@ -393,6 +393,60 @@ impl RelayMethod {
     }
 }
 
+/// How much of a topic's reports the public sees (a setting of the
+/// province per topic). Confidential topics are never published at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Publicity {
+    /// Listed and shown in full.
+    Public,
+    /// Listed with state, topic and hamlet; no description, answer text,
+    /// photo or place.
+    NoText,
+    /// Not listed; its status page (for whoever holds the code) shows
+    /// the state only.
+    Private,
+}
+
+impl Publicity {
+    pub const ALL: [Publicity; 3] = [Publicity::Public, Publicity::NoText, Publicity::Private];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Publicity::Public => "public",
+            Publicity::NoText => "no_text",
+            Publicity::Private => "private",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match choice_key(s).replace(' ', "_").as_str() {
+            "public" | "cong_khai" => Some(Publicity::Public),
+            "no_text" | "public_without_text" | "khong_noi_dung" => Some(Publicity::NoText),
+            "private" | "khong_cong_khai" | "rieng" => Some(Publicity::Private),
+            _ => None,
+        }
+    }
+
+    /// The stricter of the topic's setting and what the item itself needs:
+    /// a report relayed for a resident who did not consent to be named is
+    /// never published with its text.
+    pub fn of_item(topic: Publicity, relayed_without_consent: bool) -> Publicity {
+        if relayed_without_consent {
+            topic.max(Publicity::NoText)
+        } else {
+            topic
+        }
+    }
+
+    /// Whether the description, answer and photos are public.
+    pub fn shows_text(&self) -> bool {
+        *self == Publicity::Public
+    }
+}
+
+crate::stored::stored_text!(Publicity => "topic publicity");
+crate::stored::serde_as_str!(Publicity);
+
 // ---------------------------------------------------------------------------
 // SMS commands
 // ---------------------------------------------------------------------------

@@ -45,6 +45,8 @@ pub enum Action {
     HandleFeedback,
     /// See confidential topics, and who reported without consent.
     ReadConfidentialFeedback,
+    /// Set how much of a topic's reports the public sees, for a province.
+    SetTopicPublicity,
     /// Publish the draft answer of the unit that handles an item.
     ApproveFeedbackAnswer,
     /// Keep the unit's answer templates.
@@ -82,7 +84,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ReadRegistry,
         Action::EditResident,
         Action::AssignHousehold,
@@ -92,6 +94,7 @@ impl Action {
         Action::ReadFeedback,
         Action::HandleFeedback,
         Action::ReadConfidentialFeedback,
+        Action::SetTopicPublicity,
         Action::ApproveFeedbackAnswer,
         Action::ManageAnswerTemplates,
         Action::RelayFeedback,
@@ -120,6 +123,7 @@ impl Action {
             Action::ReadFeedback => "read_feedback",
             Action::HandleFeedback => "handle_feedback",
             Action::ReadConfidentialFeedback => "read_confidential_feedback",
+            Action::SetTopicPublicity => "set_topic_publicity",
             Action::ApproveFeedbackAnswer => "approve_feedback_answer",
             Action::ManageAnswerTemplates => "manage_answer_templates",
             Action::RelayFeedback => "relay_feedback",
@@ -147,8 +151,11 @@ impl Action {
                 "a leader; `above`: of a unit strictly above the writer's"
             }
             Action::WithdrawAnnouncement => "its writer, or a leader of the unit or above",
-            Action::SetApprovalRule => "a leader of the province itself",
+            Action::SetApprovalRule | Action::SetTopicPublicity => {
+                "a leader of the province itself"
+            }
             Action::HandleFeedback => "the item's hamlet or handling unit in scope",
+            Action::ReadConfidentialFeedback => "the handling unit (now) in scope",
             _ => "",
         }
     }
@@ -158,14 +165,13 @@ impl Action {
 /// message, the operator's command line): everything.
 pub const OPERATOR: Role = Role::Admin;
 
-/// The officer roles: they handle feedback, write announcements, keep the
-/// library.
-const OFFICERS: &[Role] = &[
-    Role::Admin,
-    Role::ProvinceOfficer,
-    Role::Supervisor,
-    Role::CommuneOfficer,
-];
+/// The officer roles: they handle feedback, approve, keep the library.
+const OFFICERS: &[Role] = &[Role::Admin, Role::ProvinceOfficer, Role::CommuneOfficer];
+/// The supervisor (district guidance and supervision teams) is oversight:
+/// it reads its part of the tree, the audit log and the broadcasts, and
+/// writes announcements that wait for a leader's approval — it never acts
+/// on feedback, approves, or keeps another officer's library.
+const OVERSIGHT: &[Role] = &[Role::Supervisor];
 /// Those who keep the registry of a part of the tree.
 const KEEPERS: &[Role] = &[
     Role::Admin,
@@ -182,20 +188,22 @@ pub fn grants(role: Role, action: Action) -> bool {
         // Relaying: usually a team member, but anyone who serves the
         // household may write down what a resident said.
         Action::ReadRegistry | Action::ReadFeedback | Action::RelayFeedback => true,
-        Action::EditResident => role != Role::Supervisor,
+        Action::EditResident => !any(OVERSIGHT),
         Action::AssignHousehold | Action::ImportRegistry | Action::ExportRegistry => any(KEEPERS),
-        Action::ReadAudit => any(OFFICERS),
+        Action::ReadAudit => any(OFFICERS) || any(OVERSIGHT),
         Action::HandleFeedback
         | Action::ReadConfidentialFeedback
         | Action::ApproveFeedbackAnswer
         | Action::ManageAnswerTemplates => any(OFFICERS),
         Action::WriteAnnouncement | Action::WithdrawAnnouncement => {
-            any(OFFICERS) || role == Role::TeamLeader
+            any(OFFICERS) || any(OVERSIGHT) || role == Role::TeamLeader
         }
         Action::ApproveAnnouncement | Action::RecordVoice => any(OFFICERS),
-        Action::SetApprovalRule => matches!(role, Role::Admin | Role::ProvinceOfficer),
+        Action::SetApprovalRule | Action::SetTopicPublicity => {
+            matches!(role, Role::Admin | Role::ProvinceOfficer)
+        }
         Action::InformHousehold | Action::AcknowledgeMaterial => any(TEAM),
-        Action::ListenBroadcast => any(OFFICERS) || role == Role::HamletHead,
+        Action::ListenBroadcast => any(OFFICERS) || any(OVERSIGHT) || role == Role::HamletHead,
         Action::SetBroadcastTimes => any(OFFICERS) || role == Role::HamletHead,
         Action::UploadMaterial | Action::HandOutMaterial | Action::RemoveMaterial => any(OFFICERS),
     }
@@ -247,6 +255,10 @@ pub struct Target<'a> {
     pub approval: Approval,
     /// The level of the unit it is (settings that belong to a province).
     pub level: Option<UnitLevel>,
+    /// A confidential feedback item (a tip-off, a disease case): in scope
+    /// only by the unit that handles it now (`handled_at`), never by the
+    /// units it passed through on its way up.
+    pub confidential: bool,
 }
 
 impl<'a> Target<'a> {
@@ -279,6 +291,10 @@ impl<'a> Target<'a> {
     }
     pub fn level(mut self, level: UnitLevel) -> Self {
         self.level = Some(level);
+        self
+    }
+    pub fn confidential(mut self, confidential: bool) -> Self {
+        self.confidential = confidential;
         self
     }
 }
@@ -339,6 +355,10 @@ pub fn decide(who: &Subject, action: Action, target: &Target) -> Result<(), Deni
     // handles it) inside the subtree served; a team role's own team.
     let in_tree = match (target.path, target.handled_at) {
         (None, None) => true,
+        // A confidential item is for the officers of the unit that handles
+        // it now and of the units above; the units it passed through keep
+        // only the fact that it exists and its state.
+        (_, Some(h)) if target.confidential => who.reaches(h),
         (p, h) => p.is_some_and(|p| who.reaches(p)) || h.is_some_and(|h| who.reaches(h)),
     };
     if !in_tree {
@@ -392,14 +412,15 @@ pub fn decide(who: &Subject, action: Action, target: &Target) -> Result<(), Deni
         }
         Action::WithdrawAnnouncement => {
             let wrote_it = who.account_id.is_some() && target.author == who.account_id;
-            let officer_leader = leader && who.team_id.is_none();
+            // Oversight withdraws only what it wrote.
+            let officer_leader = leader && who.team_id.is_none() && !OVERSIGHT.contains(&who.role);
             if wrote_it || officer_leader || target.author.is_none() && target.path.is_none() {
                 Ok(())
             } else {
                 Err(Denial::NotWriter)
             }
         }
-        Action::SetApprovalRule => {
+        Action::SetApprovalRule | Action::SetTopicPublicity => {
             if who.is_admin() {
                 return Ok(());
             }
@@ -552,7 +573,8 @@ mod tests {
 
     #[test]
     fn feedback_is_in_scope_by_its_hamlet_or_its_handler() {
-        let district = who(Role::Supervisor, "/1/2/");
+        // An officer bound to the district the item was escalated to.
+        let district = who(Role::CommuneOfficer, "/1/2/");
         let t = Target::at("/1/9/3/4/").handled_at("/1/2/");
         assert!(may(&district, Action::HandleFeedback, &t));
         assert_eq!(
@@ -576,6 +598,70 @@ mod tests {
     }
 
     #[test]
+    fn a_confidential_item_is_for_the_unit_that_handles_it_now() {
+        // Received in a hamlet of commune /1/2/3/, escalated to /1/2/.
+        let escalated = Target::at("/1/2/3/4/")
+            .handled_at("/1/2/")
+            .confidential(true);
+        let commune = who(Role::CommuneOfficer, "/1/2/3/");
+        let district = who(Role::CommuneOfficer, "/1/2/");
+        let province = who(Role::ProvinceOfficer, "/1/");
+        for action in [Action::ReadConfidentialFeedback, Action::HandleFeedback] {
+            assert_eq!(decide(&commune, action, &escalated), Err(Denial::Scope));
+            assert!(may(&district, action, &escalated));
+            assert!(may(&province, action, &escalated));
+        }
+        // Not confidential: the commune still follows it.
+        assert!(may(
+            &commune,
+            Action::HandleFeedback,
+            &escalated.confidential(false)
+        ));
+        // Before it was escalated, the commune handles it.
+        let at_home = Target::at("/1/2/3/4/")
+            .handled_at("/1/2/3/")
+            .confidential(true);
+        assert!(may(&commune, Action::ReadConfidentialFeedback, &at_home));
+    }
+
+    #[test]
+    fn the_supervisor_oversees_and_does_not_act() {
+        let sup = Subject {
+            leads_unit: true,
+            ..who(Role::Supervisor, "/1/2/")
+        };
+        let here = Target::at("/1/2/3/").handled_at("/1/2/3/");
+        for action in [
+            Action::ReadRegistry,
+            Action::ReadFeedback,
+            Action::ReadAudit,
+            Action::ListenBroadcast,
+            Action::WriteAnnouncement,
+        ] {
+            assert!(may(&sup, action, &here), "{action:?}");
+        }
+        for action in [
+            Action::HandleFeedback,
+            Action::ReadConfidentialFeedback,
+            Action::ApproveFeedbackAnswer,
+            Action::ManageAnswerTemplates,
+            Action::ApproveAnnouncement,
+            Action::RecordVoice,
+            Action::SetBroadcastTimes,
+            Action::UploadMaterial,
+            Action::HandOutMaterial,
+            Action::RemoveMaterial,
+            Action::EditResident,
+            Action::ImportRegistry,
+            Action::ExportRegistry,
+        ] {
+            assert_eq!(decide(&sup, action, &here), Err(Denial::Role), "{action:?}");
+        }
+        // Its announcements wait for a leader, even if it is marked one.
+        assert!(!approved_as_written(&sup, Approval::Leader));
+    }
+
+    #[test]
     fn approval_follows_the_province_rule() {
         let commune_lead = Subject {
             leads_unit: true,
@@ -593,7 +679,7 @@ mod tests {
         );
         let district_lead = Subject {
             leads_unit: true,
-            ..who(Role::Supervisor, "/1/2/")
+            ..who(Role::CommuneOfficer, "/1/2/")
         };
         assert!(may(
             &district_lead,

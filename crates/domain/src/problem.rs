@@ -36,6 +36,8 @@ pub enum Problem {
     HouseholdNotInAudience,
 
     // Feedback.
+    PublicityProvinceOnly,
+    PublicityUnknown,
     DeadlineNotPositive,
     HandlingUnitLevel,
     TopicUnknown,
@@ -166,6 +168,8 @@ impl Problem {
             WithdrawReasonMissing => "announcement.withdraw_reason_missing",
             ApprovalRuleProvinceOnly => "announcement.approval_rule_province_only",
             ApprovalRuleUnknown => "announcement.approval_rule_unknown",
+            PublicityProvinceOnly => "feedback.publicity_province_only",
+            PublicityUnknown => "feedback.publicity_unknown",
             WithdrawnNoVisit => "announcement.withdrawn_no_visit",
             HouseholdNotInAudience => "announcement.household_not_in_audience",
             DeadlineNotPositive => "feedback.deadline_not_positive",
@@ -266,6 +270,8 @@ impl Problem {
             ApprovalRuleUnknown,
             WithdrawnNoVisit,
             HouseholdNotInAudience,
+            PublicityProvinceOnly,
+            PublicityUnknown,
             DeadlineNotPositive,
             HandlingUnitLevel,
             TopicUnknown,

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use danvan_domain::calendar;
 use danvan_domain::feedback::{FeedbackState, Severity, TrackingCode};
-use danvan_domain::policy::{Action as Can, Target};
+use danvan_domain::policy::Action as Can;
 use danvan_domain::problem::Problem;
 use danvan_sheet::{Cell, Table};
 use danvan_store::feedback::dashboard::{Dashboard, StateCounts, STATES};
@@ -623,10 +623,14 @@ async fn render_item(
     let fb = lang.t().fb;
     let viewer = Viewer::of(&user.p);
     let events = st.store.feedback_events(Some(&viewer), f.id).await?;
-    let photos = (1..=st.store.photo_count(f.id).await?).collect();
+    let photos = if f.sealed {
+        Vec::new()
+    } else {
+        (1..=st.store.photo_count(f.id).await?).collect()
+    };
     let now = st.store.now();
     let state = f.state;
-    let item = Target::at(&f.path).handled_at(&f.responsible_path);
+    let item = f.target();
     let officer = viewer.may(Can::HandleFeedback, &item);
     let leader = viewer.may(Can::ApproveFeedbackAnswer, &item);
     let assignees = if officer {
@@ -764,7 +768,11 @@ async fn render_item(
         state: state_label(lang, f.state),
         late: f.is_late(now),
         confidential: f.confidential,
-        description: f.description.clone(),
+        description: if f.sealed {
+            fb.sealed.to_string()
+        } else {
+            f.description.clone()
+        },
         facts,
         answer: f.answer.clone(),
         draft: f.answer_draft.clone().filter(|_| state.is_open()),

@@ -95,6 +95,14 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
             "The approval rule is set for a whole province",
         ),
         ApprovalRuleUnknown => two("Cách duyệt không hợp lệ", "Unknown approval rule"),
+        PublicityProvinceOnly => two(
+            "Mức công khai của lĩnh vực được đặt cho cả tỉnh",
+            "A topic's publicity is set for a whole province",
+        ),
+        PublicityUnknown => two(
+            "Mức công khai không hợp lệ: công khai, công khai không nội dung hoặc không công khai",
+            "Unknown publicity: public, no_text or private",
+        ),
         WithdrawnNoVisit => two(
             "Thông báo này đã được thu hồi, không cần đến báo",
             "This announcement was withdrawn: no visit is needed",

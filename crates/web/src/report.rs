@@ -769,6 +769,8 @@ struct StatusPage {
     responsible: String,
     place: Option<String>,
     description: String,
+    /// The topic's publicity shows the text (else a note says why not).
+    text_public: bool,
     answer: Option<String>,
     refusal: Option<String>,
     refer_to: Option<String>,
@@ -865,6 +867,7 @@ pub async fn status(
             _ => None,
         },
         description: f.description,
+        text_public: f.publicity.shows_text(),
         answer: f.answer,
         refusal: f.refusal_reason,
         refer_to: f.refer_to.filter(|r| !r.trim().is_empty()),

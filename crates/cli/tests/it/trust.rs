@@ -2,17 +2,22 @@
 //! closes. Item 1's page flow is in `officials::reporters_rate_and_write_
 //! back_on_the_status_page`; here are the limits around it.
 
+use std::sync::Arc;
+
+use chrono::TimeZone;
+use danvan_domain::feedback::{Channel, Publicity, RelayMethod, Severity};
 use danvan_domain::Phone;
 use danvan_store::feedback::proof::{MAX_CODES_PER_HOUR, MAX_TRIES};
-use danvan_store::{Actor, Scope, Store};
+use danvan_store::feedback::{Action, NewFeedback, Viewer};
+use danvan_store::{Actor, FixedClock, Scope, Store, StoreError};
 use danvan_web::rate_limit::{Limit, RateLimits};
 
-use crate::common::{client, input_value, outbox_for, unit_id, Backend, Server, TestDb};
+use crate::common::{client, input_value, login, outbox_for, unit_id, Backend, Server, TestDb, PW};
 
 /// A web report in Mai Hoàng from `phone`, topic `topic`; its id and code.
 pub(crate) async fn reported(s: &Store, topic: &str, phone: &str) -> (i64, String) {
     let hamlet = unit_id(s, "mai hoang").await;
-    let new = danvan_store::feedback::NewFeedback {
+    let new = NewFeedback {
         reporter_phone: Some(phone.into()),
         ..crate::feedback::web_report(hamlet, topic, "Đèn đường ngõ 5 hỏng đã một tuần")
     };
@@ -134,3 +139,262 @@ async fn item1_reporter_forms_are_limited(b: Backend) {
     db.finish().await;
 }
 both!(item1_reporter_forms_are_limited);
+
+async fn viewer_of(s: &Store, username: &str) -> Viewer {
+    Viewer::of(&s.principal_by_username(username).await.unwrap())
+}
+
+/// Item 2: once a confidential tip-off is escalated to the province, the
+/// commune it passed through keeps only that it exists and its state (no
+/// text, no reporter, no photos, no notes), and cannot act on it; the
+/// supervisor neither reads nor acts; the province handles it in full.
+async fn item2_an_escalated_confidential_item_leaves_the_commune(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let clock = Arc::new(FixedClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 6, 1, 1, 0, 0)
+            .single()
+            .unwrap(),
+    ));
+    let s = Store::connect_with_clock(&db.url, clock.clone())
+        .await
+        .unwrap();
+    let hamlet = unit_id(&s, "mai hoang").await;
+    let tip = NewFeedback {
+        severity: Severity::Urgent,
+        reporter_phone: Some("0912 345 678".into()),
+        ..crate::feedback::web_report(
+            hamlet,
+            "crime_tip",
+            "Có người bán ma túy ở quán nước đầu ngõ 5 vào buổi tối",
+        )
+    };
+    let id = s
+        .submit_feedback(&Actor::system(), &Scope::all(), &tip)
+        .await
+        .unwrap()
+        .id;
+    let commune = viewer_of(&s, "xa.phucson").await;
+    let supervisor = viewer_of(&s, "giamsat.phucson").await;
+    let province = viewer_of(&s, "tinh.bacninh").await;
+    // Before: the commune handles it, in full.
+    let f = s.feedback(&commune, id).await.unwrap();
+    assert!(!f.sealed && f.reporter_phone.is_some() && !f.description.is_empty());
+    s.act_on_feedback(
+        &commune,
+        id,
+        Action::Note {
+            text: "Đã báo công an xã".into(),
+            public: false,
+        },
+    )
+    .await
+    .unwrap();
+    // The supervisor is oversight: no confidential item, no acting.
+    assert!(matches!(
+        s.feedback(&supervisor, id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    clock.advance(chrono::Duration::days(3));
+    let (escalated, _) = s.sweep_feedback().await.unwrap();
+    assert!(escalated >= 1);
+    let f = s.feedback(&Viewer::system(), id).await.unwrap();
+    assert_eq!(f.escalation_level, 1);
+
+    let seen = s.feedback(&commune, id).await.unwrap();
+    assert!(seen.sealed, "the commune keeps only that it exists");
+    assert_eq!(seen.state, f.state);
+    assert_eq!(seen.reporter_phone, None);
+    assert!(seen.description.is_empty());
+    let events = s.feedback_events(Some(&commune), id).await.unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e.body.is_empty()));
+    assert!(s.feedback_photo(&commune, id, 1).await.is_err());
+    for action in [
+        Action::Acknowledge,
+        Action::Note {
+            text: "x".into(),
+            public: false,
+        },
+    ] {
+        assert!(s.act_on_feedback(&commune, id, action).await.is_err());
+    }
+    assert!(s
+        .act_on_feedback(&supervisor, id, Action::Acknowledge)
+        .await
+        .is_err());
+    let full = s.feedback(&province, id).await.unwrap();
+    assert!(!full.sealed);
+    assert_eq!(full.reporter_phone.as_deref(), Some("+84912345678"));
+    let notes = s.feedback_events(Some(&province), id).await.unwrap();
+    assert!(notes.iter().any(|e| e.body == "Đã báo công an xã"));
+    s.act_on_feedback(&province, id, Action::Acknowledge)
+        .await
+        .unwrap();
+
+    // The commune officer's page says why the text is missing and shows
+    // no phone and no button.
+    let server = Server::start(&s).await;
+    let (c, _) = login(&server, "xa.phucson", PW).await;
+    let page = c
+        .get(server.url(&format!("/feedback/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("chỉ đơn vị đang xử lý"), "{page}");
+    assert!(!page.contains("quán nước đầu ngõ 5") && !page.contains("912 345 678"));
+    assert!(!page.contains("Đã báo công an xã"));
+    server.stop();
+    db.finish().await;
+}
+both!(item2_an_escalated_confidential_item_leaves_the_commune);
+
+/// Item 3: security and epidemic reports are not published with their
+/// text by default; a relayed report without the resident's consent never
+/// is; a province may set a topic's publicity; internal notes and draft
+/// answers are the officers' only.
+async fn item3_what_is_published(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let hamlet = unit_id(s, "mai hoang").await;
+    let submit = |new: NewFeedback| async move {
+        s.submit_feedback(&Actor::system(), &Scope::all(), &new)
+            .await
+            .unwrap()
+    };
+    let watcher = "Người lạ đi xe máy dò xét các nhà ngõ 5";
+    let security = submit(crate::feedback::web_report(hamlet, "security", watcher)).await;
+    let lamp = "Đèn đường ngõ 3 hỏng hai tuần";
+    let environment = submit(crate::feedback::web_report(hamlet, "environment", lamp)).await;
+    let member = s
+        .principal_by_username("thanhvien.maihoang2")
+        .await
+        .unwrap();
+    let household = s
+        .team_households(&Scope::all(), member.team_id.unwrap())
+        .await
+        .unwrap()[0]
+        .id;
+    let relayed_text = "Nhà bên cạnh đốt rác thải nhựa mỗi tối";
+    // The member relays it as themselves.
+    let relayed = s
+        .submit_feedback(
+            &member.actor(),
+            &member.scope,
+            &NewFeedback {
+                channel: Channel::Member,
+                household_id: Some(household),
+                relay_method: Some(RelayMethod::HomeVisit),
+                identity_consent: false,
+                ..crate::feedback::web_report(hamlet, "environment", relayed_text)
+            },
+        )
+        .await
+        .unwrap();
+
+    let server = Server::start(s).await;
+    let c = client();
+    let page = |code: String| {
+        let (c, url) = (&c, server.url(&format!("/r/{code}")));
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let p = page(environment.code.clone()).await;
+    assert!(p.contains(lamp), "a public topic is published");
+    let p = page(security.code.clone()).await;
+    assert!(
+        !p.contains(watcher) && p.contains("description-withheld"),
+        "{p}"
+    );
+    let p = page(relayed.code.clone()).await;
+    assert!(!p.contains(relayed_text) && p.contains("description-withheld"));
+    // Open311's list leaves the private topic out, and shows the relayed
+    // report without its text.
+    let list = c
+        .get(server.url("/open311/v2/requests.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains(&environment.code) || list.contains(lamp),
+        "{list}"
+    );
+    assert!(
+        !list.contains(watcher) && !list.contains(relayed_text),
+        "{list}"
+    );
+
+    // The province makes security public without text, then public.
+    let province = viewer_of(s, "tinh.bacninh").await;
+    let commune_id = s
+        .unit(&Scope::all(), hamlet)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let province_id = s
+        .unit(&Scope::all(), commune_id)
+        .await
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let commune = viewer_of(s, "xa.phucson").await;
+    assert!(s
+        .set_topic_publicity(&commune, province_id, "security", Publicity::Public)
+        .await
+        .is_err());
+    s.set_topic_publicity(
+        &Viewer::system(),
+        province_id,
+        "security",
+        Publicity::Public,
+    )
+    .await
+    .unwrap();
+    let p = page(security.code.clone()).await;
+    assert!(p.contains(watcher));
+    let _ = province;
+
+    // Internal notes and drafts: officers only.
+    s.act_on_feedback(
+        &commune,
+        environment.id,
+        Action::Note {
+            text: "Ghi chú nội bộ: nhà thầu chậm".into(),
+            public: false,
+        },
+    )
+    .await
+    .unwrap();
+    s.act_on_feedback(
+        &commune,
+        environment.id,
+        Action::DraftAnswer {
+            text: "Dự thảo: sẽ thay đèn tuần sau".into(),
+        },
+    )
+    .await
+    .unwrap();
+    for who in ["truongthon.maihoang", "totruong.maihoang1"] {
+        let v = viewer_of(s, who).await;
+        let f = s.feedback(&v, environment.id).await.unwrap();
+        assert_eq!(f.answer_draft, None, "{who}");
+        let events = s.feedback_events(Some(&v), environment.id).await.unwrap();
+        assert!(
+            !events
+                .iter()
+                .any(|e| e.body.contains("nội bộ") || e.body.contains("Dự thảo")),
+            "{who}: {events:?}"
+        );
+    }
+    let f = s.feedback(&commune, environment.id).await.unwrap();
+    assert!(f.answer_draft.is_some());
+    server.stop();
+    db.finish().await;
+}
+both!(item3_what_is_published);

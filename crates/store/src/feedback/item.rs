@@ -12,7 +12,9 @@ use danvan_domain::problem::Problem;
 use std::collections::{HashMap, HashSet};
 
 use danvan_domain::calendar::{self, Counting, WorkCalendar};
-use danvan_domain::feedback::{Channel, FeedbackState, RelayMethod, Severity, TrackingCode};
+use danvan_domain::feedback::{
+    Channel, FeedbackState, Publicity, RelayMethod, Severity, TrackingCode,
+};
 use danvan_domain::policy::{self, Target};
 use danvan_domain::{text, Phone, UnitLevel};
 use serde::Serialize;
@@ -188,9 +190,21 @@ pub struct Feedback {
     pub rating: Option<i32>,
     pub duplicate_of: Option<i64>,
     pub updated_at: i64,
+    /// Set by the mask: a confidential item seen from a unit it passed
+    /// through, of which this viewer knows only that it exists and its state.
+    #[sqlx(skip)]
+    pub sealed: bool,
 }
 
 impl Feedback {
+    /// The item as the policy sees it: its hamlet, the unit that handles
+    /// it now, and whether it is confidential.
+    pub fn target(&self) -> Target<'_> {
+        Target::at(&self.path)
+            .handled_at(&self.responsible_path)
+            .confidential(self.confidential)
+    }
+
     /// Late: still open past its deadline (to acknowledge while received).
     pub fn is_late(&self, now: i64) -> bool {
         crate::feedback::rollup::lateness(self.state, self.ack_due, self.resolve_due, now).0
@@ -212,12 +226,41 @@ impl Feedback {
             self.reporter_name = None;
             self.reporter_phone = None;
         }
+        // A draft answer is the officers' working text until approved.
+        if !viewer.may(policy::Action::HandleFeedback, &self.target()) {
+            self.answer_draft = None;
+        }
+        if self.confidential
+            && !viewer.may(policy::Action::ReadConfidentialFeedback, &self.target())
+        {
+            self.seal();
+        }
+    }
+
+    /// Keeps only that the item exists and its state (see `sealed`).
+    fn seal(&mut self) {
+        self.sealed = true;
+        self.description.clear();
+        self.household_id = None;
+        self.resident_id = None;
+        self.reporter_name = None;
+        self.reporter_phone = None;
+        self.lat = None;
+        self.lon = None;
+        self.answer = None;
+        self.answer_draft = None;
+        self.refusal_reason = None;
+        self.refer_to = None;
+        self.duplicate_of = None;
     }
 }
 
 /// What the public (a status page, Open311) may know of an item.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicFeedback {
+    /// What of it is public: without text, the description, answer,
+    /// refusal, photos and place are left out.
+    pub publicity: Publicity,
     pub code: String,
     pub topic_code: String,
     pub topic_name_vi: String,
@@ -243,6 +286,7 @@ pub struct PublicFeedback {
 impl From<Feedback> for PublicFeedback {
     fn from(f: Feedback) -> Self {
         PublicFeedback {
+            publicity: Publicity::Public,
             code: f.code,
             topic_code: f.topic_code,
             topic_name_vi: f.topic_name_vi,
@@ -872,7 +916,11 @@ impl Store {
     /// phone the report came with (the code is public — status page,
     /// Open311 — the phone is not), so an item without a phone takes no
     /// messages this way.
-    pub(crate) async fn reporter_item(&self, code: &str, phone: Option<&Phone>) -> Result<Feedback> {
+    pub(crate) async fn reporter_item(
+        &self,
+        code: &str,
+        phone: Option<&Phone>,
+    ) -> Result<Feedback> {
         let id = self.feedback_id(code).await?;
         let sql = format!("{FEEDBACK_SELECT} WHERE f.id = $1");
         let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -906,13 +954,11 @@ impl Store {
     /// What anyone may see by the tracking code; confidential items are
     /// `NotFound`.
     pub async fn feedback_public(&self, code: &str) -> Result<PublicFeedback> {
-        let code = TrackingCode::parse(code).ok_or(StoreError::NotFound)?;
-        let sql = format!("{FEEDBACK_SELECT} WHERE f.code = $1 AND f.confidential = FALSE");
-        let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(code.as_str())
-            .fetch_optional(p)
-            .await?);
-        f.map(PublicFeedback::from).ok_or(StoreError::NotFound)
+        self.public_feedback_by_codes(&[code.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)
     }
 
     /// The history of an item the viewer may see (public entries only for
@@ -922,15 +968,47 @@ impl Store {
         viewer: Option<&Viewer>,
         id: i64,
     ) -> Result<Vec<FeedbackEvent>> {
-        let public_only = viewer.is_none();
-        Ok(on_db!(&self.db, |p| sqlx::query_as::<_, FeedbackEvent>(
+        // The public (None) sees public events; a viewer who does not
+        // handle the item sees the internal ones without their text (notes
+        // and drafts are the officers'); a sealed item shows its states only.
+        let (public_only, bodies, sealed) = match viewer {
+            // The public: bodies only where the item's text is public.
+            None => {
+                let sql = format!(
+                    "SELECT {} FROM feedback f JOIN topics t ON t.id = f.topic_id WHERE f.id = $1",
+                    crate::feedback::query::TEXT_IS_PUBLIC
+                );
+                let text: Option<(bool,)> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_optional(p)
+                    .await?);
+                (true, text.is_some_and(|(t,)| t), false)
+            }
+            Some(v) => {
+                let f = self.feedback(v, id).await?;
+                let officer = v.may(policy::Action::HandleFeedback, &f.target());
+                (false, officer, f.sealed)
+            }
+        };
+        let mut events: Vec<FeedbackEvent> = on_db!(&self.db, |p| {
+            sqlx::query_as::<_, FeedbackEvent>(
             "SELECT id, at, kind, from_state, to_state, actor, body, public FROM feedback_events \
              WHERE feedback_id = $1 AND ($2 = FALSE OR public = TRUE) ORDER BY id"
         )
         .bind(id)
         .bind(public_only)
         .fetch_all(p)
-        .await?))
+        .await?
+        });
+        for e in &mut events {
+            if sealed || !bodies && (public_only || !e.public) {
+                e.body.clear();
+            }
+        }
+        if sealed {
+            events.retain(|e| e.to_state.is_some());
+        }
+        Ok(events)
     }
 
     /// Does `action` to an item, as `viewer`.
@@ -943,7 +1021,12 @@ impl Store {
         let f = self.visible_row(viewer, id).await?;
         let now = self.now();
         let state = f.state;
-        let item = Target::at(&f.path).handled_at(&f.responsible_path);
+        let item = f.target();
+        // A confidential item seen from a unit it passed through: nothing
+        // to do there, not even a note.
+        if f.confidential && !viewer.may(policy::Action::ReadConfidentialFeedback, &item) {
+            return Err(StoreError::NotFound);
+        }
         let officer = viewer.may(policy::Action::HandleFeedback, &item);
         let actor = &viewer.actor;
         let need_officer = |ok: bool| {

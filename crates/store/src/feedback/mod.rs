@@ -10,6 +10,7 @@ pub mod inbox;
 mod item;
 pub mod photo;
 pub mod proof;
+pub mod publicity;
 pub mod query;
 pub mod rollup;
 pub mod sms;

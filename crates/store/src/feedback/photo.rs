@@ -31,6 +31,7 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Li
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::feedback::query::TEXT_IS_PUBLIC;
 use crate::{on_db, Result, Store, StoreError};
 
 /// Photos one report may carry.
@@ -283,16 +284,17 @@ impl Store {
         id.map(|(i,)| i).ok_or(StoreError::NotFound)
     }
 
-    /// The photos of a public item (none for a confidential or unknown one).
+    /// The photos of an item whose text is public (none for a confidential,
+    /// unknown, or not fully public one).
     pub async fn public_photos(&self, code: &str) -> Result<Vec<PhotoInfo>> {
         let Some(code) = danvan_domain::feedback::TrackingCode::parse(code) else {
             return Ok(Vec::new());
         };
-        let rows: Vec<(String, i64)> = on_db!(&self.db, |p| sqlx::query_as(
+        let rows: Vec<(String, i64)> = on_db!(&self.db, |p| sqlx::query_as(&format!(
             "SELECT p.mime, CAST(LENGTH(p.bytes) AS BIGINT) FROM feedback_photos p \
-             JOIN feedback f ON f.id = p.feedback_id \
-             WHERE f.code = $1 AND f.confidential = FALSE ORDER BY p.id"
-        )
+             JOIN feedback f ON f.id = p.feedback_id JOIN topics t ON t.id = f.topic_id \
+             WHERE f.code = $1 AND {TEXT_IS_PUBLIC} ORDER BY p.id"
+        ))
         .bind(code.as_str())
         .fetch_all(p)
         .await?);
@@ -312,8 +314,9 @@ impl Store {
         }
         let row: Option<(String, Vec<u8>)> = on_db!(&self.db, |p| {
             sqlx::query_as(
-            "SELECT p.mime, p.bytes FROM feedback_photos p JOIN feedback f ON f.id = p.feedback_id \
-             WHERE f.code = $1 AND f.confidential = FALSE ORDER BY p.id LIMIT 1 OFFSET $2"
+            &format!("SELECT p.mime, p.bytes FROM feedback_photos p JOIN feedback f ON f.id = p.feedback_id \
+             JOIN topics t ON t.id = f.topic_id \
+             WHERE f.code = $1 AND {TEXT_IS_PUBLIC} ORDER BY p.id LIMIT 1 OFFSET $2")
         )
         .bind(code.as_str())
         .bind(n - 1)
@@ -331,8 +334,7 @@ impl Store {
         id: i64,
         n: i64,
     ) -> Result<(String, Vec<u8>)> {
-        self.feedback(viewer, id).await?;
-        if !(1..=MAX_PHOTOS as i64).contains(&n) {
+        if self.feedback(viewer, id).await?.sealed || !(1..=MAX_PHOTOS as i64).contains(&n) {
             return Err(StoreError::NotFound);
         }
         let row: Option<(String, Vec<u8>)> = on_db!(&self.db, |p| {

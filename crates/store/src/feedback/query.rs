@@ -2,7 +2,7 @@
 //! read, never a confidential item, always bounded in time and size so a
 //! province-wide table is read through an index range, not scanned.
 
-use danvan_domain::feedback::{FeedbackState, TrackingCode};
+use danvan_domain::feedback::{FeedbackState, Publicity, TrackingCode};
 use danvan_domain::problem::Problem;
 
 use crate::feedback::PublicFeedback;
@@ -64,12 +64,38 @@ impl PublicFilter {
     }
 }
 
-/// Only what a public listing shows (18 columns, not the 44 of an
+/// The publicity of item `f` of topic `t`: its province's setting for the
+/// topic (a handful of rows, by primary key), else the topic's default.
+/// Paths hold only digits and slashes, so LIKE matches a prefix.
+macro_rules! topic_publicity {
+    () => {
+        "COALESCE((SELECT tp.publicity FROM topic_publicity tp WHERE tp.topic_id = f.topic_id \
+         AND f.path LIKE tp.province_path || '%'), t.publicity)"
+    };
+}
+
+/// Whether the text, photos and place of item `f` (with topic `t`) are
+/// public: not confidential, its topic public here, and not relayed for a
+/// resident who did not consent to be named.
+pub(crate) const TEXT_IS_PUBLIC: &str = concat!(
+    "(f.confidential = FALSE AND ",
+    topic_publicity!(),
+    " = 'public' AND NOT (f.relayed_by IS NOT NULL AND f.identity_consent = FALSE))"
+);
+
+/// Only what a public listing shows (20 columns, not the 44 of an
 /// officer's view): decoding columns is most of a listing's cost.
-const PUBLIC_SELECT: &str = "SELECT f.code, t.code AS topic_code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, \
+const PUBLIC_SELECT: &str = concat!(
+    "SELECT f.code, t.code AS topic_code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, \
      f.state, f.description, f.hamlet_id, u.name AS hamlet_name, f.responsible_label, f.lat, f.lon, f.received_at, \
-     f.resolve_due, f.answered_at, f.updated_at, f.answer, f.refusal_reason, f.refer_to \
-     FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id";
+     f.resolve_due, f.answered_at, f.updated_at, f.answer, f.refusal_reason, f.refer_to, ",
+    topic_publicity!(),
+    " AS publicity, (f.relayed_by IS NOT NULL AND f.identity_consent = FALSE) AS unconsented \
+     FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id"
+);
+
+/// Listed publicly: not a private topic here (confidential is asked apart).
+const LISTED: &str = concat!(" AND ", topic_publicity!(), " <> 'private'");
 
 #[derive(sqlx::FromRow)]
 struct PublicRow {
@@ -92,29 +118,35 @@ struct PublicRow {
     answer: Option<String>,
     refusal_reason: Option<String>,
     refer_to: Option<String>,
+    #[sqlx(try_from = "String")]
+    publicity: Publicity,
+    unconsented: bool,
 }
 
 impl From<PublicRow> for PublicFeedback {
     fn from(r: PublicRow) -> Self {
+        let publicity = Publicity::of_item(r.publicity, r.unconsented);
+        let text = publicity.shows_text();
         PublicFeedback {
+            publicity,
             code: r.code,
             topic_code: r.topic_code,
             topic_name_vi: r.topic_name_vi,
             topic_name_en: r.topic_name_en,
             state: r.state,
-            description: r.description,
+            description: if text { r.description } else { String::new() },
             hamlet_id: r.hamlet_id,
             hamlet_name: r.hamlet_name,
             responsible_label: r.responsible_label,
-            lat: r.lat,
-            lon: r.lon,
+            lat: r.lat.filter(|_| text),
+            lon: r.lon.filter(|_| text),
             received_at: r.received_at,
             resolve_due: r.resolve_due,
             answered_at: r.answered_at,
             updated_at: r.updated_at,
-            answer: r.answer,
-            refusal_reason: r.refusal_reason,
-            refer_to: r.refer_to,
+            answer: r.answer.filter(|_| text),
+            refusal_reason: r.refusal_reason.filter(|_| text),
+            refer_to: r.refer_to.filter(|_| text),
         }
     }
 }
@@ -149,7 +181,7 @@ impl Store {
         let (from, to) = filter.window(self.now())?;
         let limit = filter.limit.clamp(1, MAX_PUBLIC_RESULTS);
         let mut sql = format!(
-            "{PUBLIC_SELECT} WHERE f.received_at >= $1 AND f.received_at <= $2 AND f.confidential = FALSE"
+            "{PUBLIC_SELECT} WHERE f.received_at >= $1 AND f.received_at <= $2 AND f.confidential = FALSE{LISTED}"
         );
         let mut topic_ids = Vec::new();
         if !filter.topics.is_empty() {
@@ -184,8 +216,13 @@ impl Store {
     }
 
     /// Public items by tracking code; codes that do not parse, are unknown
-    /// or confidential are simply absent.
-    async fn public_feedback_by_codes(&self, typed: &[String]) -> Result<Vec<PublicFeedback>> {
+    /// or confidential are simply absent. Whoever holds a code sees a
+    /// private topic's item too, with its state only: the code is the
+    /// reporter's, never listed.
+    pub(crate) async fn public_feedback_by_codes(
+        &self,
+        typed: &[String],
+    ) -> Result<Vec<PublicFeedback>> {
         if typed.len() > MAX_PUBLIC_CODES {
             return Err(StoreError::Rejected(Problem::TooManyCodes {
                 max: MAX_PUBLIC_CODES,
