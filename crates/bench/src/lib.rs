@@ -687,6 +687,7 @@ async fn team_page_times(
         secure_cookies: false,
         upload_dir,
         public_url: None,
+        trusted_proxies: Default::default(),
     };
     let server = tokio::spawn(danvan_web::serve_on(state, listener));
     let client = reqwest::Client::builder()

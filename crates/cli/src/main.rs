@@ -52,6 +52,15 @@ enum Command {
         /// Mark cookies Secure (when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        /// A reverse proxy (address or network, e.g. 10.0.0.0/8; repeat for
+        /// more) whose X-Forwarded-For names the client, so limits per
+        /// address count people, not the proxy.
+        #[arg(
+            long = "trusted-proxy",
+            env = "DANVAN_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<String>,
         #[command(flatten)]
         gateway: GatewayArgs,
     },
@@ -130,6 +139,14 @@ enum UserCommand {
         #[arg(long)]
         phone: Option<String>,
     },
+    /// Disable an account: it cannot log in, its sessions end and its keys
+    /// are revoked. The account stays, named in the audit log.
+    Disable {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +166,23 @@ enum TokenCommand {
         /// /sms/inbound.
         #[arg(long)]
         gateway: bool,
+        /// Days the key works (default 365); 0: until revoked.
+        #[arg(long, default_value_t = danvan_store::registry::account::DEFAULT_TOKEN_DAYS)]
+        days: i64,
+    },
+    /// List keys (all, or one user's): id, user, kind, label, dates, state.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Revoke a key by its id (from `token list`).
+    Revoke {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -329,15 +363,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             for (user, role, unit) in demo::account_list() {
                 println!("  {user:<22} {role:<18} {unit}");
             }
-            serve(store, listener, false, None).await
+            serve(store, listener, false, None, Default::default()).await
         }
         Command::Serve {
             db,
             bind,
             secure_cookies,
+            trusted_proxies,
             gateway,
         } => {
             let kannel = gateway.config(bind)?;
+            let trusted =
+                danvan_web::client::TrustedProxies::parse(&trusted_proxies).map_err(|bad| {
+                    anyhow!(
+                        "--trusted-proxy «{bad}»: cần một địa chỉ IP hoặc mạng, ví dụ 10.0.0.0/8"
+                    )
+                })?;
             let store = open(&db).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
@@ -347,7 +388,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 listener.local_addr()?,
                 store.backend()
             );
-            serve(store, listener, secure_cookies, kannel).await
+            serve(store, listener, secure_cookies, kannel, trusted).await
         }
         Command::Bench(args) => {
             danvan_bench::run(args).await?;
@@ -419,6 +460,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     username,
                     label,
                     gateway,
+                    days,
                 },
         } => {
             let store = open(&db).await?;
@@ -428,7 +470,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 danvan_store::registry::account::TokenKind::Api
             };
             let token = store
-                .create_token(&Actor::cli(), &username, &label, kind)
+                .create_token_for(
+                    &Actor::cli(),
+                    &username,
+                    &label,
+                    kind,
+                    (days > 0).then_some(days),
+                )
                 .await
                 .map_err(|e| match e {
                     danvan_store::StoreError::NotFound => {
@@ -443,6 +491,74 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             println!("{what} cho {username} (chỉ hiện một lần):");
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command: TokenCommand::List { db, username },
+        } => {
+            let store = open(&db).await?;
+            let now = store.now();
+            // dd/mm/yyyy, UTC: a list for the operator.
+            let day = |t: Option<i64>| {
+                t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                    .map_or_else(
+                        || "-".to_string(),
+                        |d| danvan_domain::date::format_vn_date(d.date_naive()),
+                    )
+            };
+            println!("id\tusername\tkind\tlabel\tcreated\texpires\tlast_used\tstate");
+            for k in store
+                .api_tokens(&danvan_store::Viewer::system(), username.as_deref())
+                .await?
+            {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else if k.live(now) {
+                    "live"
+                } else {
+                    "expired"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{state}",
+                    k.id,
+                    k.username,
+                    k.kind,
+                    k.label,
+                    day(Some(k.created_at)),
+                    day(k.expires_at),
+                    day(k.last_used_at)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { db, id },
+        } => {
+            open(&db)
+                .await?
+                .revoke_api_token(&danvan_store::Viewer::system(), id)
+                .await
+                .map_err(|e| match e {
+                    danvan_store::StoreError::NotFound => anyhow!("không có khoá số {id}"),
+                    e => e.into(),
+                })?;
+            println!("Đã thu hồi khoá {id}.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            command: UserCommand::Disable { db, username },
+        } => {
+            open(&db)
+                .await?
+                .disable_account(&danvan_store::Viewer::system(), &username)
+                .await
+                .map_err(|e| match e {
+                    danvan_store::StoreError::NotFound => {
+                        anyhow!("không có tài khoản «{username}»")
+                    }
+                    e => e.into(),
+                })?;
+            println!("Đã khoá tài khoản {username}: phiên đăng nhập và khoá truy cập đã bị huỷ.");
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {
@@ -531,6 +647,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     secure_cookies: bool,
     kannel: Option<danvan_sms::KannelConfig>,
+    trusted_proxies: danvan_web::client::TrustedProxies,
 ) -> Result<ExitCode> {
     let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
     std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
@@ -548,6 +665,7 @@ async fn serve(
         secure_cookies,
         upload_dir,
         public_url,
+        trusted_proxies,
     };
     danvan_web::serve_on(state, listener)
         .await

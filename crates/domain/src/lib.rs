@@ -12,6 +12,7 @@ pub mod loudspeaker;
 pub mod material;
 pub mod member;
 pub mod name;
+pub mod password;
 pub mod phone;
 pub mod policy;
 pub mod problem;

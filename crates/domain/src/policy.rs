@@ -37,6 +37,8 @@ pub enum Action {
     ExportRegistry,
     /// Read the audit log of a part of the tree.
     ReadAudit,
+    /// List and revoke API keys, disable accounts, of a part of the tree.
+    ManageAccounts,
 
     // Feedback.
     /// Follow the items of the part of the tree, add notes.
@@ -84,13 +86,14 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::ReadRegistry,
         Action::EditResident,
         Action::AssignHousehold,
         Action::ImportRegistry,
         Action::ExportRegistry,
         Action::ReadAudit,
+        Action::ManageAccounts,
         Action::ReadFeedback,
         Action::HandleFeedback,
         Action::ReadConfidentialFeedback,
@@ -120,6 +123,7 @@ impl Action {
             Action::ImportRegistry => "import_registry",
             Action::ExportRegistry => "export_registry",
             Action::ReadAudit => "read_audit",
+            Action::ManageAccounts => "manage_accounts",
             Action::ReadFeedback => "read_feedback",
             Action::HandleFeedback => "handle_feedback",
             Action::ReadConfidentialFeedback => "read_confidential_feedback",
@@ -191,6 +195,7 @@ pub fn grants(role: Role, action: Action) -> bool {
         Action::EditResident => !any(OVERSIGHT),
         Action::AssignHousehold | Action::ImportRegistry | Action::ExportRegistry => any(KEEPERS),
         Action::ReadAudit => any(OFFICERS) || any(OVERSIGHT),
+        Action::ManageAccounts => role == Role::Admin,
         Action::HandleFeedback
         | Action::ReadConfidentialFeedback
         | Action::ApproveFeedbackAnswer

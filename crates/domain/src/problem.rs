@@ -100,6 +100,17 @@ pub enum Problem {
     PasswordTooLong {
         max: usize,
     },
+    /// A login and password that do not match (which of them is not said).
+    BadCredentials,
+    /// One of the passwords attackers try first, or a run of one key.
+    PasswordWeak,
+    PasswordHasUsername,
+    /// The current password typed to change it is wrong.
+    PasswordCurrentWrong,
+    /// Too many wrong passwords: wait this long before the next try.
+    PasswordWait {
+        seconds: i64,
+    },
     UsernameChars,
     RoleNeedsTeam,
     RoleNeedsUnit,
@@ -210,6 +221,11 @@ impl Problem {
             MoveIntoItself => "unit.move_into_itself",
             PasswordTooShort { .. } => "account.password_too_short",
             PasswordTooLong { .. } => "account.password_too_long",
+            BadCredentials => "account.bad_credentials",
+            PasswordWeak => "account.password_weak",
+            PasswordHasUsername => "account.password_has_username",
+            PasswordCurrentWrong => "account.password_current_wrong",
+            PasswordWait { .. } => "account.password_wait",
             UsernameChars => "account.username_chars",
             RoleNeedsTeam => "account.role_needs_team",
             RoleNeedsUnit => "account.role_needs_unit",
@@ -313,6 +329,11 @@ impl Problem {
             MoveIntoItself,
             PasswordTooShort { min: 1 },
             PasswordTooLong { max: 1 },
+            BadCredentials,
+            PasswordWeak,
+            PasswordHasUsername,
+            PasswordCurrentWrong,
+            PasswordWait { seconds: 1 },
             UsernameChars,
             RoleNeedsTeam,
             RoleNeedsUnit,

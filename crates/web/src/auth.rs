@@ -2,9 +2,8 @@
 //! session) for the API; CSRF tokens for every form.
 
 use danvan_domain::policy::{Action, Target};
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use danvan_store::registry::account::Principal;
@@ -18,6 +17,10 @@ pub const SESSION_COOKIE: &str = "dv_session";
 pub const LANG_COOKIE: &str = "dv_lang";
 /// Double-submit token for forms shown before login.
 pub const PRE_CSRF_COOKIE: &str = "dv_csrf";
+/// A browser the account logged in from before: it skips the login
+/// back-off (see `Store::authenticate`), so guesses by others never lock
+/// the owner out of their own phone.
+pub const DEVICE_COOKIE: &str = "dv_device";
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -189,10 +192,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+        let addr = crate::client::client_ip(parts)
+            .map(|ip| ip.to_string())
             .unwrap_or_else(|| "local".into());
         Ok(ClientAddr(addr))
     }

@@ -198,6 +198,7 @@ pub struct Tr {
     pub ev_other: &'static str,
     pub fb: &'static Fb,
     pub an: &'static crate::announce_pages::An,
+    pub accounts: &'static Accounts,
 }
 
 pub static VI: Tr = Tr {
@@ -368,6 +369,7 @@ pub static VI: Tr = Tr {
     ev_other: "Cập nhật",
     fb: &FB_VI,
     an: &crate::announce_pages::AN_VI,
+    accounts: &ACCOUNTS_VI,
 };
 
 pub static EN: Tr = Tr {
@@ -538,6 +540,89 @@ pub static EN: Tr = Tr {
     ev_other: "Update",
     fb: &FB_EN,
     an: &crate::announce_pages::AN_EN,
+    accounts: &ACCOUNTS_EN,
+};
+
+/// Strings of the administrator's page of accounts and keys.
+pub struct Accounts {
+    pub nav: &'static str,
+    pub title: &'static str,
+    pub keys: &'static str,
+    pub keys_hint: &'static str,
+    pub user: &'static str,
+    pub kind: &'static str,
+    pub kind_api: &'static str,
+    pub kind_gateway: &'static str,
+    pub label: &'static str,
+    pub created: &'static str,
+    pub expires: &'static str,
+    pub last_used: &'static str,
+    pub state: &'static str,
+    pub live: &'static str,
+    pub expired: &'static str,
+    pub revoked: &'static str,
+    pub revoke: &'static str,
+    pub disable_title: &'static str,
+    pub disable_hint: &'static str,
+    pub disable: &'static str,
+    pub disabled: &'static str,
+    pub no_account: &'static str,
+    pub no_key: &'static str,
+    pub no_user: &'static str,
+}
+
+pub static ACCOUNTS_VI: Accounts = Accounts {
+    nav: "Tài khoản",
+    title: "Tài khoản và khoá truy cập",
+    keys: "Khoá truy cập (API, cổng SMS)",
+    keys_hint: "Khoá chỉ hiện một lần khi tạo; ở đây chỉ có nhãn, chủ và ngày. Đổi mật khẩu thu hồi mọi khoá API của tài khoản.",
+    user: "Tên đăng nhập",
+    kind: "Loại",
+    kind_api: "API",
+    kind_gateway: "Cổng SMS",
+    label: "Nhãn",
+    created: "Tạo ngày",
+    expires: "Hết hạn",
+    last_used: "Dùng lần cuối",
+    state: "Trạng thái",
+    live: "Đang dùng",
+    expired: "Hết hạn",
+    revoked: "Đã thu hồi",
+    revoke: "Thu hồi",
+    disable_title: "Khoá một tài khoản",
+    disable_hint: "Tài khoản bị khoá không đăng nhập được; mọi phiên đăng nhập kết thúc và mọi khoá truy cập bị thu hồi. Tài khoản vẫn còn trong nhật ký.",
+    disable: "Khoá tài khoản",
+    disabled: "Đã khoá tài khoản {u}.",
+    no_account: "Không có tài khoản «{u}» trong phạm vi của ông/bà.",
+    no_key: "Hãy chọn một khoá trong danh sách.",
+    no_user: "Hãy ghi tên đăng nhập của tài khoản cần khoá.",
+};
+
+pub static ACCOUNTS_EN: Accounts = Accounts {
+    nav: "Accounts",
+    title: "Accounts and keys",
+    keys: "Access keys (API, SMS gateway)",
+    keys_hint: "A key is shown once, when it is made; here are only its label, owner and dates. A password change revokes the account's API keys.",
+    user: "Username",
+    kind: "Kind",
+    kind_api: "API",
+    kind_gateway: "SMS gateway",
+    label: "Label",
+    created: "Created",
+    expires: "Expires",
+    last_used: "Last used",
+    state: "State",
+    live: "Live",
+    expired: "Expired",
+    revoked: "Revoked",
+    revoke: "Revoke",
+    disable_title: "Disable an account",
+    disable_hint: "A disabled account cannot log in; its sessions end and its keys are revoked. It stays in the audit log.",
+    disable: "Disable account",
+    disabled: "Account {u} disabled.",
+    no_account: "There is no account «{u}» in your part of the tree.",
+    no_key: "Choose a key from the list.",
+    no_user: "Write the username of the account to disable.",
 };
 
 /// Strings of the officials' feedback pages (inbox, item, dashboard).

@@ -2,12 +2,14 @@
 //! JSON API and its OpenAPI document, sessions, CSRF and security headers.
 //! It never writes SQL: every read and write goes through `danvan_store`.
 
+pub mod accounts;
 pub mod alerts;
 pub mod announce_api;
 pub mod announce_pages;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod feedback_pages;
 pub mod gateway;
@@ -52,6 +54,8 @@ pub struct AppState {
     /// This server's address as people and gateways reach it (links in
     /// SMS); without it no feed link is sent.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client::TrustedProxies,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -64,6 +68,7 @@ pub fn router_with_limits(state: AppState, limits: RateLimits) -> Router {
     let app = routes::router()
         .fallback(pages::not_found)
         .layer(Extension(Limiters::new(limits)))
+        .layer(Extension(state.trusted_proxies.clone()))
         .layer(Extension(state.store.clone()))
         .with_state(state);
     with_security_headers(app)

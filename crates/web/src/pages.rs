@@ -22,7 +22,8 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::{
-    cookie, same_token, set_cookie, ClientAddr, User, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE,
+    cookie, same_token, set_cookie, ClientAddr, User, DEVICE_COOKIE, LANG_COOKIE, PRE_CSRF_COOKIE,
+    SESSION_COOKIE,
 };
 use crate::error::{urlencode, WebError};
 use crate::i18n::{Lang, Tr};
@@ -34,6 +35,7 @@ pub struct NavUser {
     pub username: String,
     pub can_import: bool,
     pub can_audit: bool,
+    pub can_manage_accounts: bool,
 }
 
 /// What every page's frame needs.
@@ -53,6 +55,7 @@ pub(crate) fn chrome(user: &User, here: &str) -> Chrome {
             username: user.p.username.clone(),
             can_import: user.may_at_all(Action::ImportRegistry),
             can_audit: user.may_at_all(Action::ReadAudit),
+            can_manage_accounts: user.may_at_all(Action::ManageAccounts),
         }),
         csrf: user.csrf.clone(),
         here: urlencode(here),
@@ -160,37 +163,44 @@ pub async fn login(
         return Err(WebError::Csrf);
     }
     let next = safe_next(f.next.as_deref());
-    match st.store.authenticate(&f.login, &f.password, &addr).await? {
-        Ok(p) => {
-            let (token, _) = st.store.create_session(p.account_id).await?;
+    let device = cookie(&headers, DEVICE_COOKIE);
+    match st
+        .store
+        .authenticate(&f.login, &f.password, &addr, device)
+        .await?
+    {
+        Ok(login) => {
+            let (token, _) = st.store.create_session(login.principal.account_id).await?;
             let mut res = Redirect::to(&next).into_response();
-            if let Ok(v) = set_cookie(
+            let mut cookies = vec![set_cookie(
                 SESSION_COOKIE,
                 &token,
                 danvan_store::registry::account::SESSION_SECONDS,
                 st.secure_cookies,
-            )
-            .parse()
-            {
-                res.headers_mut().append(header::SET_COOKIE, v);
+            )];
+            if let Some(d) = &login.device {
+                cookies.push(set_cookie(
+                    DEVICE_COOKIE,
+                    d,
+                    danvan_store::registry::account::DEVICE_SECONDS,
+                    st.secure_cookies,
+                ));
+            }
+            for c in cookies {
+                if let Ok(v) = c.parse() {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
             }
             Ok(res)
         }
         Err(e) => {
-            let msg = match (lang, &e) {
-                (Lang::Vi, _) => e.to_string(),
-                (Lang::En, danvan_store::registry::account::AuthError::BadCredentials) => {
-                    "Wrong username or password".into()
-                }
-                (Lang::En, danvan_store::registry::account::AuthError::TooManyAttempts) => {
-                    "Too many failed attempts. Try again in 15 minutes.".into()
-                }
-            };
-            let status = match e {
-                danvan_store::registry::account::AuthError::TooManyAttempts => {
-                    StatusCode::TOO_MANY_REQUESTS
-                }
-                _ => StatusCode::UNAUTHORIZED,
+            use danvan_store::registry::account::AuthError;
+            let (problem, status) = match e {
+                AuthError::TooManyAttempts(seconds) => (
+                    Problem::PasswordWait { seconds },
+                    StatusCode::TOO_MANY_REQUESTS,
+                ),
+                AuthError::BadCredentials => (Problem::BadCredentials, StatusCode::UNAUTHORIZED),
             };
             let login: String = f.login.chars().take(100).collect();
             let page = LoginPage {
@@ -198,7 +208,7 @@ pub async fn login(
                 csrf: expected.to_string(),
                 next,
                 login,
-                error: Some(msg),
+                error: Some(crate::problem_text::problem(lang, &problem)),
             };
             Ok((status, Html(page.render()?)).into_response())
         }
@@ -214,6 +224,7 @@ pub struct CsrfForm {
 pub async fn logout(State(st): State<AppState>, user: User, Form(f): Form<CsrfForm>) -> Page {
     user.check_csrf(&f.csrf)?;
     st.store.delete_session(&user.token).await?;
+    st.store.record_logout(&user.p).await?;
     let mut res = Redirect::to("/login").into_response();
     if let Ok(v) = set_cookie(SESSION_COOKIE, "", 0, st.secure_cookies).parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -1100,15 +1111,7 @@ pub async fn password_change(
         .change_password(&user.p, &f.current, &f.new, &user.token)
         .await;
     let (error, done) = match result {
-        Ok(Ok(())) => (None, true),
-        Ok(Err(_)) => (
-            Some(if user.lang == Lang::Vi {
-                "Mật khẩu hiện tại không đúng".to_string()
-            } else {
-                "The current password is wrong".into()
-            }),
-            false,
-        ),
+        Ok(()) => (None, true),
         Err(e) => (Some(WebError::from(e).message(user.lang)), false),
     };
     let status = if done {

@@ -282,6 +282,27 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                 format!("A password has at most {max} characters")
             }
         }
+        BadCredentials => two(
+            "Tên đăng nhập hoặc mật khẩu không đúng",
+            "Wrong username or password",
+        ),
+        PasswordWeak => two(
+            "Mật khẩu quá dễ đoán (một ký tự lặp lại, dãy phím liền nhau hoặc mật khẩu hay gặp). Hãy chọn một câu dễ nhớ mà người khác khó đoán.",
+            "This password is too easy to guess (one character repeated, a run of keys, or a common password). Choose a phrase others cannot guess.",
+        ),
+        PasswordHasUsername => two(
+            "Mật khẩu không được chứa tên đăng nhập",
+            "A password may not contain the username",
+        ),
+        PasswordCurrentWrong => two("Mật khẩu hiện tại không đúng", "The current password is wrong"),
+        PasswordWait { seconds } => {
+            let (n, vi_unit, en_unit) = wait_words(*seconds);
+            if vi {
+                format!("Đã nhập sai mật khẩu nhiều lần. Hãy thử lại sau {n} {vi_unit}.")
+            } else {
+                format!("Too many wrong passwords. Try again in {n} {en_unit}.")
+            }
+        }
         UsernameChars => two(
             "Tên đăng nhập chỉ gồm chữ không dấu, số và . _ -",
             "A user name has only letters without marks, digits and . _ -",
@@ -553,5 +574,14 @@ mod documented {
         }
         assert!(literal > 5, "the handlers' own codes were found");
         assert!(missing.is_empty(), "not in openapi.json: {missing:?}");
+    }
+}
+
+/// A wait as people say it: seconds under two minutes, else minutes.
+fn wait_words(seconds: i64) -> (i64, &'static str, &'static str) {
+    if seconds < 120 {
+        (seconds.max(1), "giây", "seconds")
+    } else {
+        ((seconds + 59) / 60, "phút", "minutes")
     }
 }

@@ -8,11 +8,11 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::hash::BuildHasher;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 /// Keys above which expired windows are swept before a new key is added.
@@ -92,19 +92,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientKey {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        Ok(ClientKey(match ip {
+        Ok(ClientKey(match crate::client::client_ip(parts) {
             Some(IpAddr::V4(a)) => a.to_string(),
-            Some(IpAddr::V6(a)) => match a.to_ipv4_mapped() {
-                Some(v4) => v4.to_string(),
-                None => {
-                    let s = a.segments();
-                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-                }
-            },
+            Some(IpAddr::V6(a)) => {
+                let s = a.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
             // Served without connection info (not by `serve_on`): one key.
             None => "unknown".into(),
         }))

@@ -26,9 +26,9 @@ use crate::api::ApiError;
 use crate::auth::{api_caller, page_caller};
 use crate::error::WebError;
 use crate::{
-    alerts, announce_api, announce_pages, api, assets, feedback_pages, gateway, loudspeaker,
-    materials, open311, pages, print, relay, report, reporter, sms, AppState, MAX_FORM_BYTES,
-    MAX_UPLOAD_BYTES,
+    accounts, alerts, announce_api, announce_pages, api, assets, feedback_pages, gateway,
+    loudspeaker, materials, open311, pages, print, relay, report, reporter, sms, AppState,
+    MAX_FORM_BYTES, MAX_UPLOAD_BYTES,
 };
 
 /// Who may call a route.
@@ -333,6 +333,12 @@ fn build() -> Table {
     t.at("/export", &[])
         .get(Can(A::ExportRegistry), pages::export);
     t.at("/audit", &[]).get(Can(A::ReadAudit), pages::audit);
+    t.at("/admin/keys", &[])
+        .get(Can(A::ManageAccounts), accounts::keys);
+    t.at("/admin/keys/revoke", &[])
+        .post(Can(A::ManageAccounts), accounts::revoke);
+    t.at("/admin/accounts/disable", &[])
+        .post(Can(A::ManageAccounts), accounts::disable);
 
     // Feedback, for officials.
     t.at("/feedback", &[])

@@ -148,6 +148,15 @@ impl Server {
         store: &Store,
         limits: danvan_web::rate_limit::RateLimits,
     ) -> Server {
+        Server::start_behind(store, limits, Default::default()).await
+    }
+
+    /// Behind reverse proxies: their `X-Forwarded-For` names the client.
+    pub async fn start_behind(
+        store: &Store,
+        limits: danvan_web::rate_limit::RateLimits,
+        trusted_proxies: danvan_web::client::TrustedProxies,
+    ) -> Server {
         let uploads = tempfile::tempdir().expect("uploads");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -158,6 +167,7 @@ impl Server {
             secure_cookies: false,
             upload_dir: uploads.path().to_path_buf(),
             public_url: None,
+            trusted_proxies,
         };
         let handle = tokio::spawn(async move {
             let _ = danvan_web::serve_on_with_limits(state, listener, limits).await;

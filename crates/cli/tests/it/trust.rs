@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use chrono::TimeZone;
 use danvan_domain::feedback::{Channel, Publicity, RelayMethod, Severity};
-use danvan_domain::Phone;
+use danvan_domain::{Phone, Role};
 use danvan_store::feedback::proof::{MAX_CODES_PER_HOUR, MAX_TRIES};
 use danvan_store::feedback::{Action, NewFeedback, Viewer};
+use danvan_store::registry::account::{
+    wait_after, AuthError, NewAccount, TokenKind, MAX_WAIT_SECONDS,
+};
 use danvan_store::{Actor, FixedClock, Scope, Store, StoreError};
 use danvan_web::rate_limit::{Limit, RateLimits};
 
@@ -398,3 +401,373 @@ async fn item3_what_is_published(b: Backend) {
     db.finish().await;
 }
 both!(item3_what_is_published);
+
+/// A store whose clock stands still until told, and an account with a
+/// phone that logs in by it: `lan.nguyen`, phone 0912 345 678.
+async fn frozen_with_phone_account(db: &TestDb) -> (Store, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 6, 1, 1, 0, 0)
+            .single()
+            .unwrap(),
+    ));
+    let s = Store::connect_with_clock(&db.url, clock.clone())
+        .await
+        .unwrap();
+    let commune = unit_id(&s, "xa phuc son").await;
+    s.create_account(
+        &Actor::cli(),
+        &NewAccount {
+            username: "lan.nguyen".into(),
+            display_name: "Nguyễn Thị Lan".into(),
+            phone: Some(Phone::parse("0912 345 678").unwrap()),
+            password: "trâu vàng ăn cỏ non".into(),
+            role: Role::CommuneOfficer,
+            unit_id: Some(commune),
+            team_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    (s, clock)
+}
+
+const LAN_PW: &str = "trâu vàng ăn cỏ non";
+
+/// Item 4: failures count per account whatever spelling of the phone was
+/// typed, slow it down by doubling waits rather than lock it, and a
+/// browser the owner logged in from before is never held back; each
+/// login and failure is audited (item 6).
+async fn item4_failures_slow_the_account_not_its_owner(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let (s, clock) = frozen_with_phone_account(&db).await;
+    // The owner logs in once on their phone: it becomes a known browser.
+    let first = s
+        .authenticate("lan.nguyen", LAN_PW, "198.51.100.1", None)
+        .await
+        .unwrap()
+        .expect("the right password");
+    let device = first.device.expect("a new known browser");
+    // An attacker tries every spelling of the phone number.
+    for login in ["0912 345 678", "+84912345678", "0912345678"] {
+        assert_eq!(
+            s.authenticate(login, "doan-mat-khau", "203.0.113.9", None)
+                .await
+                .unwrap()
+                .unwrap_err(),
+            AuthError::BadCredentials
+        );
+    }
+    // Three failures in a row: the account waits 2 s, whatever the spelling,
+    // even with the right password, from an unknown browser.
+    match s
+        .authenticate("84912345678", LAN_PW, "203.0.113.9", None)
+        .await
+        .unwrap()
+    {
+        Err(AuthError::TooManyAttempts(wait)) => assert_eq!(wait, 2),
+        other => panic!("{other:?}"),
+    }
+    clock.advance(chrono::Duration::seconds(3));
+    assert!(s
+        .authenticate("0912-345-678", "sai", "203.0.113.9", None)
+        .await
+        .unwrap()
+        .is_err());
+    // The wait doubles, and never grows past the cap.
+    match s
+        .authenticate("lan.nguyen", LAN_PW, "203.0.113.9", None)
+        .await
+        .unwrap()
+    {
+        Err(AuthError::TooManyAttempts(wait)) => assert_eq!(wait, 4),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(wait_after(40), MAX_WAIT_SECONDS);
+    // The owner's phone is not held back at all.
+    let again = s
+        .authenticate("lan.nguyen", LAN_PW, "198.51.100.1", Some(&device))
+        .await
+        .unwrap()
+        .expect("a known browser skips the back-off");
+    assert!(again.device.is_none(), "the same browser, kept");
+    // A good login resets the count: a stranger's browser is free again.
+    assert!(s
+        .authenticate("0912345678", LAN_PW, "203.0.113.9", None)
+        .await
+        .unwrap()
+        .is_ok());
+    // An unknown login slows down exactly like an account.
+    for _ in 0..3 {
+        let _ = s
+            .authenticate("khong.co.ai", "x", "203.0.113.10", None)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        s.authenticate("khong.co.ai", "x", "203.0.113.10", None)
+            .await
+            .unwrap(),
+        Err(AuthError::TooManyAttempts(2))
+    ));
+    // Audited: logins and failures, with no typed login kept.
+    let audit = s.audit_entries(&Viewer::system(), None, 100).await.unwrap();
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert!(count("login") >= 3, "{audit:?}");
+    assert!(count("login_failed") >= 7, "{audit:?}");
+    assert!(!audit
+        .iter()
+        .any(|e| e.detail.contains("khong.co.ai") || e.detail.contains("912345678")));
+    db.finish().await;
+}
+both!(item4_failures_slow_the_account_not_its_owner);
+
+/// Item 4: behind a trusted reverse proxy, the per-address limit counts
+/// the clients it forwards for, not the proxy; from anyone else the header
+/// is ignored.
+async fn item4_a_trusted_proxy_names_the_client(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let limits = RateLimits {
+        reporter_per_ip: Limit {
+            max: 1,
+            window: std::time::Duration::from_secs(600),
+        },
+        ..RateLimits::default()
+    };
+    let (_, code) = reported(s, "environment", "0912 345 678").await;
+    // A reporter's form (any answer but "slow" means it was let through).
+    let try_rate = |server: &Server, forwarded_for: &'static str| {
+        let (c, page_url, url) = (
+            client(),
+            server.url(&format!("/r/{code}")),
+            server.url(&format!("/r/{code}/rate")),
+        );
+        async move {
+            let page = c.get(&page_url).send().await.unwrap().text().await.unwrap();
+            let csrf = input_value(&page, "csrf").unwrap();
+            let res = c
+                .post(&url)
+                .header("x-forwarded-for", forwarded_for)
+                .form(&[("csrf", csrf.as_str()), ("otp", "123456"), ("stars", "5")])
+                .send()
+                .await
+                .unwrap();
+            let to = res.headers()["location"].to_str().unwrap().to_string();
+            !to.contains("msg=slow")
+        }
+    };
+    let trusted = danvan_web::client::TrustedProxies::parse(&["127.0.0.1".into()]).unwrap();
+    let server = Server::start_behind(s, limits, trusted).await;
+    assert!(try_rate(&server, "198.51.100.1").await);
+    // Another client behind the same proxy has its own window.
+    assert!(try_rate(&server, "198.51.100.2").await);
+    assert!(!try_rate(&server, "198.51.100.1").await);
+    server.stop();
+    // Not trusted: every request is the peer's, whatever it claims.
+    let server = Server::start_with_limits(s, limits).await;
+    assert!(try_rate(&server, "198.51.100.3").await);
+    assert!(!try_rate(&server, "198.51.100.4").await);
+    server.stop();
+    db.finish().await;
+}
+both!(item4_a_trusted_proxy_names_the_client);
+
+/// Item 5: API keys expire, are listed and revoked, die with a password
+/// change, and a disabled account's keys and sessions end.
+async fn item5_keys_expire_are_revoked_and_die_with_the_password(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let (s, clock) = frozen_with_phone_account(&db).await;
+    let short = s
+        .create_token_for(&Actor::cli(), "lan.nguyen", "app", TokenKind::Api, Some(1))
+        .await
+        .unwrap();
+    let long = s
+        .create_token_for(&Actor::cli(), "lan.nguyen", "bot", TokenKind::Api, None)
+        .await
+        .unwrap();
+    let gateway = s
+        .create_token(&Actor::cli(), "lan.nguyen", "kannel", TokenKind::Gateway)
+        .await
+        .unwrap();
+    assert!(s.principal_for_api_token(&short).await.unwrap().is_some());
+    clock.advance(chrono::Duration::days(2));
+    // Past the token cache's two seconds (real time), too.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(s.principal_for_api_token(&short).await.unwrap().is_none());
+    assert!(s.principal_for_api_token(&long).await.unwrap().is_some());
+    let keys = s
+        .api_tokens(&Viewer::system(), Some("lan.nguyen"))
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 3);
+    let now = s.now();
+    assert_eq!(keys.iter().filter(|k| k.live(now)).count(), 2);
+    // Only an administrator lists keys.
+    let commune = viewer_of(&s, "xa.phucson").await;
+    assert!(s.api_tokens(&commune, None).await.is_err());
+
+    // A password change revokes the API keys (the gateway's stays).
+    let lan = s.principal_by_username("lan.nguyen").await.unwrap();
+    s.change_password(&lan, LAN_PW, "hoa sen bảy cánh", "no-session")
+        .await
+        .unwrap();
+    assert!(s.principal_for_api_token(&long).await.unwrap().is_none());
+    assert!(s
+        .principal_for_gateway_token(&gateway)
+        .await
+        .unwrap()
+        .is_some());
+    // Revoke one by id; then disable the account: nothing opens.
+    let key = s
+        .create_api_token(&Actor::cli(), "lan.nguyen", "app2")
+        .await
+        .unwrap();
+    let id = s
+        .api_tokens(&Viewer::system(), Some("lan.nguyen"))
+        .await
+        .unwrap()[0]
+        .id;
+    s.revoke_api_token(&Viewer::system(), id).await.unwrap();
+    assert!(s.principal_for_api_token(&key).await.unwrap().is_none());
+    let (session, _) = s.create_session(lan.account_id).await.unwrap();
+    s.disable_account(&Viewer::system(), "lan.nguyen")
+        .await
+        .unwrap();
+    assert!(s
+        .principal_for_gateway_token(&gateway)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s.session(&session).await.unwrap().is_none());
+    assert!(s
+        .authenticate("lan.nguyen", "hoa sen bảy cánh", "198.51.100.1", None)
+        .await
+        .unwrap()
+        .is_err());
+    let audit = s.audit_entries(&Viewer::system(), None, 100).await.unwrap();
+    for action in ["revoke", "disable", "change_password"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action}");
+    }
+    db.finish().await;
+}
+both!(item5_keys_expire_are_revoked_and_die_with_the_password);
+
+/// Item 5: the administrator's page lists keys, revokes one and disables
+/// an account; a commune officer has no such page.
+async fn item5_the_administrator_keeps_keys_on_a_page(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let key = s
+        .create_api_token(&Actor::cli(), "xa.yenthe", "ung-dung")
+        .await
+        .unwrap();
+    let server = Server::start(s).await;
+    let (c, csrf) = login(&server, "xa.phucson", PW).await;
+    let res = c.get(server.url("/admin/keys")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let (c, csrf_admin) = login(&server, "admin", PW).await;
+    let page = c
+        .get(server.url("/admin/keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("ung-dung") && !page.contains(&key[3..]),
+        "{page}"
+    );
+    let id = s
+        .api_tokens(&Viewer::system(), Some("xa.yenthe"))
+        .await
+        .unwrap()[0]
+        .id;
+    // A forged token changes nothing.
+    let res = c
+        .post(server.url("/admin/keys/revoke"))
+        .form(&[("csrf", csrf.as_str()), ("id", &id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(s.principal_for_api_token(&key).await.unwrap().is_some());
+    let res = c
+        .post(server.url("/admin/keys/revoke"))
+        .form(&[("csrf", csrf_admin.as_str()), ("id", &id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    assert!(s.principal_for_api_token(&key).await.unwrap().is_none());
+    let res = c
+        .post(server.url("/admin/accounts/disable"))
+        .form(&[("csrf", csrf_admin.as_str()), ("username", "xa.yenthe")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Đã khoá tài khoản xa.yenthe"));
+    assert!(s.principal_by_username("xa.yenthe").await.is_err());
+    server.stop();
+    db.finish().await;
+}
+both!(item5_the_administrator_keeps_keys_on_a_page);
+
+/// Item 6: weak passwords are refused; the current-password check of a
+/// change is limited like a login; logouts are audited.
+async fn item6_passwords(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let (s, clock) = frozen_with_phone_account(&db).await;
+    let lan = s.principal_by_username("lan.nguyen").await.unwrap();
+    for weak in ["12345678", "aaaaaaaaaa", "matkhau123", "lan.nguyen-2026"] {
+        assert!(
+            matches!(
+                s.change_password(&lan, LAN_PW, weak, "x").await,
+                Err(StoreError::Rejected(_))
+            ),
+            "{weak}"
+        );
+    }
+    for _ in 0..3 {
+        assert!(s
+            .change_password(&lan, "sai", "hoa sen bảy cánh", "x")
+            .await
+            .is_err());
+    }
+    // Now even the right current password waits.
+    match s
+        .change_password(&lan, LAN_PW, "hoa sen bảy cánh", "x")
+        .await
+    {
+        Err(StoreError::Rejected(danvan_domain::problem::Problem::PasswordWait { seconds })) => {
+            assert_eq!(seconds, 2)
+        }
+        other => panic!("{other:?}"),
+    }
+    clock.advance(chrono::Duration::seconds(3));
+    s.change_password(&lan, LAN_PW, "hoa sen bảy cánh", "x")
+        .await
+        .unwrap();
+
+    let server = Server::start(&s).await;
+    let (c, csrf) = login(&server, "totruong.maihoang1", PW).await;
+    let res = c
+        .post(server.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let audit = s.audit_entries(&Viewer::system(), None, 100).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "logout"));
+    server.stop();
+    db.finish().await;
+}
+both!(item6_passwords);

@@ -21,6 +21,16 @@ ALTER TABLE accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE accounts ADD COLUMN login_not_before BIGINT;
 -- When an account was disabled (active = FALSE): its sessions and keys end.
 ALTER TABLE accounts ADD COLUMN disabled_at BIGINT;
+-- Browsers an account has logged in from (a long-lived cookie, only its
+-- SHA-256 kept): they skip the account's back-off and the address limit,
+-- so an attacker's wrong guesses never lock the owner out of their phone.
+CREATE TABLE login_devices (
+    token_hash   TEXT PRIMARY KEY,
+    account_id   BIGINT NOT NULL REFERENCES accounts(id),
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL
+);
+CREATE INDEX login_devices_account ON login_devices (account_id);
 
 -- API keys expire (NULL: never) and are revoked on a password change and
 -- when the account is disabled; last_used_at tells a stale key.

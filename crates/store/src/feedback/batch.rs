@@ -775,6 +775,12 @@ impl Store {
         }
         tokens.insert(hash, Cached::now(p));
     }
+
+    /// Drops every cached key: a revocation takes effect at once in this
+    /// process (others see it within the cache's two seconds).
+    pub(crate) fn forget_api_tokens(&self) {
+        lock(&self.feedback.api_tokens).clear();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -7,23 +7,32 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use danvan_domain::policy::{binding, Binding};
+use danvan_domain::policy::{binding, Action, Binding, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::{text, Phone, Role};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError};
+use crate::{audit, in_tx, on_db, Actor, Result, Scope, Store, StoreError, Viewer};
 
 /// Sessions last two weeks: volunteers log in on their own phone and should
 /// not have to type a password at every visit.
 pub const SESSION_SECONDS: i64 = 14 * 24 * 3600;
-/// Failed logins allowed per username (and per address) in the window.
-pub const MAX_FAILURES: i64 = 5;
+/// Wrong passwords an account takes before it slows down; after them each
+/// failure doubles the wait (2 s, 4 s, …) up to [`MAX_WAIT_SECONDS`]. It
+/// never locks: the owner on a browser they logged in from before is not
+/// held back at all (see `login_devices`).
+pub const FREE_FAILURES: i64 = 3;
+pub const MAX_WAIT_SECONDS: i64 = 5 * 60;
+/// Failed logins per client address in the window (a whole commune office
+/// may sit behind one address: known browsers are not counted against it).
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 50;
 pub const FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
-pub const MIN_PASSWORD_CHARS: usize = 8;
+/// How long a browser stays known after its last login.
+pub const DEVICE_SECONDS: i64 = 180 * 24 * 3600;
+/// An API key lives this long unless told otherwise.
+pub const DEFAULT_TOKEN_DAYS: i64 = 365;
 
 /// A logged-in person and the part of the tree they may see.
 #[derive(Debug, Clone, Serialize)]
@@ -64,8 +73,35 @@ pub struct NewAccount {
 pub enum AuthError {
     #[error("Tên đăng nhập hoặc mật khẩu không đúng")]
     BadCredentials,
-    #[error("Đăng nhập sai quá nhiều lần. Hãy thử lại sau 15 phút.")]
-    TooManyAttempts,
+    /// Wait this many seconds before the next try.
+    #[error("Đăng nhập sai nhiều lần. Hãy thử lại sau {0} giây.")]
+    TooManyAttempts(i64),
+}
+
+/// A successful login: who, and the known-browser token to keep (a new one
+/// when the browser had none or an unknown one).
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub principal: Principal,
+    pub device: Option<String>,
+}
+
+/// The wait after `failures` wrong passwords in a row.
+pub fn wait_after(failures: i64) -> i64 {
+    if failures < FREE_FAILURES {
+        return 0;
+    }
+    let doublings = (failures - FREE_FAILURES).min(20) as u32;
+    (2i64 << doublings).min(MAX_WAIT_SECONDS)
+}
+
+/// One key per person however the login was typed: a phone number in its
+/// international form, else the folded username.
+fn login_key(login: &str) -> String {
+    match Phone::parse(login) {
+        Ok(p) => p.as_str().to_string(),
+        Err(_) => text::fold(login),
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,8 +118,12 @@ struct AccountRow {
     leads_unit: bool,
 }
 
-const ACCOUNT_SELECT: &str = "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, u.path AS unit_path, t.path AS team_path, a.leads_unit \
-     FROM accounts a LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id";
+/// The columns of [`AccountRow`], and the tables they come from.
+const ACCOUNT_COLUMNS: &str =
+    "a.id, a.username, a.display_name, a.password_hash, a.role, a.unit_id, a.team_id, \
+     u.path AS unit_path, t.path AS team_path, a.leads_unit";
+const ACCOUNT_FROM: &str =
+    "FROM accounts a LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id";
 
 impl AccountRow {
     fn principal(self) -> Option<Principal> {
@@ -135,16 +175,8 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn check_password_rules(password: &str) -> Result<()> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(StoreError::Rejected(Problem::PasswordTooShort {
-            min: MIN_PASSWORD_CHARS,
-        }));
-    }
-    if password.chars().count() > 200 {
-        return Err(StoreError::Rejected(Problem::PasswordTooLong { max: 200 }));
-    }
-    Ok(())
+fn check_password_rules(password: &str, username: &str) -> Result<()> {
+    danvan_domain::password::check(password, username).map_err(StoreError::Rejected)
 }
 
 impl Store {
@@ -160,7 +192,7 @@ impl Store {
         let username = username.to_ascii_lowercase();
         let display = text::clean_required(&new.display_name, 120)
             .map_err(|e| StoreError::invalid("display_name", e))?;
-        check_password_rules(&new.password)?;
+        check_password_rules(&new.password, &username)?;
         match (binding(new.role), new.unit_id, new.team_id) {
             (Binding::Everything, _, None) => {}
             (Binding::Team, _, Some(_)) => {}
@@ -221,63 +253,249 @@ impl Store {
         Ok(n)
     }
 
-    /// Checks a login (username or phone) and password, counting failures per
-    /// login and per client address.
+    /// The failures of a login that names no account, and when the last
+    /// was: it slows down exactly like an account, so the answers do not
+    /// tell which logins exist.
+    async fn unknown_login_state(&self, key: &str, since: i64) -> Result<(i64, Option<i64>)> {
+        Ok(on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT COUNT(*), MAX(at) FROM login_failures WHERE key = $1 AND at >= $2"
+        )
+        .bind(key)
+        .bind(since)
+        .fetch_one(p)
+        .await?))
+    }
+
+    /// Whether `device` is a known browser of `account_id`.
+    async fn known_device(&self, account_id: i64, device: Option<&str>) -> Result<bool> {
+        let Some(d) = device.filter(|d| d.len() == 64) else {
+            return Ok(false);
+        };
+        let row: Option<(i64,)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT account_id FROM login_devices WHERE token_hash = $1 AND account_id = $2 AND last_used_at > $3"
+        )
+        .bind(token_hash(d))
+        .bind(account_id)
+        .bind(self.now() - DEVICE_SECONDS)
+        .fetch_optional(p)
+        .await?
+        });
+        Ok(row.is_some())
+    }
+
+    /// Checks a login (username or phone, however spelled) and password.
+    /// Wrong passwords slow the account down (doubling waits after a few,
+    /// never a lock), and the client address has a limit of its own; a
+    /// browser the account logged in from before (`device`, its cookie)
+    /// skips both. Logins and failures are audited (no typed login kept).
     pub async fn authenticate(
         &self,
         login: &str,
         password: &str,
         address: &str,
-    ) -> Result<Result<Principal, AuthError>> {
-        let login = text::fold(login);
+        device: Option<&str>,
+    ) -> Result<std::result::Result<Login, AuthError>> {
+        let key = login_key(login);
         let now = self.now();
         let since = now - FAILURE_WINDOW_SECONDS;
-        let user_key = format!("user:{login}");
         let addr_key = format!("addr:{address}");
-        if self.failures(&user_key, since).await? >= MAX_FAILURES
-            || self.failures(&addr_key, since).await? >= MAX_FAILURES_PER_ADDRESS
-        {
-            return Ok(Err(AuthError::TooManyAttempts));
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            account: AccountRow,
+            failed_logins: i32,
+            login_not_before: Option<i64>,
         }
-        let phone = Phone::parse(&login)
-            .ok()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default();
-        let sql =
-            format!("{ACCOUNT_SELECT} WHERE a.active = TRUE AND (a.username = $1 OR a.phone = $2)");
-        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(&login)
-            .bind(&phone)
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, a.failed_logins, a.login_not_before {ACCOUNT_FROM} \
+             WHERE a.active = TRUE AND (a.username = $1 OR a.phone = $1)"
+        );
+        let row: Option<Row> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&key)
             .fetch_optional(p)
             .await?);
+        let known = match &row {
+            Some(r) => self.known_device(r.account.id, device).await?,
+            None => false,
+        };
+        if !known {
+            if self.failures(&addr_key, since).await? >= MAX_FAILURES_PER_ADDRESS {
+                return Ok(Err(AuthError::TooManyAttempts(FAILURE_WINDOW_SECONDS)));
+            }
+            let not_before = match &row {
+                Some(r) => r.login_not_before,
+                None => {
+                    let (n, last) = self
+                        .unknown_login_state(&format!("user:{key}"), since)
+                        .await?;
+                    last.map(|at| at + wait_after(n))
+                }
+            };
+            if let Some(t) = not_before.filter(|t| *t > now) {
+                return Ok(Err(AuthError::TooManyAttempts(t - now)));
+            }
+        }
         // Verify against a fixed hash when the account is unknown, so timing
         // does not tell which usernames exist.
         let ok = match &row {
-            Some(r) => verify_password(password, &r.password_hash),
+            Some(r) => verify_password(password, &r.account.password_hash),
             None => {
                 let _ = verify_password(password, DUMMY_HASH);
                 false
             }
         };
-        match row.and_then(|r| if ok { r.principal() } else { None }) {
-            Some(p) => Ok(Ok(p)),
-            None => {
-                on_db!(&self.db, |p| {
-                    for key in [&user_key, &addr_key] {
-                        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
-                            .bind(key)
-                            .bind(now)
-                            .execute(p)
-                            .await?;
-                    }
-                    sqlx::query("DELETE FROM login_failures WHERE at < $1")
-                        .bind(since - FAILURE_WINDOW_SECONDS)
-                        .execute(p)
+        let Some(r) = row else {
+            self.record_unknown_failure(&key, &addr_key, since).await?;
+            return Ok(Err(AuthError::BadCredentials));
+        };
+        let account_id = r.account.id;
+        let failed = i64::from(r.failed_logins);
+        let principal = if ok { r.account.principal() } else { None };
+        let Some(principal) = principal else {
+            self.record_failure(account_id, failed + 1, &addr_key, known)
+                .await?;
+            return Ok(Err(AuthError::BadCredentials));
+        };
+        let (new_device, hash) = if known {
+            (None, None)
+        } else {
+            let (t, h) = new_token();
+            (Some(t), Some(h))
+        };
+        let actor = principal.actor();
+        let scope_path = principal.scope.path.clone();
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "UPDATE accounts SET failed_logins = 0, login_not_before = NULL WHERE id = $1",
+            )
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+            match (&hash, device) {
+                (Some(h), _) => {
+                    sqlx::query("INSERT INTO login_devices (token_hash, account_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)")
+                        .bind(h)
+                        .bind(account_id)
+                        .bind(now)
+                        .execute(&mut *tx)
                         .await?;
-                });
-                Ok(Err(AuthError::BadCredentials))
+                }
+                (None, Some(d)) => {
+                    sqlx::query("UPDATE login_devices SET last_used_at = $2 WHERE token_hash = $1")
+                        .bind(token_hash(d))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                (None, None) => {}
             }
-        }
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "login",
+                "account",
+                account_id,
+                scope_path,
+                serde_json::json!({"known_device": known})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(Ok(Login {
+            principal,
+            device: new_device,
+        }))
+    }
+
+    /// A wrong password for an account: its count and its next allowed
+    /// moment, the address's count (unless from a known browser), an
+    /// audit entry.
+    async fn record_failure(
+        &self,
+        account_id: i64,
+        failures: i64,
+        addr_key: &str,
+        known_device: bool,
+    ) -> Result<()> {
+        let now = self.now();
+        let wait = wait_after(failures);
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "UPDATE accounts SET failed_logins = failed_logins + 1, login_not_before = $2 WHERE id = $1",
+            )
+            .bind(account_id)
+            .bind((wait > 0).then_some(now + wait))
+            .execute(&mut *tx)
+            .await?;
+            if !known_device {
+                sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                    .bind(addr_key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            audit!(
+                &mut *tx,
+                self,
+                Actor::system(),
+                "login_failed",
+                "account",
+                account_id,
+                "/",
+                serde_json::json!({"failures": failures, "wait_seconds": wait})
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    /// A login that names no account: counted under its key (so it slows
+    /// down like an account) and its address; old rows swept.
+    async fn record_unknown_failure(&self, key: &str, addr_key: &str, since: i64) -> Result<()> {
+        let now = self.now();
+        let user_key = format!("user:{key}");
+        in_tx!(&self.db, |tx| {
+            for k in [&user_key, &addr_key.to_string()] {
+                sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                    .bind(k)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM login_failures WHERE at < $1")
+                .bind(since - FAILURE_WINDOW_SECONDS)
+                .execute(&mut *tx)
+                .await?;
+            audit!(
+                &mut *tx,
+                self,
+                Actor::system(),
+                "login_failed",
+                "account",
+                "",
+                "/",
+                serde_json::json!({"known": false})
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    /// Audits a logout (the session is deleted by `delete_session`).
+    pub async fn record_logout(&self, principal: &Principal) -> Result<()> {
+        let actor = principal.actor();
+        on_db!(&self.db, |p| {
+            audit!(
+                p,
+                self,
+                actor,
+                "logout",
+                "account",
+                principal.account_id,
+                principal.scope.path,
+                serde_json::json!({})
+            );
+        });
+        Ok(())
     }
 
     /// Marks (or unmarks) an account as the leader of its unit, who
@@ -305,7 +523,9 @@ impl Store {
     }
 
     pub async fn principal_by_username(&self, username: &str) -> Result<Principal> {
-        let sql = format!("{ACCOUNT_SELECT} WHERE a.username = $1 AND a.active = TRUE");
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} {ACCOUNT_FROM} WHERE a.username = $1 AND a.active = TRUE"
+        );
         let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(username)
             .fetch_optional(p)
@@ -363,30 +583,42 @@ impl Store {
         Ok(())
     }
 
-    /// Changes a password after checking the current one; ends every other session.
+    /// Changes a password after checking the current one, which is
+    /// limited like a login (a wrong one counts against the account and
+    /// slows it down); ends every other session and revokes the account's
+    /// API keys (a key made by someone who knew the old password dies with
+    /// it). Gateway keys, set in a gateway's configuration, are kept.
     pub async fn change_password(
         &self,
         principal: &Principal,
         current: &str,
         new: &str,
         keep_session: &str,
-    ) -> Result<Result<(), AuthError>> {
-        let (hash,): (String,) = on_db!(&self.db, |p| sqlx::query_as(
-            "SELECT password_hash FROM accounts WHERE id = $1"
-        )
-        .bind(principal.account_id)
-        .fetch_one(p)
-        .await?);
-        if !verify_password(current, &hash) {
-            return Ok(Err(AuthError::BadCredentials));
-        }
-        check_password_rules(new)?;
-        let new_hash = hash_password(new)?;
+    ) -> Result<()> {
         let now = self.now();
+        let (hash, failed, not_before): (String, i32, Option<i64>) =
+            on_db!(&self.db, |p| sqlx::query_as(
+                "SELECT password_hash, failed_logins, login_not_before FROM accounts WHERE id = $1"
+            )
+            .bind(principal.account_id)
+            .fetch_one(p)
+            .await?);
+        if let Some(t) = not_before.filter(|t| *t > now) {
+            return Err(StoreError::Rejected(Problem::PasswordWait {
+                seconds: t - now,
+            }));
+        }
+        if !verify_password(current, &hash) {
+            self.record_failure(principal.account_id, i64::from(failed) + 1, "", true)
+                .await?;
+            return Err(StoreError::Rejected(Problem::PasswordCurrentWrong));
+        }
+        check_password_rules(new, &principal.username)?;
+        let new_hash = hash_password(new)?;
         let actor = principal.actor();
         in_tx!(&self.db, |tx| {
             sqlx::query(
-                "UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+                "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0, login_not_before = NULL WHERE id = $3",
             )
             .bind(&new_hash)
             .bind(now)
@@ -398,6 +630,14 @@ impl Store {
                 .bind(token_hash(keep_session))
                 .execute(&mut *tx)
                 .await?;
+            let revoked = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = 'api' AND revoked_at IS NULL",
+            )
+            .bind(principal.account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             audit!(
                 &mut *tx,
                 self,
@@ -406,14 +646,16 @@ impl Store {
                 "account",
                 principal.account_id,
                 principal.scope.path,
-                serde_json::json!({})
+                serde_json::json!({"api_tokens_revoked": revoked})
             );
             Ok::<(), StoreError>(())
         })?;
-        Ok(Ok(()))
+        self.forget_api_tokens();
+        Ok(())
     }
 
-    /// Creates an API token for a user; the token is shown once.
+    /// Creates an API token for a user, valid [`DEFAULT_TOKEN_DAYS`]; the
+    /// token is shown once.
     pub async fn create_api_token(
         &self,
         actor: &Actor,
@@ -424,7 +666,7 @@ impl Store {
             .await
     }
 
-    /// Creates a token of `kind` for a user; the token is shown once.
+    /// Creates a token of `kind` for a user, valid [`DEFAULT_TOKEN_DAYS`].
     pub async fn create_token(
         &self,
         actor: &Actor,
@@ -432,16 +674,34 @@ impl Store {
         label: &str,
         kind: TokenKind,
     ) -> Result<String> {
+        self.create_token_for(actor, username, label, kind, Some(DEFAULT_TOKEN_DAYS))
+            .await
+    }
+
+    /// Creates a token of `kind` for a user, valid `days` (`None`: until
+    /// revoked); the token is shown once.
+    pub async fn create_token_for(
+        &self,
+        actor: &Actor,
+        username: &str,
+        label: &str,
+        kind: TokenKind,
+        days: Option<i64>,
+    ) -> Result<String> {
         let principal = self.principal_by_username(username).await?;
+        let label =
+            text::clean_required(label, 100).map_err(|e| StoreError::invalid("label", e))?;
         let (token, hash) = new_token();
         let now = self.now();
+        let expires_at = days.map(|d| now + d.clamp(1, 3650) * 86400);
         in_tx!(&self.db, |tx| {
-            let (id,): (i64,) = sqlx::query_as("INSERT INTO api_tokens (account_id, token_hash, label, created_at, kind) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            let (id,): (i64,) = sqlx::query_as("INSERT INTO api_tokens (account_id, token_hash, label, created_at, kind, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
                 .bind(principal.account_id)
                 .bind(&hash)
-                .bind(label)
+                .bind(&label)
                 .bind(now)
                 .bind(kind.as_str())
+                .bind(expires_at)
                 .fetch_one(&mut *tx)
                 .await?;
             audit!(
@@ -452,11 +712,118 @@ impl Store {
                 "api_token",
                 id,
                 principal.scope.path,
-                serde_json::json!({"account_id": principal.account_id, "kind": kind.as_str()})
+                serde_json::json!({"account_id": principal.account_id, "kind": kind.as_str(), "expires_at": expires_at})
             );
             Ok::<(), StoreError>(())
         })?;
         Ok(format!("dv_{token}"))
+    }
+
+    /// The keys of the accounts in `scope` (all of a user's when
+    /// `username` is given), newest first; the key itself is never shown
+    /// again, only its label, owner and dates.
+    pub async fn api_tokens(
+        &self,
+        viewer: &Viewer,
+        username: Option<&str>,
+    ) -> Result<Vec<ApiTokenInfo>> {
+        viewer.require(Action::ManageAccounts, &Target::at(&viewer.scope.path))?;
+        let scope = &viewer.scope;
+        let end = scope.end();
+        Ok(on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT k.id, a.username, k.label, k.kind, k.created_at, k.expires_at, k.last_used_at, k.revoked_at \
+             FROM api_tokens k JOIN accounts a ON a.id = k.account_id \
+             LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id \
+             WHERE COALESCE(u.path, t.path, '/') >= $1 AND COALESCE(u.path, t.path, '/') < $2 \
+             AND ($3 IS NULL OR a.username = $3) ORDER BY k.id DESC LIMIT 1000"
+        )
+        .bind(&scope.path)
+        .bind(&end)
+        .bind(username)
+        .fetch_all(p)
+        .await?
+        }))
+    }
+
+    /// Revokes key `id` of an account in `scope`; revoking twice is a no-op.
+    pub async fn revoke_api_token(&self, viewer: &Viewer, id: i64) -> Result<()> {
+        let (actor, scope) = (&viewer.actor, &viewer.scope);
+        let key = self
+            .api_tokens(viewer, None)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or(StoreError::NotFound)?;
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "revoke",
+                "api_token",
+                id,
+                scope.path,
+                serde_json::json!({"username": key.username})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        self.forget_api_tokens();
+        Ok(())
+    }
+
+    /// Disables an account in `scope`: it cannot log in, its sessions end,
+    /// its keys (API and gateway) are revoked and its known browsers
+    /// forgotten. Kept, not deleted: the audit log and history name it.
+    pub async fn disable_account(&self, viewer: &Viewer, username: &str) -> Result<()> {
+        let p = self.principal_by_username(username).await?;
+        if !p.scope.path.starts_with(&viewer.scope.path) {
+            return Err(StoreError::NotFound);
+        }
+        viewer.require(Action::ManageAccounts, &Target::at(&p.scope.path))?;
+        let actor = &viewer.actor;
+        let now = self.now();
+        in_tx!(&self.db, |tx| {
+            sqlx::query("UPDATE accounts SET active = FALSE, disabled_at = $2 WHERE id = $1")
+                .bind(p.account_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(p.account_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM login_devices WHERE account_id = $1")
+                .bind(p.account_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
+                .bind(p.account_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "disable",
+                "account",
+                p.account_id,
+                p.scope.path,
+                serde_json::json!({})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        self.forget_api_tokens();
+        Ok(())
     }
 
     /// The account of an API token (JSON API, Open311); a gateway token is
@@ -482,15 +849,63 @@ impl Store {
         if let Some(p) = self.api_token_cached(&key) {
             return Ok(p);
         }
-        let sql = format!("{ACCOUNT_SELECT} JOIN api_tokens k ON k.account_id = a.id WHERE k.token_hash = $1 AND k.kind = $2 AND k.revoked_at IS NULL AND a.active = TRUE");
-        let row: Option<AccountRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+        let now = self.now();
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            account: AccountRow,
+            key_id: i64,
+            last_used_at: Option<i64>,
+        }
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, k.id AS key_id, k.last_used_at {ACCOUNT_FROM} \
+             JOIN api_tokens k ON k.account_id = a.id WHERE k.token_hash = $1 AND k.kind = $2 AND k.revoked_at IS NULL \
+             AND (k.expires_at IS NULL OR k.expires_at > $3) AND a.active = TRUE"
+        );
+        let row: Option<Row> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(&hash)
             .bind(kind.as_str())
+            .bind(now)
             .fetch_optional(p)
             .await?);
-        let principal = row.and_then(AccountRow::principal);
+        // When a key was last used, to the hour: one write an hour per key,
+        // not one per request.
+        if let Some(r) = row
+            .as_ref()
+            .filter(|r| r.last_used_at.is_none_or(|t| t < now - 3600))
+        {
+            on_db!(&self.db, |p| sqlx::query(
+                "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1"
+            )
+            .bind(r.key_id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ())?);
+        }
+        let principal = row.and_then(|r| r.account.principal());
         self.remember_api_token(key, principal.clone());
         Ok(principal)
+    }
+}
+
+/// An API or gateway key as its list shows it (never the key itself).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiTokenInfo {
+    pub id: i64,
+    pub username: String,
+    pub label: String,
+    pub kind: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiTokenInfo {
+    /// Opens its door at `now`.
+    pub fn live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
     }
 }
 
