@@ -29,6 +29,9 @@ pub enum Action {
     ReadRegistry,
     /// Correct a resident's record (name, phone, citizen id…).
     EditResident,
+    /// See a resident's citizen id (CCCD) in full (everyone else sees it
+    /// masked); each view is audited.
+    ReadCitizenId,
     /// Give a household to a team.
     AssignHousehold,
     /// Load a spreadsheet of households and residents.
@@ -86,9 +89,10 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::ReadRegistry,
         Action::EditResident,
+        Action::ReadCitizenId,
         Action::AssignHousehold,
         Action::ImportRegistry,
         Action::ExportRegistry,
@@ -119,6 +123,7 @@ impl Action {
         match self {
             Action::ReadRegistry => "read_registry",
             Action::EditResident => "edit_resident",
+            Action::ReadCitizenId => "read_citizen_id",
             Action::AssignHousehold => "assign_household",
             Action::ImportRegistry => "import_registry",
             Action::ExportRegistry => "export_registry",
@@ -193,7 +198,10 @@ pub fn grants(role: Role, action: Action) -> bool {
         // household may write down what a resident said.
         Action::ReadRegistry | Action::ReadFeedback | Action::RelayFeedback => true,
         Action::EditResident => !any(OVERSIGHT),
-        Action::AssignHousehold | Action::ImportRegistry | Action::ExportRegistry => any(KEEPERS),
+        Action::AssignHousehold
+        | Action::ImportRegistry
+        | Action::ExportRegistry
+        | Action::ReadCitizenId => any(KEEPERS),
         Action::ReadAudit => any(OFFICERS) || any(OVERSIGHT),
         Action::ManageAccounts => role == Role::Admin,
         Action::HandleFeedback

@@ -102,6 +102,10 @@ pub enum Problem {
     },
     /// A login and password that do not match (which of them is not said).
     BadCredentials,
+    /// Too many households' personal data read in a short time.
+    TooManyReads {
+        minutes: i64,
+    },
     /// One of the passwords attackers try first, or a run of one key.
     PasswordWeak,
     PasswordHasUsername,
@@ -222,6 +226,7 @@ impl Problem {
             PasswordTooShort { .. } => "account.password_too_short",
             PasswordTooLong { .. } => "account.password_too_long",
             BadCredentials => "account.bad_credentials",
+            TooManyReads { .. } => "account.too_many_reads",
             PasswordWeak => "account.password_weak",
             PasswordHasUsername => "account.password_has_username",
             PasswordCurrentWrong => "account.password_current_wrong",
@@ -330,6 +335,7 @@ impl Problem {
             PasswordTooShort { min: 1 },
             PasswordTooLong { max: 1 },
             BadCredentials,
+            TooManyReads { minutes: 1 },
             PasswordWeak,
             PasswordHasUsername,
             PasswordCurrentWrong,

@@ -100,6 +100,8 @@ pub struct Store {
     /// The group-commit writer of new reports and the feedback caches,
     /// shared by every clone (see `feedback_batch`).
     pub feedback: Arc<feedback::batch::FeedbackShared>,
+    /// Who read how many households lately (see `registry::reads`).
+    pub reads: Arc<registry::reads::ReadMeter>,
 }
 
 impl std::fmt::Debug for Store {
@@ -177,6 +179,7 @@ impl Store {
             db,
             clock,
             feedback: Arc::default(),
+            reads: Arc::default(),
         })
     }
 

@@ -73,8 +73,11 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, p.code(), &problem(vi, &p)).with_problem(p)
             }
             StoreError::Rejected(p) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, p.code(), &problem(vi, &p))
-                    .with_problem(p)
+                let status = match p {
+                    Problem::TooManyReads { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, p.code(), &problem(vi, &p)).with_problem(p)
             }
             StoreError::Denied(d) => ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -232,6 +235,8 @@ pub(crate) async fn team(
     let t = st.store.team(&p.scope, parse_id(&id)?).await?;
     let members = st.store.members(&p.scope, t.id).await?;
     let households = st.store.team_households(&p.scope, t.id).await?;
+    let ids: Vec<i64> = households.iter().map(|h| h.id).collect();
+    st.store.meter_reads(&Viewer::of(&p), &ids).await?;
     Ok(Json(json!({
         "id": t.id.to_string(),
         "code": t.code,
@@ -254,6 +259,7 @@ pub(crate) async fn household(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let h = st.store.household(&p.scope, parse_id(&id)?).await?;
+    st.store.meter_reads(&Viewer::of(&p), &[h.id]).await?;
     let residents = st.store.residents(&p.scope, h.id).await?;
     let mut v = household_json(&h);
     v["phone"] = json!(h

@@ -66,6 +66,7 @@ impl WebError {
             WebError::Login(_) => StatusCode::SEE_OTHER,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Csrf | WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::Problem(Problem::TooManyReads { .. }) => StatusCode::TOO_MANY_REQUESTS,
             WebError::BadRequest(_) | WebError::Problem(_) | WebError::Field(..) => {
                 StatusCode::BAD_REQUEST
             }

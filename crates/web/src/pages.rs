@@ -544,10 +544,10 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
                 .map(|p| p.display()),
         })
         .collect();
-    let households = st
-        .store
-        .team_households(&user.p.scope, id)
-        .await?
+    let households = st.store.team_households(&user.p.scope, id).await?;
+    let ids: Vec<i64> = households.iter().map(|h| h.id).collect();
+    st.store.meter_reads(&Viewer::of(&user.p), &ids).await?;
+    let households = households
         .into_iter()
         .map(|h| {
             let r = h.reach;
@@ -606,6 +606,7 @@ fn gender_label(lang: Lang, g: Option<Gender>) -> &'static str {
 
 pub async fn household(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
     let h = st.store.household(&user.p.scope, id).await?;
+    st.store.meter_reads(&Viewer::of(&user.p), &[h.id]).await?;
     let lang = user.lang;
     let residents = st
         .store
@@ -692,12 +693,19 @@ struct ResidentEditPage {
     relation: String,
     phone: String,
     citizen_id: String,
+    /// The stored id, masked, when this reader may not see it in full: the
+    /// field starts empty and, left empty, keeps it.
+    citizen_id_masked: Option<String>,
     error: Option<String>,
 }
 
 pub async fn resident_edit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
     user.require(Action::EditResident)?;
-    let (h, r) = st.store.resident_for_edit(&user.p.scope, id).await?;
+    let (h, r, full) = st.store.resident_for_edit(&Viewer::of(&user.p), id).await?;
+    let (citizen_id, citizen_id_masked) = match (full, r.citizen_id.clone()) {
+        (true, c) => (c.unwrap_or_default(), None),
+        (false, c) => (String::new(), c),
+    };
     html(ResidentEditPage {
         c: chrome(&user, &format!("/residents/{id}/edit")),
         id,
@@ -716,7 +724,8 @@ pub async fn resident_edit(State(st): State<AppState>, user: User, Path(id): Pat
             .and_then(|p| Phone::parse(p).ok())
             .map(|p| p.display())
             .unwrap_or_default(),
-        citizen_id: r.citizen_id.clone().unwrap_or_default(),
+        citizen_id,
+        citizen_id_masked,
         error: None,
     })
 }
@@ -755,6 +764,7 @@ fn parse_resident_form(
     today: chrono::NaiveDate,
     t: &Tr,
     lang: Lang,
+    masked: bool,
 ) -> Result<ResidentEdit, String> {
     let msg = |label: &str, e: danvan_domain::FieldError| {
         format!(
@@ -773,6 +783,7 @@ fn parse_resident_form(
         relation: f.relation.clone(),
         phone: optional(&f.phone, Phone::parse).map_err(|e| msg(t.phone, e))?,
         citizen_id: optional(&f.citizen_id, CitizenId::parse).map_err(|e| msg(t.citizen_id, e))?,
+        keep_citizen_id: masked && f.citizen_id.trim().is_empty(),
     })
 }
 
@@ -784,8 +795,15 @@ pub async fn resident_save(
 ) -> Page {
     user.check_csrf(&f.csrf)?;
     user.require(Action::EditResident)?;
-    let (h, _) = st.store.resident_for_edit(&user.p.scope, id).await?;
-    let parsed = parse_resident_form(&f, st.store.today(), user.lang.t(), user.lang);
+    let (h, r, full) = st.store.resident_for_edit(&Viewer::of(&user.p), id).await?;
+    let masked = (!full).then_some(r.citizen_id).flatten();
+    let parsed = parse_resident_form(
+        &f,
+        st.store.today(),
+        user.lang.t(),
+        user.lang,
+        masked.is_some(),
+    );
     let result = match parsed {
         Ok(edit) => st
             .store
@@ -808,6 +826,7 @@ pub async fn resident_save(
                 relation: f.relation.chars().take(50).collect(),
                 phone: f.phone.chars().take(20).collect(),
                 citizen_id: f.citizen_id.chars().take(14).collect(),
+                citizen_id_masked: masked,
                 error: Some(message),
             };
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())

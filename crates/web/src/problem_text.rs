@@ -282,6 +282,13 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                 format!("A password has at most {max} characters")
             }
         }
+        TooManyReads { minutes } => {
+            if vi {
+                format!("Ông/bà đã xem thông tin của quá nhiều hộ trong ít phút. Hãy thử lại sau {minutes} phút; việc này đã được ghi vào nhật ký.")
+            } else {
+                format!("You have read too many households' data in a few minutes. Try again in {minutes} minutes; this was written to the audit log.")
+            }
+        }
         BadCredentials => two(
             "Tên đăng nhập hoặc mật khẩu không đúng",
             "Wrong username or password",

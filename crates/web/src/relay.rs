@@ -82,6 +82,9 @@ async fn render(
     let lang = user.lang;
     let fb = lang.t().fb;
     let h = st.store.household(&user.p.scope, id).await?;
+    st.store
+        .meter_reads(&danvan_store::Viewer::of(&user.p), &[h.id])
+        .await?;
     let mut residents = vec![opt("", fb.relay_household_only, &f.resident)];
     for r in st.store.residents(&user.p.scope, id).await? {
         residents.push(opt(r.id, r.full_name(), &f.resident));

@@ -771,3 +771,157 @@ async fn item6_passwords(b: Backend) {
     db.finish().await;
 }
 both!(item6_passwords);
+
+/// A resident of `username`'s team with a citizen id on file: (resident
+/// id, household id, the full id).
+async fn team_resident_with_id(s: &Store, username: &str) -> (i64, i64, String) {
+    let member = s.principal_by_username(username).await.unwrap();
+    for h in s
+        .team_households(&Scope::all(), member.team_id.unwrap())
+        .await
+        .unwrap()
+    {
+        let sys = Viewer::system();
+        for r in s.residents(&Scope::all(), h.id).await.unwrap() {
+            if r.citizen_id.is_some() {
+                let (_, full, _) = s.resident_for_edit(&sys, r.id).await.unwrap();
+                return (r.id, h.id, full.citizen_id.unwrap());
+            }
+        }
+    }
+    panic!("no resident with a citizen id in {username}'s team");
+}
+
+/// Item 9: the full citizen id is shown only to those who keep the
+/// registry, each view audited; a volunteer's form shows it masked and,
+/// left empty, keeps it.
+async fn item9_full_citizen_ids_for_keepers_only(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let (resident, household, full) = team_resident_with_id(s, "thanhvien.maihoang2").await;
+    let server = Server::start(s).await;
+    let form = |c: reqwest::Client| {
+        let url = server.url(&format!("/residents/{resident}/edit"));
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let (member, csrf) = login(&server, "thanhvien.maihoang2", PW).await;
+    let page = form(member.clone()).await;
+    assert!(!page.contains(&full), "a volunteer sees no full id");
+    assert!(page.contains("citizen-id-kept") && page.contains(&full[full.len() - 4..]));
+    // Saved with the field left empty: the id is kept.
+    let field = |name: &str| input_value(&page, name).unwrap_or_default();
+    let (name, relation, phone, birth, gender) = (
+        field("full_name"),
+        field("relation"),
+        field("phone"),
+        field("birth"),
+        field("gender"),
+    );
+    let res = member
+        .post(server.url(&format!("/residents/{resident}/edit")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", name.as_str()),
+            ("relation", relation.as_str()),
+            ("phone", phone.as_str()),
+            ("birth", birth.as_str()),
+            ("gender", gender.as_str()),
+            ("citizen_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, kept, _) = s
+        .resident_for_edit(&Viewer::system(), resident)
+        .await
+        .unwrap();
+    assert_eq!(kept.citizen_id.as_deref(), Some(full.as_str()));
+    let audit = s.audit_entries(&Viewer::system(), None, 50).await.unwrap();
+    let views = |a: &[danvan_store::audit::AuditEntry]| {
+        a.iter().filter(|e| e.action == "view_citizen_id").count()
+    };
+    let before = views(&audit);
+    // The hamlet head keeps the registry: the full id, audited.
+    let (head, _) = login(&server, "truongthon.maihoang", PW).await;
+    assert!(form(head).await.contains(&full));
+    let audit = s.audit_entries(&Viewer::system(), None, 50).await.unwrap();
+    assert_eq!(views(&audit), before + 1);
+    // The household page shows every id masked, to everyone.
+    let (officer, _) = login(&server, "xa.phucson", PW).await;
+    let page = officer
+        .get(server.url(&format!("/households/{household}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&full));
+    server.stop();
+    db.finish().await;
+}
+both!(item9_full_citizen_ids_for_keepers_only);
+
+/// Item 9: one account reading many households by the API is audited,
+/// then refused; its own team, read again and again, is not.
+async fn item9_bulk_reads_are_audited_and_limited(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let server = Server::start(s).await;
+    let commune = unit_id(s, "xa phuc son").await;
+    let path = s.unit(&Scope::all(), commune).await.unwrap().path;
+    let ids: Vec<i64> = danvan_store::on_db!(&s.db, |p| {
+        sqlx::query_as::<_, (i64,)>(
+            "SELECT id FROM households WHERE path LIKE $1 ORDER BY id LIMIT 320",
+        )
+        .bind(format!("{path}%"))
+        .fetch_all(p)
+        .await
+        .unwrap()
+    })
+    .into_iter()
+    .map(|(i,)| i)
+    .collect();
+    assert!(
+        ids.len() > danvan_store::registry::reads::LIMIT,
+        "{}",
+        ids.len()
+    );
+    let key = crate::common::api_token(s, "xa.phucson").await;
+    let c = reqwest::Client::new();
+    let mut refused = None;
+    for (n, id) in ids.iter().enumerate() {
+        let r = c
+            .get(server.url(&format!("/api/v1/households/{id}")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "account.too_many_reads");
+            refused = Some(n);
+            break;
+        }
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(refused, Some(danvan_store::registry::reads::LIMIT));
+    let audit = s.audit_entries(&Viewer::system(), None, 100).await.unwrap();
+    let bulk = audit.iter().filter(|e| e.action == "read_bulk").count();
+    assert_eq!(
+        bulk,
+        danvan_store::registry::reads::LIMIT / danvan_store::registry::reads::AUDIT_EVERY
+    );
+    // A household read before is read again freely.
+    let r = c
+        .get(server.url(&format!("/api/v1/households/{}", ids[0])))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.stop();
+    db.finish().await;
+}
+both!(item9_bulk_reads_are_audited_and_limited);

@@ -106,6 +106,10 @@ pub struct ResidentEdit {
     pub relation: String,
     pub phone: Option<Phone>,
     pub citizen_id: Option<CitizenId>,
+    /// Keep the stored citizen id and ignore `citizen_id`: the form of
+    /// someone who may not read the full id (it showed them the masked
+    /// one) and left the field empty.
+    pub keep_citizen_id: bool,
 }
 
 pub(crate) const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.code, h.hamlet_id, u.name AS hamlet_name, h.path, h.team_id, t.name AS team_name, \
@@ -292,12 +296,38 @@ impl Store {
         Ok(rows)
     }
 
-    /// One resident with the citizen id in full, for the resident's own edit form.
+    /// One resident for the resident's own edit form: the citizen id in
+    /// full only for a viewer who may read it (`ReadCitizenId`: those who
+    /// keep the registry), and each such view is audited; masked for
+    /// everyone else. `full` tells which.
     pub async fn resident_for_edit(
         &self,
-        scope: &Scope,
+        viewer: &Viewer,
         resident_id: i64,
-    ) -> Result<(Household, Resident)> {
+    ) -> Result<(Household, Resident, bool)> {
+        let (h, mut r) = self.resident_row(&viewer.scope, resident_id).await?;
+        let full = viewer.may(Action::ReadCitizenId, &Target::at(&h.path).team(h.team_id));
+        if !full {
+            mask(&mut r);
+        } else if r.citizen_id.is_some() {
+            on_db!(&self.db, |p| {
+                audit!(
+                    p,
+                    self,
+                    viewer.actor,
+                    "view_citizen_id",
+                    "resident",
+                    resident_id,
+                    h.path,
+                    serde_json::json!({"household_id": h.id})
+                );
+            });
+        }
+        Ok((h, r, full))
+    }
+
+    /// One resident unmasked, inside the scope: for the store's own use.
+    async fn resident_row(&self, scope: &Scope, resident_id: i64) -> Result<(Household, Resident)> {
         let sql = format!("SELECT {RESIDENT_COLUMNS} FROM residents WHERE id = $1");
         let r: Option<Resident> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(resident_id)
@@ -314,8 +344,13 @@ impl Store {
         resident_id: i64,
         e: &ResidentEdit,
     ) -> Result<()> {
-        let (h, _) = self.resident_for_edit(&viewer.scope, resident_id).await?;
+        let (h, stored) = self.resident_row(&viewer.scope, resident_id).await?;
         viewer.require(Action::EditResident, &Target::at(&h.path).team(h.team_id))?;
+        let citizen_id = if e.keep_citizen_id {
+            stored.citizen_id
+        } else {
+            e.citizen_id.as_ref().map(|c| c.as_str().to_string())
+        };
         let actor = &viewer.actor;
         let relation = text::clean_required(&e.relation, 50)
             .map_err(|er| StoreError::invalid("relation", er))?;
@@ -337,7 +372,7 @@ impl Store {
             .bind(&relation)
             .bind(e.phone.as_ref().map(|p| p.as_str().to_string()))
             .bind(e.phone.as_ref().map(|p| p.digits()))
-            .bind(e.citizen_id.as_ref().map(|c| c.as_str().to_string()))
+            .bind(&citizen_id)
             .bind(now)
             .bind(resident_id)
             .execute(&mut *tx)
