@@ -925,3 +925,123 @@ async fn item9_bulk_reads_are_audited_and_limited(b: Backend) {
     db.finish().await;
 }
 both!(item9_bulk_reads_are_audited_and_limited);
+
+/// Item 14: a file with more rows than its unit's level allows is refused
+/// with a clear error, and nothing is written.
+async fn item14_a_hamlet_does_not_take_a_provinces_file(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let hamlet = unit_id(s, "mai hoang").await;
+    let path = s.unit(&Scope::all(), hamlet).await.unwrap().path;
+    let before = s.counts(&path).await.unwrap();
+    let max = danvan_store::registry::import::max_rows(danvan_domain::UnitLevel::Hamlet).unwrap();
+    // Three rows a household: one household past the cap.
+    let f = crate::import::file(max / 3 + 1, &[]);
+    let out = s
+        .import_households(&Viewer::cli(), hamlet, f.path(), false)
+        .await
+        .unwrap();
+    assert!(!out.committed);
+    assert!(
+        out.errors[0]
+            .message_vi
+            .contains(&format!("hơn {max} dòng")),
+        "{:?}",
+        out.errors[0]
+    );
+    assert_eq!(s.counts(&path).await.unwrap(), before, "nothing written");
+    db.finish().await;
+}
+both!(item14_a_hamlet_does_not_take_a_provinces_file);
+
+/// Tries SQLite's write lock on `url` without waiting: true when it was free.
+async fn write_lock_free(url: &str) -> bool {
+    use sqlx::{ConnectOptions, Connection};
+    let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+        .unwrap()
+        .busy_timeout(std::time::Duration::ZERO);
+    let mut c = opts.connect().await.unwrap();
+    let free = sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await.is_ok();
+    if free {
+        sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+    }
+    let _ = c.close().await;
+    free
+}
+
+/// Item 14 (SQLite, whose write lock is the whole database's): an import
+/// lets go of the lock at its first bad row while it goes on checking the
+/// rest; and a resident's report made while another writer holds the lock
+/// past the busy timeout waits and is written — never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item14_an_import_does_not_block_a_residents_report() {
+    let db = TestDb::demo(Backend::Sqlite).await;
+    let s = db.store.clone();
+    let commune = unit_id(&s, "xa phuc son").await;
+    // 45,000 rows; row 9,001 of the data is bad.
+    let bad = [(
+        9_000,
+        "NK03000,Lương Văn Sai,1970,Nam,Chủ hộ,12345,,Thôn Mai Hoàng,Xã Phúc Sơn,Xóm,Điện thoại thường,"
+            .to_string(),
+    )];
+    let f = crate::import::file(15_000, &bad);
+    let path = f.path().to_path_buf();
+    let importer = s.clone();
+    let import = tokio::spawn(async move {
+        importer
+            .import_households(&Viewer::cli(), commune, &path, false)
+            .await
+            .unwrap()
+    });
+    // The import takes the lock while it writes the good rows…
+    let mut held = false;
+    while !import.is_finished() {
+        if !write_lock_free(&db.url).await {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert!(held, "the import wrote before its bad row");
+    // …and lets go of it at the bad row, long before it ends.
+    while !write_lock_free(&db.url).await {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert!(!import.is_finished(), "the lock was held to the end");
+    let out = import.await.unwrap();
+    assert!(!out.committed && out.error_count == 1, "{:?}", out.errors);
+
+    // Another writer holds the lock past the 10 s busy timeout.
+    use sqlx::{ConnectOptions, Connection};
+    let opts =
+        <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&db.url).unwrap();
+    let mut holder = opts.connect().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let hamlet = unit_id(&s, "mai hoang").await;
+    let reporter = s.clone();
+    let report = tokio::spawn(async move {
+        reporter
+            .submit_feedback(
+                &Actor::system(),
+                &Scope::all(),
+                &crate::feedback::web_report(hamlet, "environment", "Cống ngõ 4 bị tắc"),
+            )
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    assert!(!report.is_finished(), "it waits, it is not refused");
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let _ = holder.close().await;
+    let r = report
+        .await
+        .unwrap()
+        .expect("written once the lock is free");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(11));
+    let f = s.feedback(&Viewer::system(), r.id).await.unwrap();
+    assert_eq!(f.code, r.code);
+    db.finish().await;
+}

@@ -34,6 +34,22 @@ use crate::{audit, Actor, Db, Result, Store, StoreError};
 
 /// Most reports one group commit writes.
 pub const MAX_BATCH: usize = 256;
+/// How long reports wait for a database another writer holds (on top of
+/// each attempt's busy timeout) before their submitters hear an error.
+const BUSY_PATIENCE: Duration = Duration::from_secs(120);
+
+/// SQLite's "database is locked" (SQLITE_BUSY, 5) or "table is locked" (6).
+fn is_busy(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(sqlx::Error::Database(d)) => {
+            matches!(
+                d.code().as_deref(),
+                Some("5") | Some("6") | Some("517") | Some("261")
+            )
+        }
+        _ => false,
+    }
+}
 /// Cached calendars, routes and topics are read again after this long even
 /// without a change made through this process (another process, e.g. the
 /// command line, may have changed them).
@@ -267,12 +283,26 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
     let catch_up = Arc::new(AtomicBool::new(false));
     tokio::spawn(run_checkpointer(pool.clone(), gone, catch_up.clone()));
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let written = match conn.as_mut() {
-            Some(c) => write_batch(c, &jobs).await,
-            None => match writer_connection(&pool).await {
-                Ok(c) => write_batch(conn.insert(c), &jobs).await,
-                Err(e) => Err(e),
-            },
+        // The database busy past its timeout (a long import holds the write
+        // lock): the reports wait and are written after it, acknowledged
+        // only then — never refused because someone else was writing.
+        let patience = Instant::now();
+        let written = loop {
+            let written = match conn.as_mut() {
+                Some(c) => write_batch(c, &jobs).await,
+                None => match writer_connection(&pool).await {
+                    Ok(c) => write_batch(conn.insert(c), &jobs).await,
+                    Err(e) => Err(e),
+                },
+            };
+            match written {
+                Err(e) if is_busy(&e) && patience.elapsed() < BUSY_PATIENCE => {
+                    tracing::info!(n = jobs.len(), "feedback waits for the database");
+                    conn = None;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                w => break w,
+            }
         };
         if catch_up.swap(false, Ordering::SeqCst) {
             if let Some(c) = conn.as_mut() {

@@ -22,6 +22,7 @@ use crate::registry::stats::refresh_hamlet;
 use crate::viewer::Viewer;
 use crate::{audit, in_tx, on_db, Result, Store, StoreError};
 use danvan_domain::policy::{Action, Target};
+use danvan_domain::UnitLevel;
 
 /// One multi-row INSERT of residents: `$chunk` is `&[(household id, &Prepared)]`.
 macro_rules! insert_residents {
@@ -291,6 +292,23 @@ macro_rules! already_recorded {
 
 /// The error for a household code or citizen id already in the registry
 /// (the citizen id masked).
+/// The error of a file with more rows than its unit's level allows.
+fn too_many_rows(max: usize, level: UnitLevel) -> RowError {
+    row_error(
+        max + 2,
+        "",
+        "",
+        format!(
+            "Tệp có hơn {max} dòng, quá nhiều cho một {}: hãy kiểm tra đã chọn đúng đơn vị và đúng tệp, hoặc nhập ở đơn vị cấp trên.",
+            level.label_vi().to_lowercase()
+        ),
+        format!(
+            "The file has more than {max} rows, too many for a {}: check the unit and the file, or import at the unit above.",
+            level.label_en().to_lowercase()
+        ),
+    )
+}
+
 fn recorded_error(column: &str, row: usize, v: &str) -> RowError {
     if column == "code" {
         row_error(
@@ -333,6 +351,19 @@ impl From<StoreError> for Unwritten {
     }
 }
 
+/// Most rows a file may hold for a unit of this level: a hamlet of 245
+/// households has about a thousand residents, not a million — a file that
+/// big is a mistake or an attack, and would hold the write lock for long.
+pub fn max_rows(level: UnitLevel) -> Option<usize> {
+    match level {
+        UnitLevel::Hamlet => Some(5_000),
+        UnitLevel::Commune => Some(50_000),
+        UnitLevel::District => Some(500_000),
+        // A province's file is bounded by the upload's size.
+        UnitLevel::Province => None,
+    }
+}
+
 impl Store {
     /// Imports households from `file` into the subtree of `unit_id`.
     ///
@@ -341,6 +372,10 @@ impl Store {
     /// codes and citizen ids already recorded) and writes it. The first
     /// error stops the writing, the reading goes on so the report names
     /// every bad row, and the transaction is rolled back: all or nothing.
+    /// The rollback happens at the first bad row, not at the end: the rest
+    /// is only read, so the write lock (SQLite's is the whole database's)
+    /// is not held while a long bad file is checked. More rows than the
+    /// unit's level allows ([`max_rows`]) is an error too.
     /// A dry run checks the same way and writes nothing.
     pub async fn import_households(
         &self,
@@ -367,6 +402,7 @@ impl Store {
         let mut fed = feed(SheetReader::open(file, self.today())?, index, teams);
         let now = self.now();
         let sqlite = matches!(self.db, crate::Db::Sqlite(_));
+        let max_rows = max_rows(unit.level);
 
         let outcome: std::result::Result<(usize, usize), Unwritten> = in_tx!(
             &self.db,
@@ -415,6 +451,26 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
 
+                let mut seen_rows = 0usize;
+                let mut too_many: Option<RowError> = None;
+                // At the first bad row what was written is rolled back and
+                // the write lock released at once; the rest of the file is
+                // only checked, in a read transaction.
+                macro_rules! stop_writing {
+                    () => {
+                        if writing {
+                            writing = false;
+                            sqlx::query("ROLLBACK").execute(&mut *tx).await?;
+                            if let Some((old,)) = cache {
+                                sqlx::query(&format!("PRAGMA cache_size = {old}")).execute(&mut *tx).await?;
+                                sqlx::query("PRAGMA temp_store = DEFAULT").execute(&mut *tx).await?;
+                            }
+                            sqlx::query("BEGIN").execute(&mut *tx).await?;
+                            rebuild.clear();
+                        }
+                    };
+                }
+
                 let report = loop {
                     let (batch, failing, done) = match fed.recv().await {
                         Some(Fed::Rows { rows, failing }) => (rows, failing, None),
@@ -425,8 +481,14 @@ impl Store {
                             ))
                         }
                     };
-                    if failing {
-                        writing = false;
+                    seen_rows += batch.len();
+                    if let (None, Some(max)) = (&too_many, max_rows) {
+                        if seen_rows > max {
+                            too_many = Some(too_many_rows(max, unit.level));
+                        }
+                    }
+                    if failing || too_many.is_some() {
+                        stop_writing!();
                     }
                     for p in batch {
                         if let Some(&id) = ids.get(&p.code) {
@@ -483,7 +545,7 @@ impl Store {
                         already_recorded!(&mut *tx, sqlite, "residents", "citizen_id", part, db_errors);
                     }
                     if !db_errors.is_empty() {
-                        writing = false;
+                        stop_writing!();
                     }
 
                     if writing && rebuild.is_empty() && residents as i64 >= registered {
@@ -561,6 +623,11 @@ impl Store {
                 tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, rows = report.rows, "import: rows read");
 
                 let mut report = report;
+                if let Some(e) = too_many {
+                    report.error_count += 1;
+                    report.errors.insert(0, e);
+                    report.errors.truncate(MAX_LISTED_ERRORS);
+                }
                 if !db_errors.is_empty() {
                     report.error_count += db_errors.len();
                     report.errors.append(&mut db_errors);
