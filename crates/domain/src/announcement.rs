@@ -4,6 +4,8 @@
 use chrono::Timelike;
 
 use crate::calendar;
+use crate::role::Role;
+use crate::stored::UnknownStored;
 use crate::text::fold;
 
 /// How urgent an announcement is; decides approval, quiet hours, fallback
@@ -12,7 +14,9 @@ use crate::text::fold;
 pub enum Urgency {
     Normal,
     Urgent,
-    /// May skip approval (the audit log says so) and quiet hours.
+    /// Skips the quiet hours; goes out unapproved only from a leader or a
+    /// role the province names (`policy::sends_emergency_at_once`, the
+    /// audit log says so), else its approvers are told at once by SMS.
     Emergency,
 }
 
@@ -365,9 +369,97 @@ impl Approval {
     }
 }
 
+/// A province's rules for its announcements (`announcement_settings`; no
+/// row: the defaults).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnnouncementRules {
+    /// Who approves.
+    pub approval: Approval,
+    /// The roles the province named to send emergencies without approval
+    /// (besides a unit's leaders and the administrator); none by default.
+    pub emergency_roles: Vec<Role>,
+}
+
+/// The roles as the database keeps them: their stored names,
+/// comma-separated (`""`: none), each once, in the table's order.
+pub fn roles_to_stored(roles: &[Role]) -> String {
+    Role::ALL
+        .into_iter()
+        .filter(|r| roles.contains(r))
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// [`roles_to_stored`] read back, strictly: an unknown name fails the read.
+pub fn roles_from_stored(s: &str) -> Result<Vec<Role>, UnknownStored> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            Role::ALL
+                .into_iter()
+                .find(|r| r.as_str() == n)
+                .ok_or(UnknownStored {
+                    what: "role",
+                    value: n.to_string(),
+                })
+        })
+        .collect()
+}
+
+/// Characters of the title an approval request carries.
+const REQUEST_TITLE_CHARS: usize = 60;
+
+/// The SMS that tells a leader an emergency waits for their approval:
+/// plain text without diacritics (one GSM 7-bit part), the title cut to
+/// about 60 characters, and the page where it is approved.
+pub fn approval_request_sms(announcement_id: i64, title: &str) -> String {
+    let plain = to_gsm7(title);
+    let plain = plain.trim();
+    let short: String = if plain.chars().count() > REQUEST_TITLE_CHARS {
+        let cut: String = plain.chars().take(REQUEST_TITLE_CHARS - 3).collect();
+        format!("{}...", cut.trim_end())
+    } else {
+        plain.to_string()
+    };
+    format!("Thong bao KHAN cho duyet: {short}. Duyet tai /announcements/{announcement_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_approval_request_is_one_plain_part() {
+        let sms = approval_request_sms(
+            42,
+            "Lũ quét & sạt lở đất – sơ tán ngay các hộ ven đê sông Thương, thôn Mai Hoàng",
+        );
+        assert!(
+            sms.starts_with("Thong bao KHAN cho duyet: Lu quet & sat lo dat - so tan ngay"),
+            "{sms}"
+        );
+        assert!(sms.ends_with("... Duyet tai /announcements/42"), "{sms}");
+        let plan = sms_plan(&sms, false);
+        assert_eq!((plan.coding, plan.parts), (Coding::Gsm7, 1), "{sms}");
+        assert_eq!(
+            approval_request_sms(7, "Bão số 5"),
+            "Thong bao KHAN cho duyet: Bao so 5. Duyet tai /announcements/7"
+        );
+    }
+
+    #[test]
+    fn emergency_roles_are_stored_by_name() {
+        let roles = [Role::TeamLeader, Role::Supervisor, Role::Supervisor];
+        assert_eq!(roles_to_stored(&roles), "supervisor,team_leader");
+        assert_eq!(
+            roles_from_stored("supervisor,team_leader"),
+            Ok(vec![Role::Supervisor, Role::TeamLeader])
+        );
+        assert_eq!(roles_from_stored(""), Ok(vec![]));
+        assert!(roles_from_stored("supervisor,boss").is_err());
+    }
 
     #[test]
     fn vietnamese_is_ucs2_and_parts_follow_the_limits() {

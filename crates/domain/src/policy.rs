@@ -16,7 +16,7 @@
 //! caller can answer it exactly like a missing record (404), never a 403
 //! that would confirm the record exists.
 
-use crate::announcement::Approval;
+use crate::announcement::{Approval, Urgency};
 use crate::role::Role;
 use crate::unit::UnitLevel;
 
@@ -469,6 +469,72 @@ pub fn approved_as_written(who: &Subject, approval: Approval) -> bool {
     }
 }
 
+/// The roles a province may name to send emergencies without approval:
+/// those that write announcements (the administrator always may).
+pub fn nameable_for_emergencies(role: Role) -> bool {
+    role != Role::Admin && grants(role, Action::WriteAnnouncement)
+}
+
+/// The roles a province may name, in the table's order (the settings
+/// page's choices).
+pub fn emergency_role_choices() -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|r| nameable_for_emergencies(*r))
+        .collect()
+}
+
+/// May `who` send an emergency at once, without anyone's approval? A
+/// leader of the unit (an officer who leads it: never oversight, never a
+/// team role, whatever their leader flag says), the administrator, or a
+/// role the province named (`named`, its `emergency_roles`). Anyone else's
+/// emergency waits for a leader like any announcement: a fake evacuation
+/// must not need only one volunteer's phone.
+pub fn sends_emergency_at_once(who: &Subject, named: &[Role]) -> bool {
+    who.role == Role::Admin
+        || who.leads_unit && OFFICERS.contains(&who.role)
+        || named.contains(&who.role) && nameable_for_emergencies(who.role)
+}
+
+/// How an announcement starts when `who` writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Approved as written: by the province's rule, or by its writer, a
+    /// leader the rule lets approve their own.
+    Approved,
+    /// An emergency sent at once by one who may, where the rule would have
+    /// asked for approval (the audit log and the page say so).
+    EmergencyAtOnce,
+    /// Waits for a leader's approval; an emergency's leaders are told at
+    /// once, by SMS.
+    Pending,
+}
+
+/// How `who`'s announcement of `urgency` starts under the province's
+/// `approval` rule and its `emergency_roles`. An emergency goes out
+/// unapproved only by [`sends_emergency_at_once`] — whatever the rule,
+/// `none` included.
+pub fn start(
+    who: &Subject,
+    urgency: Urgency,
+    approval: Approval,
+    emergency_roles: &[Role],
+) -> Start {
+    let as_written = approved_as_written(who, approval);
+    if urgency != Urgency::Emergency {
+        return if as_written {
+            Start::Approved
+        } else {
+            Start::Pending
+        };
+    }
+    match (sends_emergency_at_once(who, emergency_roles), as_written) {
+        (false, _) => Start::Pending,
+        (true, true) => Start::Approved,
+        (true, false) => Start::EmergencyAtOnce,
+    }
+}
+
 /// What an account's part of the tree is bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Binding {
@@ -708,6 +774,104 @@ mod tests {
         assert!(!approved_as_written(&commune_lead, Approval::Above));
         assert!(!approved_as_written(&officer, Approval::Leader));
         assert!(approved_as_written(&officer, Approval::None));
+    }
+
+    #[test]
+    fn only_a_leader_or_a_named_role_sends_an_emergency_at_once() {
+        let lead = |w: Subject<'static>| Subject {
+            leads_unit: true,
+            ..w
+        };
+        let commune_lead = lead(who(Role::CommuneOfficer, "/1/2/3/"));
+        let officer = who(Role::CommuneOfficer, "/1/2/3/");
+        let supervisor = lead(who(Role::Supervisor, "/1/2/3/"));
+        let team_leader = lead(who(Role::TeamLeader, "/1/2/3/4/"));
+        let admin = who(Role::Admin, "/");
+        let province_lead = lead(who(Role::ProvinceOfficer, "/1/"));
+        // The leader of the unit (or above), and the administrator: yes.
+        assert!(sends_emergency_at_once(&commune_lead, &[]));
+        assert!(sends_emergency_at_once(&province_lead, &[]));
+        assert!(sends_emergency_at_once(&admin, &[]));
+        // An officer who does not lead: no.
+        assert!(!sends_emergency_at_once(&officer, &[]));
+        // Oversight and a team leader: no, even marked as leaders.
+        assert!(!sends_emergency_at_once(&supervisor, &[]));
+        assert!(!sends_emergency_at_once(&team_leader, &[]));
+        // A role the province names: yes (only that one).
+        assert!(sends_emergency_at_once(&supervisor, &[Role::Supervisor]));
+        assert!(sends_emergency_at_once(&officer, &[Role::CommuneOfficer]));
+        assert!(!sends_emergency_at_once(&team_leader, &[Role::Supervisor]));
+        assert!(sends_emergency_at_once(&team_leader, &[Role::TeamLeader]));
+        // A role that writes no announcement cannot be named.
+        let hamlet_head = who(Role::HamletHead, "/1/2/3/4/");
+        assert!(!sends_emergency_at_once(&hamlet_head, &[Role::HamletHead]));
+        assert_eq!(
+            emergency_role_choices(),
+            vec![
+                Role::ProvinceOfficer,
+                Role::Supervisor,
+                Role::CommuneOfficer,
+                Role::TeamLeader
+            ]
+        );
+    }
+
+    #[test]
+    fn an_emergency_starts_by_who_writes_it_whatever_the_rule() {
+        let commune_lead = Subject {
+            leads_unit: true,
+            ..who(Role::CommuneOfficer, "/1/2/3/")
+        };
+        let supervisor = Subject {
+            leads_unit: true,
+            ..who(Role::Supervisor, "/1/2/3/")
+        };
+        let team_leader = who(Role::TeamLeader, "/1/2/3/4/");
+        let e = Urgency::Emergency;
+        for rule in Approval::ALL {
+            assert_eq!(start(&supervisor, e, rule, &[]), Start::Pending, "{rule:?}");
+            assert_eq!(
+                start(&team_leader, e, rule, &[]),
+                Start::Pending,
+                "{rule:?}"
+            );
+            assert_ne!(
+                start(&commune_lead, e, rule, &[]),
+                Start::Pending,
+                "{rule:?}"
+            );
+            assert_ne!(
+                start(&supervisor, e, rule, &[Role::Supervisor]),
+                Start::Pending,
+                "{rule:?}"
+            );
+        }
+        // The leader approves their own under `leader`; under `above` it
+        // goes out at once all the same, and says so.
+        assert_eq!(
+            start(&commune_lead, e, Approval::Leader, &[]),
+            Start::Approved
+        );
+        assert_eq!(
+            start(&commune_lead, e, Approval::Above, &[]),
+            Start::EmergencyAtOnce
+        );
+        assert_eq!(
+            start(&supervisor, e, Approval::Leader, &[Role::Supervisor]),
+            Start::EmergencyAtOnce
+        );
+        // Anything else follows the rule alone.
+        let u = Urgency::Urgent;
+        assert_eq!(start(&supervisor, u, Approval::Leader, &[]), Start::Pending);
+        assert_eq!(start(&supervisor, u, Approval::None, &[]), Start::Approved);
+        assert_eq!(
+            start(&supervisor, u, Approval::Leader, &[Role::Supervisor]),
+            Start::Pending
+        );
+        assert_eq!(
+            start(&commune_lead, u, Approval::Leader, &[]),
+            Start::Approved
+        );
     }
 
     #[test]

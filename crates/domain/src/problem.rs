@@ -32,6 +32,9 @@ pub enum Problem {
     WithdrawReasonMissing,
     ApprovalRuleProvinceOnly,
     ApprovalRuleUnknown,
+    /// A role named to send emergencies without approval that is no role,
+    /// or one that writes no announcement.
+    EmergencyRoleInvalid,
     WithdrawnNoVisit,
     HouseholdNotInAudience,
 
@@ -183,6 +186,7 @@ impl Problem {
             WithdrawReasonMissing => "announcement.withdraw_reason_missing",
             ApprovalRuleProvinceOnly => "announcement.approval_rule_province_only",
             ApprovalRuleUnknown => "announcement.approval_rule_unknown",
+            EmergencyRoleInvalid => "announcement.emergency_role_invalid",
             PublicityProvinceOnly => "feedback.publicity_province_only",
             PublicityUnknown => "feedback.publicity_unknown",
             WithdrawnNoVisit => "announcement.withdrawn_no_visit",
@@ -289,6 +293,7 @@ impl Problem {
             WithdrawReasonMissing,
             ApprovalRuleProvinceOnly,
             ApprovalRuleUnknown,
+            EmergencyRoleInvalid,
             WithdrawnNoVisit,
             HouseholdNotInAudience,
             PublicityProvinceOnly,

@@ -5,11 +5,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use danvan_domain::announcement::{sms_plan, Coding, Urgency};
+use danvan_domain::announcement::{sms_plan, AnnouncementRules, Coding, Urgency};
 use danvan_domain::calendar::iso_local;
 use danvan_domain::policy::{Action, Target};
+use danvan_domain::problem::Problem;
 use danvan_store::announce::announcement::{Announcement, Audience, NewAnnouncement, ReachReport};
 use danvan_store::feedback::Viewer;
+use danvan_store::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -253,31 +255,39 @@ pub async fn reach(
 pub struct SettingsIn {
     /// leader, above or none.
     approval: String,
+    /// The roles that may send emergencies without approval (besides the
+    /// leaders); absent: unchanged.
+    #[serde(default)]
+    emergency_roles: Option<Vec<String>>,
 }
 
-fn settings_json(province: i64, a: danvan_domain::announcement::Approval) -> Value {
+fn settings_json(province: i64, rules: &AnnouncementRules) -> Value {
+    let a = rules.approval;
     json!({
         "unit_id": province.to_string(),
         "approval": a.as_str(),
         "approval_label": a.label_vi(),
+        "emergency_roles": rules.emergency_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
     })
 }
 
 /// `GET /api/v1/units/{id}/announcement-settings`: who approves the
-/// announcements written at the unit (its province's rule).
+/// announcements written at the unit (its province's rule), and who may
+/// send an emergency without approval.
 pub async fn settings_get(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let unit = st.store.unit(&p.scope, parse_id(&id)?).await?;
-    let a = st.store.announcement_approval(&unit.path).await?;
+    let rules = st.store.announcement_rules(&unit.path).await?;
     let province = danvan_store::feedback::province_of(&unit.path).unwrap_or(unit.id);
-    Ok(Json(settings_json(province, a)))
+    Ok(Json(settings_json(province, &rules)))
 }
 
-/// `PUT /api/v1/units/{id}/announcement-settings` `{"approval": "above"}`:
-/// the administrator or a leader of the province sets it.
+/// `PUT /api/v1/units/{id}/announcement-settings`
+/// `{"approval": "above", "emergency_roles": ["supervisor"]}`: the
+/// administrator or a leader of the province sets it.
 pub async fn settings_put(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -289,11 +299,23 @@ pub async fn settings_put(
         body.map_err(|e| invalid(&format!("Dữ liệu JSON không hợp lệ: {}", e.body_text())))?;
     let approval = danvan_domain::announcement::Approval::parse(&b.approval)
         .ok_or_else(|| invalid("approval: leader, above hoặc none"))?;
+    let roles = match &b.emergency_roles {
+        None => None,
+        Some(names) => Some(
+            names
+                .iter()
+                .map(|n| danvan_domain::Role::parse(n))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| ApiError::from(StoreError::Rejected(Problem::EmergencyRoleInvalid)))?,
+        ),
+    };
     let id = parse_id(&id)?;
     st.store
-        .set_announcement_approval(&Viewer::of(&p), id, approval)
+        .set_announcement_settings(&Viewer::of(&p), id, approval, roles.as_deref())
         .await?;
-    Ok(Json(settings_json(id, approval)))
+    let unit = st.store.unit(&p.scope, id).await?;
+    let rules = st.store.announcement_rules(&unit.path).await?;
+    Ok(Json(settings_json(id, &rules)))
 }
 
 #[derive(Deserialize)]

@@ -11,7 +11,7 @@ use danvan_domain::announcement::{
     sms_plan, AnnouncementState, Approval, DeliveryChannel, DeliveryState, Urgency,
 };
 use danvan_domain::calendar;
-use danvan_domain::policy::{Action, Target};
+use danvan_domain::policy::{self, Action, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::UnitLevel;
 use danvan_store::announce::announcement::{Announcement, NOT_REACHED_PAGE};
@@ -55,6 +55,7 @@ pub struct An {
     pub next_page: &'static str,
     pub prev_page: &'static str,
     pub approval_skipped: &'static str,
+    pub emergency_waits: &'static str,
     pub print_poster: &'static str,
     pub print_leaflet: &'static str,
     pub loudspeaker: &'static str,
@@ -88,6 +89,7 @@ pub static AN_VI: An = An {
     next_page: "Trang sau",
     prev_page: "Trang trước",
     approval_skipped: "Khẩn cấp: gửi không chờ duyệt",
+    emergency_waits: "Thông báo khẩn cấp này đang chờ lãnh đạo duyệt: chưa gửi tới hộ nào, chưa phát cảnh báo. Lãnh đạo có quyền duyệt đã được nhắn tin báo (những ai có số điện thoại trong tài khoản).",
     print_poster: "In áp phích (A4, PDF)",
     print_leaflet: "In tờ rơi (A5, PDF)",
     loudspeaker: "Lịch phát loa và tệp âm thanh",
@@ -121,6 +123,7 @@ pub static AN_EN: An = An {
     next_page: "Next page",
     prev_page: "Previous page",
     approval_skipped: "Emergency: sent without approval",
+    emergency_waits: "This emergency waits for a leader's approval: nothing has gone to households and no alert is out yet. The leaders who may approve it were told by SMS (those with a phone on their account).",
     print_poster: "Print a poster (A4, PDF)",
     print_leaflet: "Print a leaflet (A5, PDF)",
     loudspeaker: "Loudspeaker schedule and audio files",
@@ -198,8 +201,12 @@ struct ListPage {
     rows: Vec<Row>,
     /// A hamlet head's loudspeaker schedule.
     loudspeaker: Option<i64>,
-    /// The province whose approval rule the user may set, and its choices.
-    approval: Option<(i64, Vec<Choice>)>,
+    /// The province whose approval rule the user may set, its choices,
+    /// and the roles it may let send emergencies without approval.
+    approval: Option<(i64, Vec<Choice>, Vec<Choice>)>,
+    /// Emergencies waiting for this user's approval (id, title): the
+    /// in-app side of the SMS their writing sent.
+    awaiting: Vec<(i64, String)>,
     msg: Option<&'static str>,
 }
 
@@ -214,7 +221,7 @@ pub struct ListQuery {
 async fn approval_choices(
     st: &AppState,
     user: &User,
-) -> Result<Option<(i64, Vec<Choice>)>, WebError> {
+) -> Result<Option<(i64, Vec<Choice>, Vec<Choice>)>, WebError> {
     let lang = user.lang;
     if !user.may_at_all(Action::SetApprovalRule) {
         return Ok(None);
@@ -238,7 +245,16 @@ async fn approval_choices(
     if unit.parent_id.is_some() || !user.may(Action::SetApprovalRule, &rule) {
         return Ok(None);
     }
-    let current = st.store.announcement_approval(&unit.path).await?;
+    let rules = st.store.announcement_rules(&unit.path).await?;
+    let current = rules.approval;
+    let roles = policy::emergency_role_choices()
+        .into_iter()
+        .map(|r| Choice {
+            value: r.as_str().into(),
+            label: pick(lang, r.label_vi(), r.label_en()).into(),
+            selected: rules.emergency_roles.contains(&r),
+        })
+        .collect();
     Ok(Some((
         province,
         Approval::ALL
@@ -258,7 +274,31 @@ async fn approval_choices(
                 selected: *a == current,
             })
             .collect(),
+        roles,
     )))
+}
+
+/// The emergencies among `list` that wait for approval and that `user`
+/// may approve.
+async fn awaiting_approval(
+    st: &AppState,
+    user: &User,
+    list: &[Announcement],
+) -> Result<Vec<(i64, String)>, WebError> {
+    let mut out = Vec::new();
+    for a in list {
+        if a.state != AnnouncementState::Pending || a.urgency != Urgency::Emergency {
+            continue;
+        }
+        let rule = st.store.announcement_approval(&a.path).await?;
+        if user.may(
+            Action::ApproveAnnouncement,
+            &Target::at(&a.path).team(a.team_id).approval(rule),
+        ) {
+            out.push((a.id, a.title.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// `GET /announcements`.
@@ -282,6 +322,7 @@ pub async fn list(State(st): State<AppState>, user: User, Query(q): Query<ListQu
         rows,
         loudspeaker: crate::loudspeaker::own_hamlet(&st, &user).await,
         approval: approval_choices(&st, &user).await?,
+        awaiting: awaiting_approval(&st, &user, &list).await?,
         msg: (q.msg.as_deref() == Some("settings"))
             .then(|| pick(lang, "Đã lưu cách duyệt thông báo.", "Approval rule saved.")),
     };
@@ -337,6 +378,9 @@ struct ReachPage {
     urgency: &'static str,
     state: &'static str,
     approval_skipped: bool,
+    /// An emergency waiting for a leader's approval (its leaders were
+    /// told by SMS): nothing has gone out, no alert either.
+    emergency_waits: bool,
     send_at: String,
     sms_cost: String,
     households: i64,
@@ -428,6 +472,7 @@ pub async fn reach(
         urgency: urgency_label(lang, &a),
         state: state_label(lang, &a),
         approval_skipped: a.approval_skipped,
+        emergency_waits: a.state == AnnouncementState::Pending && a.urgency == Urgency::Emergency,
         send_at: when(a.send_at),
         sms_cost: an(lang)
             .sms_cost
@@ -541,27 +586,42 @@ pub async fn approve(
     }
 }
 
-#[derive(Deserialize)]
-pub struct SettingsForm {
-    csrf: String,
-    province: String,
-    approval: String,
-}
-
 /// `POST /announcements/settings`: who approves the province's
-/// announcements.
-pub async fn settings(State(st): State<AppState>, user: User, Form(f): Form<SettingsForm>) -> Page {
-    user.check_csrf(&f.csrf)?;
-    user.require(Action::SetApprovalRule)?;
-    let province: i64 = f
-        .province
+/// announcements, and the roles that may send emergencies without
+/// approval (the form's ticked `emergency_role` boxes; none ticked: none).
+pub async fn settings(
+    State(st): State<AppState>,
+    user: User,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Page {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    // A form without its fields is malformed before anything else (as
+    // the typed form's extraction refused it).
+    let province: i64 = field("province")
         .trim()
         .parse()
         .map_err(|_| WebError::Problem(Problem::BadChoice { field: "province" }))?;
-    let approval =
-        Approval::parse(&f.approval).ok_or(WebError::Problem(Problem::ApprovalRuleUnknown))?;
+    let approval = Approval::parse(field("approval"))
+        .ok_or(WebError::Problem(Problem::ApprovalRuleUnknown))?;
+    user.check_csrf(field("csrf"))?;
+    user.require(Action::SetApprovalRule)?;
+    let roles = pairs
+        .iter()
+        .filter(|(k, _)| k == "emergency_role")
+        .map(|(_, v)| danvan_domain::Role::parse(v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| WebError::Problem(Problem::EmergencyRoleInvalid))?;
+    // The page's form always carries its boxes; a form without them keeps
+    // the roles named before.
+    let roles = (field("emergency_form") == "1").then_some(&roles[..]);
     st.store
-        .set_announcement_approval(&Viewer::of(&user.p), province, approval)
+        .set_announcement_settings(&Viewer::of(&user.p), province, approval, roles)
         .await?;
     Ok(Redirect::to("/announcements?msg=settings").into_response())
 }

@@ -95,6 +95,10 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
             "The approval rule is set for a whole province",
         ),
         ApprovalRuleUnknown => two("Cách duyệt không hợp lệ", "Unknown approval rule"),
+        EmergencyRoleInvalid => two(
+            "Chỉ có thể chọn vai trò viết thông báo (cán bộ tỉnh, giám sát, cán bộ xã, tổ trưởng) để gửi tin khẩn cấp không chờ duyệt",
+            "Only a role that writes announcements (province officer, supervisor, commune officer, team leader) may be named to send emergencies without approval",
+        ),
         PublicityProvinceOnly => two(
             "Mức công khai của lĩnh vực được đặt cho cả tỉnh",
             "A topic's publicity is set for a whole province",

@@ -310,15 +310,15 @@ async fn plan_and_reach(backend: Backend) {
     assert!(public.text().await.unwrap().contains("Họp thôn"));
 
     // The leader's own announcement needs no approval; an emergency by a
-    // supervisor skips it, and says so.
+    // supervisor waits for it like any other (trust item 7).
     let (status, a) = post(&server, &leader, "/api/v1/announcements", body.clone()).await;
     assert_eq!((status, a["state"].as_str()), (201, Some("planned")), "{a}");
     let mut emergency = body.clone();
     emergency["urgency"] = json!("emergency");
     let (status, a) = post(&server, &supervisor, "/api/v1/announcements", emergency).await;
     assert_eq!(status, 201, "{a}");
-    assert_eq!(a["state"], "planned");
-    assert_eq!(a["approval_skipped"], true);
+    assert_eq!(a["state"], "pending");
+    assert_eq!(a["approval_skipped"], false);
 
     server.stop();
     db.finish().await;
@@ -606,7 +606,8 @@ async fn approval_is_configured_per_province(backend: Backend) {
     );
     let (s, v) = api_send(&server, Method::POST, &province_leader, &approve, None).await;
     assert_eq!((s, v["state"].as_str()), (200, Some("planned")), "{v}");
-    // An emergency may still skip approval, and says so.
+    // A supervisor's emergency waits (trust item 7); the commune leader's
+    // own goes out at once even under "above", and says so.
     let mut e = body("Ba");
     e["urgency"] = json!("emergency");
     let (s, a) = api_send(
@@ -614,10 +615,20 @@ async fn approval_is_configured_per_province(backend: Backend) {
         Method::POST,
         &supervisor,
         "/api/v1/announcements",
+        Some(e.clone()),
+    )
+    .await;
+    assert_eq!((s, a["state"].as_str()), (201, Some("pending")), "{a}");
+    let (s, a) = api_send(
+        &server,
+        Method::POST,
+        &commune_leader,
+        "/api/v1/announcements",
         Some(e),
     )
     .await;
     assert_eq!((s, a["state"].as_str()), (201, Some("planned")), "{a}");
+    assert_eq!(a["approval_skipped"], true, "{a}");
 
     // "none": a supervisor's goes out as written.
     let (s, _) = api_send(

@@ -7,10 +7,11 @@
 //! the plan; nothing is loaded into the process.
 
 use danvan_domain::announcement::{
-    sms_plan, AnnouncementState, Approval, DeliveryChannel, DeliveryState, Urgency, MAX_BODY_CHARS,
+    approval_request_sms, roles_from_stored, roles_to_stored, sms_plan, AnnouncementRules,
+    AnnouncementState, Approval, DeliveryChannel, DeliveryState, Urgency, MAX_BODY_CHARS,
     MAX_TITLE_CHARS,
 };
-use danvan_domain::policy::{self, Action, Target};
+use danvan_domain::policy::{self, Action, Start, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::Reach;
 use danvan_domain::{text, UnitLevel};
@@ -100,6 +101,14 @@ pub(crate) const ANNOUNCEMENT_COLUMNS: &str =
     "id, unit_id, path, team_id, title, body, topic_id, urgency, audience, gsm7, state, \
      send_at, expires_at, created_at, approved_at, approval_skipped, planned_at, households, \
      cancelled_at, cancel_reason";
+
+/// A leader who may approve an announcement, and the phone an SMS asking
+/// them to goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approver {
+    pub account_id: i64,
+    pub phone: Option<String>,
+}
 
 /// Counts of a reach page: by channel and state, and by hamlet.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -195,9 +204,13 @@ fn rejected(p: Problem) -> StoreError {
 
 impl Store {
     /// Writes an announcement at `new.unit_id`. Officers write for their
-    /// part of the tree; a team leader only for their own team. The unit's
-    /// leader approves at once by writing it; an emergency may skip the
-    /// approval (the audit log says so); anything else waits for approval.
+    /// part of the tree; a team leader only for their own team. How it
+    /// starts is the policy's ([`policy::start`]): the unit's leader
+    /// approves at once by writing it; an emergency goes out unapproved
+    /// only from a leader, the administrator or a role the province names
+    /// (the audit log says so); anything else waits for approval. Anyone
+    /// else's emergency waits too, and in the same transaction each leader
+    /// who may approve it is sent an SMS (the audit log names them).
     pub async fn create_announcement(
         &self,
         viewer: &Viewer,
@@ -215,14 +228,28 @@ impl Store {
             topic_id,
         } = self.check_announcement(viewer, new).await?;
         let now = self.now();
-        let approval = self.announcement_approval(&unit.path).await?;
+        let rules = self.announcement_rules(&unit.path).await?;
+        let approval = rules.approval;
+        let start = policy::start(
+            &viewer.subject(),
+            new.urgency,
+            approval,
+            &rules.emergency_roles,
+        );
         // Approved as it is written: by the rule, or by who writes it.
-        let leader = policy::approved_as_written(&viewer.subject(), approval);
-        let skip = !leader && new.urgency == Urgency::Emergency;
+        let leader = start == Start::Approved;
+        let skip = start == Start::EmergencyAtOnce;
         let state = if leader || skip {
             AnnouncementState::Approved
         } else {
             AnnouncementState::Pending
+        };
+        // An emergency that waits: its approvers are told at once.
+        let approvers = if state == AnnouncementState::Pending && new.urgency == Urgency::Emergency
+        {
+            self.emergency_approvers(&unit.path, approval).await?
+        } else {
+            Vec::new()
         };
         let audience_json = serde_json::to_string(&audience).unwrap_or_else(|_| "{}".into());
         let actor = &viewer.actor;
@@ -265,9 +292,96 @@ impl Store {
                     "approval": approval.as_str(),
                 })
             );
+            if new.urgency == Urgency::Emergency && state == AnnouncementState::Pending {
+                let text = approval_request_sms(id, &title);
+                let sms: Vec<NewSms> = approvers
+                    .iter()
+                    .filter_map(|l| {
+                        Some(NewSms {
+                            recipient: l.phone.as_deref()?,
+                            body: text.clone(),
+                            key: format!("ann-approve:{id}:{}", l.account_id),
+                            feedback_id: None,
+                            at: now,
+                        })
+                    })
+                    .collect();
+                outbox::queue_emergency(&mut *tx, &sms).await?;
+                let told: Vec<i64> = approvers
+                    .iter()
+                    .filter(|l| l.phone.is_some())
+                    .map(|l| l.account_id)
+                    .collect();
+                let no_phone: Vec<i64> = approvers
+                    .iter()
+                    .filter(|l| l.phone.is_none())
+                    .map(|l| l.account_id)
+                    .collect();
+                audit!(
+                    &mut *tx,
+                    self,
+                    actor,
+                    "request_approval",
+                    "announcement",
+                    id,
+                    unit.path,
+                    serde_json::json!({
+                        "urgency": new.urgency.as_str(), "sms_to": told, "without_phone": no_phone,
+                    })
+                );
+            }
             Ok::<i64, StoreError>(id)
         })?;
         self.announcement(viewer, id).await
+    }
+
+    /// The leaders who may approve an announcement written at `path` under
+    /// the province's `approval` rule: active accounts that lead the unit
+    /// or one above it (so within its province) and whom the policy lets
+    /// approve it. Those without a phone are listed too (the audit log
+    /// names them: nobody could text them).
+    pub async fn emergency_approvers(
+        &self,
+        path: &str,
+        approval: Approval,
+    ) -> Result<Vec<Approver>> {
+        let units: Vec<i64> = path.split('/').filter_map(|s| s.parse().ok()).collect();
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (0..units.len())
+            .map(|i| format!("${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT a.id, a.role, a.phone, u.path, a.leads_unit FROM accounts a JOIN units u ON u.id = a.unit_id \
+             WHERE a.leads_unit = TRUE AND a.active = TRUE AND a.unit_id IN ({list}) ORDER BY u.path DESC, a.id"
+        );
+        let rows: Vec<(i64, String, Option<String>, String, bool)> = on_db!(&self.db, |p| {
+            let mut q = sqlx::query_as(&sql);
+            for u in &units {
+                q = q.bind(*u);
+            }
+            q.fetch_all(p).await?
+        });
+        let target = Target::at(path).approval(approval);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(account_id, role, phone, unit_path, leads_unit)| {
+                let leader = Viewer {
+                    actor: crate::Actor {
+                        account_id: Some(account_id),
+                        name: String::new(),
+                    },
+                    scope: crate::Scope::unit(&unit_path),
+                    role: danvan_domain::Role::parse(&role).ok()?,
+                    leads_unit,
+                };
+                leader
+                    .may(Action::ApproveAnnouncement, &target)
+                    .then_some(Approver { account_id, phone })
+            })
+            .collect())
     }
 
     /// What writing `new` would do, written nowhere: the households it
@@ -545,14 +659,27 @@ impl Store {
 
     /// Who approves the announcements of the province of `path`.
     pub async fn announcement_approval(&self, path: &str) -> Result<Approval> {
+        Ok(self.announcement_rules(path).await?.approval)
+    }
+
+    /// The rules of the province of `path`: who approves, and the roles it
+    /// named to send emergencies without approval.
+    pub async fn announcement_rules(&self, path: &str) -> Result<AnnouncementRules> {
         let province = crate::feedback::province_of(path).unwrap_or(0);
-        let row: Option<(String,)> = on_db!(&self.db, |p| sqlx::query_as(
-            "SELECT approval FROM announcement_settings WHERE unit_id = $1"
+        let row: Option<(String, String)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT approval, emergency_roles FROM announcement_settings WHERE unit_id = $1"
         )
         .bind(province)
         .fetch_optional(p)
         .await?);
-        Ok(row.and_then(|(a,)| Approval::parse(&a)).unwrap_or_default())
+        let Some((approval, roles)) = row else {
+            return Ok(AnnouncementRules::default());
+        };
+        Ok(AnnouncementRules {
+            approval: Approval::parse(&approval).unwrap_or_default(),
+            emergency_roles: roles_from_stored(&roles)
+                .map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?,
+        })
     }
 
     /// Sets who approves a province's announcements: the administrator,
@@ -563,6 +690,21 @@ impl Store {
         province_id: i64,
         approval: Approval,
     ) -> Result<()> {
+        self.set_announcement_settings(viewer, province_id, approval, None)
+            .await
+    }
+
+    /// Sets a province's rules: who approves, and (when given) the roles
+    /// that may send emergencies without approval — only roles that write
+    /// announcements (`policy::nameable_for_emergencies`); `None` keeps
+    /// those named before.
+    pub async fn set_announcement_settings(
+        &self,
+        viewer: &Viewer,
+        province_id: i64,
+        approval: Approval,
+        emergency_roles: Option<&[danvan_domain::Role]>,
+    ) -> Result<()> {
         let unit = self.unit(&viewer.scope, province_id).await?;
         if unit.parent_id.is_some() {
             return Err(rejected(Problem::ApprovalRuleProvinceOnly));
@@ -571,18 +713,28 @@ impl Store {
             Action::SetApprovalRule,
             &Target::at(&unit.path).level(UnitLevel::Province),
         )?;
+        if emergency_roles
+            .is_some_and(|roles| !roles.iter().all(|r| policy::nameable_for_emergencies(*r)))
+        {
+            return Err(rejected(Problem::EmergencyRoleInvalid));
+        }
+        let roles = emergency_roles.map(roles_to_stored);
         let now = self.now();
         in_tx!(&self.db, |tx| {
-            sqlx::query(
-                "INSERT INTO announcement_settings (unit_id, approval, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+            let (kept,): (String,) = sqlx::query_as(
+                "INSERT INTO announcement_settings (unit_id, approval, updated_by, updated_at, emergency_roles) \
+                 VALUES ($1, $2, $3, $4, COALESCE($5, '')) \
                  ON CONFLICT (unit_id) DO UPDATE SET approval = excluded.approval, updated_by = excluded.updated_by, \
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at, \
+                 emergency_roles = COALESCE($5, announcement_settings.emergency_roles) \
+                 RETURNING emergency_roles",
             )
             .bind(unit.id)
             .bind(approval.as_str())
             .bind(viewer.actor.account_id)
             .bind(now)
-            .execute(&mut *tx)
+            .bind(roles.as_deref())
+            .fetch_one(&mut *tx)
             .await?;
             audit!(
                 &mut *tx,
@@ -592,7 +744,7 @@ impl Store {
                 "announcement_settings",
                 unit.id,
                 unit.path,
-                serde_json::json!({"approval": approval.as_str()})
+                serde_json::json!({"approval": approval.as_str(), "emergency_roles": kept})
             );
             Ok::<(), StoreError>(())
         })?;

@@ -71,19 +71,33 @@ pub struct NewSms<'a> {
     pub at: i64,
 }
 
-/// Rows per statement: 5 parameters each, far under SQLite's limit.
+/// Rows per statement: 7 parameters each, far under SQLite's limit.
 const QUEUE_CHUNK: usize = 1000;
 
 /// The writer of the outbox's messages: every path that queues an SMS
 /// comes here (or to [`queue_announcement`], its set-based twin for a
 /// plan), inside the transaction of the change it tells about.
 pub async fn queue<'c>(conn: impl Into<Conn<'c>>, messages: &[NewSms<'_>]) -> Result<()> {
+    queue_as(conn, messages, Urgency::Normal).await
+}
+
+/// Messages about an emergency (a leader asked to approve one): as
+/// [`queue`], but the quiet hours do not hold them.
+pub async fn queue_emergency<'c>(conn: impl Into<Conn<'c>>, messages: &[NewSms<'_>]) -> Result<()> {
+    queue_as(conn, messages, Urgency::Emergency).await
+}
+
+async fn queue_as<'c>(
+    conn: impl Into<Conn<'c>>,
+    messages: &[NewSms<'_>],
+    urgency: Urgency,
+) -> Result<()> {
     let mut conn = conn.into();
     for chunk in messages.chunks(QUEUE_CHUNK) {
         let sql = format!(
-            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at, updated_at) \
+            "INSERT INTO outbox (channel, recipient, body, feedback_id, idempotency_key, created_at, updated_at, urgency) \
              VALUES {} ON CONFLICT (idempotency_key) DO NOTHING",
-            conn.values("('sms', ?, ?, ?, ?, ?, ?)", chunk.len())
+            conn.values("('sms', ?, ?, ?, ?, ?, ?, ?)", chunk.len())
         );
         on_conn!(&mut conn, |c| {
             let mut q = sqlx::query(&sql);
@@ -94,7 +108,8 @@ pub async fn queue<'c>(conn: impl Into<Conn<'c>>, messages: &[NewSms<'_>]) -> Re
                     .bind(m.feedback_id)
                     .bind(&m.key)
                     .bind(m.at)
-                    .bind(m.at);
+                    .bind(m.at)
+                    .bind(urgency.as_str());
             }
             q.execute(&mut **c).await?;
         });
