@@ -56,15 +56,18 @@ fn checked(
     }
     let code = TrackingCode::parse(code).ok_or(WebError::NotFound)?;
     // Every try counts, right or wrong: the limit is on guessing.
-    if !limits.reporter_ip.try_acquire(client) || !limits.reporter_code.try_acquire(code.as_str())
-    {
+    if !limits.reporter_ip.try_acquire(client) || !limits.reporter_code.try_acquire(code.as_str()) {
         return Ok(Err(back(&code, "slow")));
     }
     Ok(Ok(code))
 }
 
 /// The reporter's phone, proven by the one-time code in the form.
-async fn proven(st: &AppState, code: &TrackingCode, f: &ReporterForm) -> Result<Option<Phone>, WebError> {
+async fn proven(
+    st: &AppState,
+    code: &TrackingCode,
+    f: &ReporterForm,
+) -> Result<Option<Phone>, WebError> {
     Ok(st.store.prove_reporter(code.as_str(), &f.otp).await?)
 }
 

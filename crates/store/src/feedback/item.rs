@@ -872,7 +872,11 @@ impl Store {
     /// phone the report came with (the code is public — status page,
     /// Open311 — the phone is not), so an item without a phone takes no
     /// messages this way.
-    pub(crate) async fn reporter_item(&self, code: &str, phone: Option<&Phone>) -> Result<Feedback> {
+    pub(crate) async fn reporter_item(
+        &self,
+        code: &str,
+        phone: Option<&Phone>,
+    ) -> Result<Feedback> {
         let id = self.feedback_id(code).await?;
         let sql = format!("{FEEDBACK_SELECT} WHERE f.id = $1");
         let f: Option<Feedback> = on_db!(&self.db, |p| sqlx::query_as(&sql)

@@ -44,7 +44,8 @@ async fn insert<'c>(
     now: i64,
 ) -> Result<i64> {
     let mut conn = conn.into();
-    let (id,): (i64,) = on_conn!(&mut conn, |c| sqlx::query_as(
+    let (id,): (i64,) = on_conn!(&mut conn, |c| {
+        sqlx::query_as(
         "INSERT INTO reporter_codes (feedback_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id"
     )
     .bind(feedback_id)
@@ -52,7 +53,8 @@ async fn insert<'c>(
     .bind(now)
     .bind(now + CODE_SECONDS)
     .fetch_one(&mut **c)
-    .await?);
+    .await?
+    });
     Ok(id)
 }
 
@@ -110,7 +112,8 @@ impl Store {
             return Ok(None);
         };
         let now = self.now();
-        let live: Option<(i64, String)> = on_db!(&self.db, |p| sqlx::query_as(
+        let live: Option<(i64, String)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
             "SELECT id, code_hash FROM reporter_codes WHERE feedback_id = $1 AND expires_at > $2 AND tries < $3 \
              ORDER BY id DESC LIMIT 1"
         )
@@ -118,7 +121,8 @@ impl Store {
         .bind(now)
         .bind(MAX_TRIES)
         .fetch_optional(p)
-        .await?);
+        .await?
+        });
         let Some((row, hash)) = live else {
             return Ok(None);
         };
@@ -129,9 +133,7 @@ impl Store {
             .bind(id)
             .fetch_optional(p)
             .await?);
-            return Ok(phone
-                .and_then(|(p,)| p)
-                .and_then(|p| Phone::parse(&p).ok()));
+            return Ok(phone.and_then(|(p,)| p).and_then(|p| Phone::parse(&p).ok()));
         }
         on_db!(&self.db, |p| sqlx::query(
             "UPDATE reporter_codes SET tries = tries + 1 WHERE id = $1"
