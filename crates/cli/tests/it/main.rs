@@ -37,3 +37,4 @@ mod schema_parity;
 mod search;
 mod security;
 mod trust;
+mod trust_web;
