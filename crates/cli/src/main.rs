@@ -338,10 +338,11 @@ async fn open(db: &DbArg) -> Result<Store> {
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo { data_dir, bind } => {
-            std::fs::create_dir_all(&data_dir)
+            danvan_store::sqlite_file::create_private_dir(&data_dir)
                 .with_context(|| format!("không tạo được thư mục {}", data_dir.display()))?;
             let db_path = data_dir.join("danvan.db");
             let url = format!("sqlite://{}", db_path.display());
+            let _lock = danvan::runtime::claim_database(&url)?;
             let store = open(&DbArg { database_url: url }).await?;
             let loaded = demo::load_if_empty(&store)
                 .await
@@ -379,6 +380,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         "--trusted-proxy «{bad}»: cần một địa chỉ IP hoặc mạng, ví dụ 10.0.0.0/8"
                     )
                 })?;
+            let _lock = danvan::runtime::claim_database(&db.database_url)?;
             let store = open(&db).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await

@@ -1,8 +1,10 @@
 //! What the server runs beside its HTTP routes for as long as it lives:
 //! the minute's sweeper (the feedback sweep, then the outbox's: announcements
 //! due are planned, unacknowledged SMS fall back to visits). The SMS sender
-//! is `danvan_sms::spawn_sms_sender`.
+//! is `danvan_sms::spawn_sms_sender`. Before it starts, a SQLite database
+//! is claimed: made private and locked to this process.
 
+use danvan_store::sqlite_file::{self, ServeLock};
 use danvan_store::Store;
 
 /// How often late feedback is escalated and answered items closed.
@@ -31,4 +33,27 @@ pub fn spawn_sweeper(store: Store, public_url: Option<String>) {
             }
         }
     });
+}
+
+/// Claims a SQLite database for this server before it is opened: refuses
+/// it when another `serve` or `demo` holds it, and takes group and world
+/// access away from its files (`sqlite_file::tighten` says why tightened,
+/// not refused). The lock lasts as long as the value. PostgreSQL needs
+/// neither: None.
+pub fn claim_database(url: &str) -> anyhow::Result<Option<ServeLock>> {
+    let Some(db) = sqlite_file::path_of(url) else {
+        return Ok(None);
+    };
+    let lock = sqlite_file::lock(&db)?;
+    let done = sqlite_file::tighten(&db)?;
+    for path in &done.changed {
+        tracing::warn!(path = %path.display(), "others could read the database: made private to its owner");
+    }
+    if let Some(dir) = &done.shared_dir {
+        tracing::warn!(
+            dir = %dir.display(),
+            "the database's folder holds other files and others may list it; its files are private, a folder of its own is better"
+        );
+    }
+    Ok(Some(lock))
 }

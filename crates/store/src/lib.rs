@@ -14,6 +14,7 @@ pub mod error;
 pub mod feedback;
 pub mod registry;
 pub mod scope;
+pub mod sqlite_file;
 mod typed;
 pub mod viewer;
 mod writers;
@@ -113,13 +114,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens `sqlite://PATH` (created if missing) or `postgres://…`.
+    /// Opens `sqlite://PATH` (created if missing, readable by its owner
+    /// only) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
         Self::connect_with_clock(url, Arc::new(SystemClock)).await
     }
 
     pub async fn connect_with_clock(url: &str, clock: Arc<dyn Clock>) -> Result<Store> {
         let db = if url.starts_with("sqlite:") {
+            // Made here 0600 rather than by SQLite 0644 (see `sqlite_file`).
+            if let Some(path) = sqlite_file::path_of(url) {
+                sqlite_file::create_private(&path)?;
+            }
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| {
                     StoreError::Config(format!("địa chỉ cơ sở dữ liệu không hợp lệ: {e}"))

@@ -38,3 +38,4 @@ mod schema_parity;
 mod search;
 mod security;
 mod trust;
+mod trust_web;
