@@ -89,6 +89,10 @@ fn with_security_headers(router: Router) -> Router {
         .layer(h(header::X_FRAME_OPTIONS, "DENY"))
         .layer(h(header::REFERRER_POLICY, "same-origin"))
         .layer(h(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(self)"))
+        // Pages and API answers carry personal data: no cache keeps them
+        // (a shared phone's back button, a proxy). What may be cached —
+        // assets, feeds, audio — says so itself and is left as it is.
+        .layer(h(header::CACHE_CONTROL, "no-store"))
 }
 
 /// Serves the router on `addr` until the process ends.

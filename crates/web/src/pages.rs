@@ -101,10 +101,21 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths, so the login form cannot bounce a person elsewhere.
-fn safe_next(next: Option<&str>) -> String {
+/// Only a path of this site, so the login form or the language switch
+/// cannot send a person elsewhere: one leading `/`, then no `/` or `\`
+/// (`//evil`, `/\evil` are other hosts to a browser), and no control
+/// character or space anywhere (a browser drops a tab or newline inside
+/// a URL, so `/\t/evil` becomes `//evil`).
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n[1..].starts_with(['/', '\\'])
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_string()
+        }
         _ => "/".into(),
     }
 }
@@ -119,7 +130,12 @@ pub fn anon_chrome(lang: Lang) -> Chrome {
     }
 }
 
-pub async fn login_form(lang: Lang, headers: HeaderMap, Query(q): Query<NextQuery>) -> Page {
+pub async fn login_form(
+    State(st): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Page {
     let (token, fresh) = match cookie(&headers, PRE_CSRF_COOKIE) {
         Some(t) if t.len() == 64 => (t.to_string(), false),
         _ => (danvan_store::registry::account::new_token().0, true),
@@ -133,7 +149,7 @@ pub async fn login_form(lang: Lang, headers: HeaderMap, Query(q): Query<NextQuer
     };
     let mut res = html(page)?;
     if fresh {
-        if let Ok(v) = set_cookie(PRE_CSRF_COOKIE, &token, 86400, false).parse() {
+        if let Ok(v) = set_cookie(PRE_CSRF_COOKIE, &token, 86400, st.secure_cookies).parse() {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -1050,13 +1066,19 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
 }
 
 #[derive(Deserialize)]
-pub struct ExportQuery {
+pub struct ExportForm {
+    #[serde(default)]
+    csrf: String,
     unit: i64,
     #[serde(default)]
     format: String,
 }
 
-pub async fn export(State(st): State<AppState>, user: User, Query(q): Query<ExportQuery>) -> Page {
+/// `POST /export`: a download of personal data, audited in the name of who
+/// asks — so a form with its CSRF token, never a link another site could
+/// make a signed-in browser follow.
+pub async fn export(State(st): State<AppState>, user: User, Form(q): Form<ExportForm>) -> Page {
+    user.check_csrf(&q.csrf)?;
     user.require(Action::ExportRegistry)?;
     let unit = st.store.unit(&user.p.scope, q.unit).await?;
     let xlsx = q.format == "xlsx";

@@ -331,7 +331,7 @@ fn build() -> Table {
         .get(Can(A::ImportRegistry), pages::import_form)
         .post(Can(A::ImportRegistry), pages::import_upload);
     t.at("/export", &[])
-        .get(Can(A::ExportRegistry), pages::export);
+        .post(Can(A::ExportRegistry), pages::export);
     t.at("/audit", &[]).get(Can(A::ReadAudit), pages::audit);
     t.at("/admin/keys", &[])
         .get(Can(A::ManageAccounts), accounts::keys);

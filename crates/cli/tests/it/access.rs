@@ -333,12 +333,46 @@ async fn audit_log_records_changes_and_exports(b: Backend) {
         .unwrap();
     assert_eq!(res.status(), 303);
     let phuc_son = unit_id(s, "xa phuc son").await;
+    // A link (GET) starts no export; a form without its token neither
+    // (issue 13, item 11): a cross-site page cannot export in one's name.
     let res = c
         .get(server.url(&format!("/export?unit={phuc_son}&format=csv")))
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 405);
+    let unit = phuc_son.to_string();
+    let res = c
+        .post(server.url("/export"))
+        .form(&[
+            ("csrf", "forged"),
+            ("unit", unit.as_str()),
+            ("format", "csv"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let exports = |entries: &[danvan_store::audit::AuditEntry]| {
+        entries.iter().filter(|e| e.action == "export").count()
+    };
+    let before = s
+        .audit_entries(&danvan_store::Viewer::cli(), None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(exports(&before), 0, "nothing exported yet");
+    let res = c
+        .post(server.url("/export"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("unit", unit.as_str()),
+            ("format", "csv"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let body = res.text().await.unwrap();
     assert!(body.contains("Mã hộ"));
     assert!(!body.contains("024085009876"), "citizen ids leave masked");

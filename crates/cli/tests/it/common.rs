@@ -157,6 +157,20 @@ impl Server {
         limits: danvan_web::rate_limit::RateLimits,
         trusted_proxies: danvan_web::client::TrustedProxies,
     ) -> Server {
+        Server::start_full(store, limits, trusted_proxies, false).await
+    }
+
+    /// As behind HTTPS: cookies `Secure`.
+    pub async fn start_secure(store: &Store) -> Server {
+        Server::start_full(store, Default::default(), Default::default(), true).await
+    }
+
+    async fn start_full(
+        store: &Store,
+        limits: danvan_web::rate_limit::RateLimits,
+        trusted_proxies: danvan_web::client::TrustedProxies,
+        secure_cookies: bool,
+    ) -> Server {
         let uploads = tempfile::tempdir().expect("uploads");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -164,7 +178,7 @@ impl Server {
         let addr = listener.local_addr().expect("addr");
         let state = danvan_web::AppState {
             store: store.clone(),
-            secure_cookies: false,
+            secure_cookies,
             upload_dir: uploads.path().to_path_buf(),
             public_url: None,
             trusted_proxies,

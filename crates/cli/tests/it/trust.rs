@@ -1045,3 +1045,112 @@ async fn item14_an_import_does_not_block_a_residents_report() {
     assert_eq!(f.code, r.code);
     db.finish().await;
 }
+
+/// Item 12: the language switch and the login send a person only to a
+/// path of this site, whatever `next` says.
+async fn item12_no_redirect_off_the_site(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let server = Server::start(&db.store).await;
+    let c = client();
+    for next in [
+        "//evil.example",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "javascript:alert(1)",
+        " /x",
+        "/\n/evil.example",
+    ] {
+        let res = c
+            .get(server.url("/lang"))
+            .query(&[("set", "en"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            to.starts_with('/') && !to.starts_with("//") && !to.contains("evil"),
+            "{next:?} → {to}"
+        );
+    }
+    // The review's own URL: `%09` decodes to a tab, which a browser drops.
+    let res = c
+        .get(server.url("/lang?set=en&next=/%09/evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/");
+    // A path of the site is kept.
+    let res = c
+        .get(server.url("/lang"))
+        .query(&[("set", "vi"), ("next", "/feedback?state=open")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/feedback?state=open");
+    // The login's hidden `next` is cleaned the same way.
+    let page = c
+        .get(server.url("/login"))
+        .query(&[("next", "/\t/evil.example")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(input_value(&page, "next").as_deref(), Some("/"));
+    server.stop();
+    db.finish().await;
+}
+both!(item12_no_redirect_off_the_site);
+
+/// Item 11: pages and API answers with personal data are not cached, and
+/// the pre-login CSRF cookie is `Secure` under `--secure-cookies`.
+async fn item11_no_store_and_secure_cookies(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let server = Server::start(s).await;
+    let (c, _) = login(&server, "xa.phucson", PW).await;
+    let household = s
+        .team_households(
+            &Scope::all(),
+            s.principal_by_username("totruong.maihoang1")
+                .await
+                .unwrap()
+                .team_id
+                .unwrap(),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let res = c
+        .get(server.url(&format!("/households/{household}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let key = crate::common::api_token(s, "xa.phucson").await;
+    let res = reqwest::Client::new()
+        .get(server.url(&format!("/api/v1/households/{household}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    // The stylesheet keeps its own caching.
+    let res = c.get(server.url("/static/app.css")).send().await.unwrap();
+    assert_ne!(res.headers()["cache-control"], "no-store");
+    server.stop();
+
+    let secure = Server::start_secure(s).await;
+    let res = client().get(secure.url("/login")).send().await.unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("dv_csrf=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    secure.stop();
+    db.finish().await;
+}
+both!(item11_no_store_and_secure_cookies);
