@@ -121,8 +121,19 @@ fn item15_one_lock_per_database_file() {
     drop((other, again));
 }
 
+/// A server the test started; stopped when dropped, also when the test
+/// fails half-way.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `danvan ARGS`, waiting for the line it prints once it listens.
-fn start(args: &[&str]) -> Child {
+fn start(args: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_danvan"))
         .args(args)
         .env("DANVAN_LOG", "warn")
@@ -144,12 +155,29 @@ fn start(args: &[&str]) -> Child {
     }
     // The rest of its output is not read: keep the pipe drained.
     std::thread::spawn(move || for _ in lines {});
-    child
+    Running(child)
 }
 
-fn stop(mut c: Child) {
-    let _ = c.kill();
-    let _ = c.wait();
+/// `danvan ARGS`, expected to stop at once with an error: its stderr.
+/// One still running after a minute is a failure, not a hang.
+fn refused(args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_danvan"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            drop(Running(child));
+            panic!("danvan {args:?} was not refused: it runs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "danvan {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Item 15 (and 10) through the binary: a second `serve` on the file a
@@ -171,25 +199,19 @@ fn item15_second_server_on_one_sqlite_file_is_refused() {
     let a = serve("a.db");
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let first = start(&a);
-    let second = Command::new(env!("CARGO_BIN_EXE_danvan"))
-        .args(&a)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success(), "a second server on a.db ran");
+    let err = refused(&a);
     assert!(
         err.starts_with("lỗi: cơ sở dữ liệu")
             && err.contains("đang được một máy chủ danvan khác phục vụ")
-            && err.contains(&format!("tiến trình {}", first.id())),
+            && err.contains(&format!("tiến trình {}", first.0.id())),
         "{err}"
     );
     let b = serve("b.db");
     let b: Vec<&str> = b.iter().map(String::as_str).collect();
-    let other = start(&b);
-    stop(other);
+    drop(start(&b));
     // The lock goes with the process.
-    stop(first);
-    stop(start(&a));
+    drop(first);
+    drop(start(&a));
 
     // The demo: its folder 0700, its database 0600; a second demo on the
     // same folder is refused.
@@ -206,11 +228,6 @@ fn item15_second_server_on_one_sqlite_file_is_refused() {
     ] {
         assert_eq!(mode(&data.join(f)), 0o600, "{f}");
     }
-    let second = Command::new(env!("CARGO_BIN_EXE_danvan"))
-        .args(demo)
-        .output()
-        .unwrap();
-    assert!(!second.status.success());
-    assert!(String::from_utf8_lossy(&second.stderr).contains("danvan khác"));
-    stop(running);
+    assert!(refused(&demo).contains("danvan khác"));
+    drop(running);
 }
