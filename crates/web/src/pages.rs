@@ -1069,7 +1069,10 @@ pub async fn import_upload(State(st): State<AppState>, user: User, mut mp: Multi
 pub struct ExportForm {
     #[serde(default)]
     csrf: String,
-    unit: i64,
+    /// Text, so that a missing or bad unit is answered in the reader's
+    /// language rather than by the framework's plain-text rejection.
+    #[serde(default)]
+    unit: String,
     #[serde(default)]
     format: String,
 }
@@ -1080,7 +1083,17 @@ pub struct ExportForm {
 pub async fn export(State(st): State<AppState>, user: User, Form(q): Form<ExportForm>) -> Page {
     user.check_csrf(&q.csrf)?;
     user.require(Action::ExportRegistry)?;
-    let unit = st.store.unit(&user.p.scope, q.unit).await?;
+    let unit_id: i64 = q.unit.trim().parse().map_err(|_| {
+        WebError::BadRequest(
+            label(
+                user.lang,
+                "Hãy chọn đơn vị cần xuất.",
+                "Choose the unit to export.",
+            )
+            .into(),
+        )
+    })?;
+    let unit = st.store.unit(&user.p.scope, unit_id).await?;
     let xlsx = q.format == "xlsx";
     let tmp = tempfile::Builder::new()
         .prefix("export-")

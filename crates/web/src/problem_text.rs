@@ -467,6 +467,15 @@ pub fn field_error(lang: Lang, e: &FieldError) -> String {
     }
 }
 
+/// A wait as people say it: seconds under two minutes, else minutes.
+fn wait_words(seconds: i64) -> (i64, &'static str, &'static str) {
+    if seconds < 120 {
+        (seconds.max(1), "giây", "seconds")
+    } else {
+        ((seconds + 59) / 60, "phút", "minutes")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,14 +594,5 @@ mod documented {
         }
         assert!(literal > 5, "the handlers' own codes were found");
         assert!(missing.is_empty(), "not in openapi.json: {missing:?}");
-    }
-}
-
-/// A wait as people say it: seconds under two minutes, else minutes.
-fn wait_words(seconds: i64) -> (i64, &'static str, &'static str) {
-    if seconds < 120 {
-        (seconds.max(1), "giây", "seconds")
-    } else {
-        ((seconds + 59) / 60, "phút", "minutes")
     }
 }

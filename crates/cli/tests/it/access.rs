@@ -353,6 +353,19 @@ async fn audit_log_records_changes_and_exports(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // A bad unit: a page in Vietnamese, nothing exported.
+    let res = c
+        .post(server.url("/export"))
+        .form(&[("csrf", csrf.as_str()), ("unit", "abc"), ("format", "csv")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Hãy chọn đơn vị cần xuất"));
     let exports = |entries: &[danvan_store::audit::AuditEntry]| {
         entries.iter().filter(|e| e.action == "export").count()
     };

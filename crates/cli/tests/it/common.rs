@@ -290,6 +290,21 @@ pub async fn outbox_for(store: &Store, feedback_id: i64) -> Vec<(String, String)
     }
 }
 
+/// The one-time codes sent to the reporter of `feedback_id`, oldest first,
+/// read off the SMS as the reporter's phone would show them.
+pub async fn reporter_codes(store: &Store, feedback_id: i64) -> Vec<String> {
+    outbox_for(store, feedback_id)
+        .await
+        .into_iter()
+        .filter(|(_, body)| body.starts_with("Ma xac nhan"))
+        .filter_map(|(_, body)| {
+            body.split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
 /// A phone number of a resident in `username`'s team, and the hamlet of
 /// that resident's household (SMS reports are placed by the phone).
 pub async fn team_resident_phone(store: &Store, username: &str) -> (String, i64) {

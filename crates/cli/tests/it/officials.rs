@@ -817,20 +817,6 @@ async fn reporters_rate_answers_by_sms(b: Backend) {
 }
 both!(reporters_rate_answers_by_sms);
 
-/// The one-time code the reporter of `feedback_id` was last sent, read
-/// off the SMS as the reporter's phone would show it.
-async fn last_reporter_code(s: &Store, feedback_id: i64) -> Option<String> {
-    let sms = crate::common::outbox_for(s, feedback_id).await;
-    sms.iter()
-        .rev()
-        .find(|(_, body)| body.starts_with("Ma xac nhan"))
-        .and_then(|(_, body)| {
-            body.split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() == 6)
-                .map(str::to_string)
-        })
-}
-
 /// On the public status page the reporter rates the answer and writes
 /// back, proving who they are with a one-time code sent by SMS to the
 /// phone the report came with (issue 13, item 1): a wrong phone and the
@@ -900,7 +886,10 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
     let sent = crate::common::outbox_for(&s, r1).await;
     assert_eq!(sent.len(), sms_before + 1);
     assert_eq!(sent.last().unwrap().0, "+84912000111");
-    let otp = last_reporter_code(&s, r1).await.expect("a code by SMS");
+    let otp = crate::common::reporter_codes(&s, r1)
+        .await
+        .pop()
+        .expect("a code by SMS");
     let (_, to) = post(
         verify.clone(),
         vec![("csrf", csrf.clone()), ("phone", "12".into())],
@@ -964,7 +953,10 @@ async fn reporters_rate_and_write_back_on_the_status_page(b: Backend) {
     )
     .await;
     assert!(to.contains("msg=sent"), "{to}");
-    let otp2 = last_reporter_code(&s, r2).await.expect("a code for r2");
+    let otp2 = crate::common::reporter_codes(&s, r2)
+        .await
+        .pop()
+        .expect("a code for r2");
     let (_, to) = post(
         format!("/r/{code2}/rate"),
         vec![

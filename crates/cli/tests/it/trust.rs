@@ -15,7 +15,9 @@ use danvan_store::registry::account::{
 use danvan_store::{Actor, FixedClock, Scope, Store, StoreError};
 use danvan_web::rate_limit::{Limit, RateLimits};
 
-use crate::common::{client, input_value, login, outbox_for, unit_id, Backend, Server, TestDb, PW};
+use crate::common::{
+    client, input_value, login, reporter_codes, unit_id, Backend, Server, TestDb, PW,
+};
 
 /// A web report in Mai Hoàng from `phone`, topic `topic`; its id and code.
 pub(crate) async fn reported(s: &Store, topic: &str, phone: &str) -> (i64, String) {
@@ -31,20 +33,6 @@ pub(crate) async fn reported(s: &Store, topic: &str, phone: &str) -> (i64, Strin
     (r.id, r.code)
 }
 
-/// The codes sent for an item, newest last.
-async fn codes_sent(s: &Store, id: i64) -> Vec<String> {
-    outbox_for(s, id)
-        .await
-        .into_iter()
-        .filter(|(_, b)| b.starts_with("Ma xac nhan"))
-        .filter_map(|(_, b)| {
-            b.split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() == 6)
-                .map(str::to_string)
-        })
-        .collect()
-}
-
 /// Item 1: a code is spent after a few wrong tries, an item gets few codes
 /// an hour, and a phone that is not the reporter's gets none — all counted
 /// in the database, where every server process sees them.
@@ -55,12 +43,12 @@ async fn item1_reporter_codes_are_few_and_short_lived(b: Backend) {
     let owner = Phone::parse("0912345678").unwrap();
     let stranger = Phone::parse("0987654321").unwrap();
     s.send_reporter_code(&code, &stranger).await.unwrap();
-    assert!(codes_sent(s, id).await.is_empty());
+    assert!(reporter_codes(s, id).await.is_empty());
     // An unknown code answers the same, and sends nothing.
     s.send_reporter_code("ZZZZZZZZ", &owner).await.unwrap();
 
     s.send_reporter_code(&code, &owner).await.unwrap();
-    let otp = codes_sent(s, id).await.pop().expect("a code");
+    let otp = reporter_codes(s, id).await.pop().expect("a code");
     let wrong = if otp == "000000" { "111111" } else { "000000" };
     assert_eq!(s.prove_reporter(&code, wrong).await.unwrap(), None);
     assert_eq!(
@@ -79,7 +67,7 @@ async fn item1_reporter_codes_are_few_and_short_lived(b: Backend) {
     for _ in 1..MAX_CODES_PER_HOUR + 2 {
         s.send_reporter_code(&code, &owner).await.unwrap();
     }
-    assert_eq!(codes_sent(s, id).await.len() as i64, MAX_CODES_PER_HOUR);
+    assert_eq!(reporter_codes(s, id).await.len() as i64, MAX_CODES_PER_HOUR);
     db.finish().await;
 }
 both!(item1_reporter_codes_are_few_and_short_lived);
@@ -153,15 +141,7 @@ async fn viewer_of(s: &Store, username: &str) -> Viewer {
 /// supervisor neither reads nor acts; the province handles it in full.
 async fn item2_an_escalated_confidential_item_leaves_the_commune(b: Backend) {
     let db = TestDb::demo(b).await;
-    let clock = Arc::new(FixedClock::new(
-        chrono::Utc
-            .with_ymd_and_hms(2026, 6, 1, 1, 0, 0)
-            .single()
-            .unwrap(),
-    ));
-    let s = Store::connect_with_clock(&db.url, clock.clone())
-        .await
-        .unwrap();
+    let (s, clock) = frozen(&db).await;
     let hamlet = unit_id(&s, "mai hoang").await;
     let tip = NewFeedback {
         severity: Severity::Urgent,
@@ -402,9 +382,8 @@ async fn item3_what_is_published(b: Backend) {
 }
 both!(item3_what_is_published);
 
-/// A store whose clock stands still until told, and an account with a
-/// phone that logs in by it: `lan.nguyen`, phone 0912 345 678.
-async fn frozen_with_phone_account(db: &TestDb) -> (Store, Arc<FixedClock>) {
+/// A store on `db` whose clock stands still at a Monday morning until told.
+async fn frozen(db: &TestDb) -> (Store, Arc<FixedClock>) {
     let clock = Arc::new(FixedClock::new(
         chrono::Utc
             .with_ymd_and_hms(2026, 6, 1, 1, 0, 0)
@@ -414,6 +393,13 @@ async fn frozen_with_phone_account(db: &TestDb) -> (Store, Arc<FixedClock>) {
     let s = Store::connect_with_clock(&db.url, clock.clone())
         .await
         .unwrap();
+    (s, clock)
+}
+
+/// A store whose clock stands still until told, and an account with a
+/// phone that logs in by it: `lan.nguyen`, phone 0912 345 678.
+async fn frozen_with_phone_account(db: &TestDb) -> (Store, Arc<FixedClock>) {
+    let (s, clock) = frozen(db).await;
     let commune = unit_id(&s, "xa phuc son").await;
     s.create_account(
         &Actor::cli(),

@@ -45,7 +45,8 @@ impl ReadMeter {
         while q.front().is_some_and(|(t, _)| now - t >= WINDOW_SECONDS) {
             q.pop_front();
         }
-        let before = distinct(q);
+        // Each household is in the window once, so its length is the count.
+        let before = q.len();
         let new: Vec<i64> = households
             .iter()
             .copied()
@@ -67,11 +68,6 @@ impl ReadMeter {
             Verdict::Fine
         }
     }
-}
-
-fn distinct(q: &VecDeque<(i64, i64)>) -> usize {
-    // Each household is pushed once per window (see `count`).
-    q.len()
 }
 
 impl Store {
