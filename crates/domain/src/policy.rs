@@ -40,8 +40,13 @@ pub enum Action {
     ExportRegistry,
     /// Read the audit log of a part of the tree.
     ReadAudit,
-    /// List and revoke API keys, disable accounts, of a part of the tree.
+    /// Create accounts, reset their passwords, list and revoke API keys,
+    /// disable accounts — of a part of the tree, for roles below one's own.
     ManageAccounts,
+    /// Add units below one's own, rename, merge, split and move them.
+    ManageUnits,
+    /// Add, rename and close teams and groups; their members and terms.
+    ManageTeams,
 
     // Feedback.
     /// Follow the items of the part of the tree, add notes.
@@ -89,7 +94,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 29] = [
         Action::ReadRegistry,
         Action::EditResident,
         Action::ReadCitizenId,
@@ -98,6 +103,8 @@ impl Action {
         Action::ExportRegistry,
         Action::ReadAudit,
         Action::ManageAccounts,
+        Action::ManageUnits,
+        Action::ManageTeams,
         Action::ReadFeedback,
         Action::HandleFeedback,
         Action::ReadConfidentialFeedback,
@@ -129,6 +136,8 @@ impl Action {
             Action::ExportRegistry => "export_registry",
             Action::ReadAudit => "read_audit",
             Action::ManageAccounts => "manage_accounts",
+            Action::ManageUnits => "manage_units",
+            Action::ManageTeams => "manage_teams",
             Action::ReadFeedback => "read_feedback",
             Action::HandleFeedback => "handle_feedback",
             Action::ReadConfidentialFeedback => "read_confidential_feedback",
@@ -165,6 +174,8 @@ impl Action {
             }
             Action::HandleFeedback => "the item's hamlet or handling unit in scope",
             Action::ReadConfidentialFeedback => "the handling unit (now) in scope",
+            Action::ManageAccounts => "an account of a role below one's own",
+            Action::ManageUnits => "a unit below one's own",
             _ => "",
         }
     }
@@ -203,7 +214,11 @@ pub fn grants(role: Role, action: Action) -> bool {
         | Action::ExportRegistry
         | Action::ReadCitizenId => any(KEEPERS),
         Action::ReadAudit => any(OFFICERS) || any(OVERSIGHT),
-        Action::ManageAccounts => role == Role::Admin,
+        // The keepers of a part of the tree keep its accounts, for the roles
+        // below theirs (see `ranks_below`).
+        Action::ManageAccounts | Action::ManageTeams => any(KEEPERS),
+        // The tree itself changes by decision of a province (or the state).
+        Action::ManageUnits => matches!(role, Role::Admin | Role::ProvinceOfficer),
         Action::HandleFeedback
         | Action::ReadConfidentialFeedback
         | Action::ApproveFeedbackAnswer
@@ -272,6 +287,11 @@ pub struct Target<'a> {
     /// only by the unit that handles it now (`handled_at`), never by the
     /// units it passed through on its way up.
     pub confidential: bool,
+    /// The role of the account the action is about (accounts).
+    pub role: Option<Role>,
+    /// The action adds something under `path` (a unit under its parent),
+    /// rather than changing the unit at `path`.
+    pub below: bool,
 }
 
 impl<'a> Target<'a> {
@@ -310,6 +330,16 @@ impl<'a> Target<'a> {
         self.confidential = confidential;
         self
     }
+    /// An account of `role`.
+    pub fn role(mut self, role: Role) -> Self {
+        self.role = Some(role);
+        self
+    }
+    /// Something added under the unit at `path`.
+    pub fn below(mut self) -> Self {
+        self.below = true;
+        self
+    }
 }
 
 /// Why an action is refused; each is a stable error code.
@@ -332,10 +362,15 @@ pub enum Denial {
     OwnTeamOnly,
     /// A setting of the whole province, by its own leaders.
     ProvinceOnly,
+    /// One's own unit (and the units above) change by decision of the
+    /// level above.
+    OwnUnit,
+    /// An account of one's own role or above is kept by the level above.
+    RoleAbove,
 }
 
 impl Denial {
-    pub const ALL: [Denial; 7] = [
+    pub const ALL: [Denial; 9] = [
         Denial::Role,
         Denial::Scope,
         Denial::NotLeader,
@@ -343,6 +378,8 @@ impl Denial {
         Denial::NotWriter,
         Denial::OwnTeamOnly,
         Denial::ProvinceOnly,
+        Denial::OwnUnit,
+        Denial::RoleAbove,
     ];
 
     /// The stable code of the refusal (the JSON API's `error.code`).
@@ -355,6 +392,8 @@ impl Denial {
             Denial::NotWriter => "forbidden.not_writer",
             Denial::OwnTeamOnly => "forbidden.own_team_only",
             Denial::ProvinceOnly => "forbidden.province_only",
+            Denial::OwnUnit => "forbidden.own_unit",
+            Denial::RoleAbove => "forbidden.role_above",
         }
     }
 }
@@ -447,8 +486,53 @@ pub fn decide(who: &Subject, action: Action, target: &Target) -> Result<(), Deni
                 _ => Err(Denial::ProvinceOnly),
             }
         }
+        Action::ManageUnits => {
+            // A province officer changes the communes and hamlets below
+            // their province, never the province itself.
+            let own = target.path == Some(who.path) && !target.below;
+            if who.is_admin() || !own {
+                Ok(())
+            } else {
+                Err(Denial::OwnUnit)
+            }
+        }
+        Action::ManageAccounts => match target.role {
+            Some(r) if !ranks_below(r, who.role) => Err(Denial::RoleAbove),
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
+}
+
+/// Where a role stands, for who keeps whose account: the administrator,
+/// the province, then the district's oversight and the commune, the
+/// hamlet, the team.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Admin => 6,
+        Role::ProvinceOfficer => 5,
+        Role::Supervisor | Role::CommuneOfficer => 4,
+        Role::HamletHead => 3,
+        Role::TeamLeader => 2,
+        Role::TeamMember => 1,
+    }
+}
+
+/// Whether an account of `role` is kept by one of `keeper` (the
+/// administrator keeps everyone's, others only those of lower roles).
+pub fn ranks_below(role: Role, keeper: Role) -> bool {
+    keeper == Role::Admin || rank(role) < rank(keeper)
+}
+
+/// The roles `keeper` may give an account, in the table's order (the
+/// account form's choices).
+pub fn account_role_choices(keeper: Role) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|r| {
+            *r != Role::Admin && grants(keeper, Action::ManageAccounts) && ranks_below(*r, keeper)
+        })
+        .collect()
 }
 
 /// [`decide`] as a yes or no: what a page asks before drawing a button.
@@ -614,6 +698,73 @@ mod tests {
             leads_unit: false,
             account_id: Some(1),
         }
+    }
+
+    #[test]
+    fn units_change_below_ones_own_and_accounts_below_ones_role() {
+        let province = who(Role::ProvinceOfficer, "/1/");
+        // Its communes and hamlets, and a unit added under its province.
+        assert!(may(&province, Action::ManageUnits, &Target::at("/1/2/")));
+        assert!(may(
+            &province,
+            Action::ManageUnits,
+            &Target::at("/1/").below()
+        ));
+        // Never the province itself, nor another province.
+        assert_eq!(
+            decide(&province, Action::ManageUnits, &Target::at("/1/")),
+            Err(Denial::OwnUnit)
+        );
+        assert_eq!(
+            decide(&province, Action::ManageUnits, &Target::at("/9/2/")),
+            Err(Denial::Scope)
+        );
+        let commune = who(Role::CommuneOfficer, "/1/2/");
+        assert_eq!(
+            decide(&commune, Action::ManageUnits, &Target::at("/1/2/3/")),
+            Err(Denial::Role)
+        );
+        // Accounts: a commune keeps its hamlet heads and teams, not its peers.
+        let hamlet = Target::at("/1/2/3/");
+        assert!(may(
+            &commune,
+            Action::ManageAccounts,
+            &hamlet.role(Role::HamletHead)
+        ));
+        assert!(may(
+            &commune,
+            Action::ManageAccounts,
+            &hamlet.role(Role::TeamLeader)
+        ));
+        for above in [
+            Role::CommuneOfficer,
+            Role::Supervisor,
+            Role::ProvinceOfficer,
+            Role::Admin,
+        ] {
+            assert_eq!(
+                decide(&commune, Action::ManageAccounts, &hamlet.role(above)),
+                Err(Denial::RoleAbove),
+                "{above:?}"
+            );
+        }
+        assert_eq!(
+            account_role_choices(Role::CommuneOfficer),
+            vec![Role::HamletHead, Role::TeamLeader, Role::TeamMember]
+        );
+        assert!(account_role_choices(Role::TeamLeader).is_empty());
+        assert!(!account_role_choices(Role::Admin).contains(&Role::Admin));
+        // Teams are kept by the keepers of the hamlet, not by the team.
+        let leader = who(Role::TeamLeader, "/1/2/3/");
+        assert_eq!(
+            decide(&leader, Action::ManageTeams, &hamlet.team(Some(7))),
+            Err(Denial::Role)
+        );
+        assert!(may(
+            &who(Role::HamletHead, "/1/2/3/"),
+            Action::ManageTeams,
+            &hamlet
+        ));
     }
 
     #[test]

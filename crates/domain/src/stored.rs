@@ -58,6 +58,7 @@ stored_text!(
     crate::MemberRole => "member role",
     crate::Represents => "represents",
     crate::TeamKind => "team kind",
+    crate::Role => "role",
     crate::feedback::Severity => "severity",
     crate::feedback::FeedbackState => "feedback state",
     crate::feedback::Channel => "feedback channel",

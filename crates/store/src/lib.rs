@@ -10,6 +10,7 @@ pub mod announce;
 pub mod audit;
 pub mod clock;
 pub mod conn;
+pub mod due;
 pub mod error;
 pub mod feedback;
 pub mod registry;

@@ -234,6 +234,14 @@ pub fn denial_message(lang: Lang, d: Denial) -> &'static str {
             "Việc này do quản trị viên hoặc lãnh đạo tỉnh đặt cho cả tỉnh.",
             "This is set for the whole province, by the administrator or a leader of the province.",
         ),
+        Denial::OwnUnit => (
+            "Đơn vị của mình (và các cấp trên) do cấp trên thay đổi.",
+            "One's own unit (and those above it) is changed by the level above.",
+        ),
+        Denial::RoleAbove => (
+            "Chỉ cấp trên mới quản lý tài khoản có vai trò bằng hoặc cao hơn của bạn.",
+            "Accounts of your role or above are managed by the level above.",
+        ),
     };
     if lang == Lang::Vi {
         vi

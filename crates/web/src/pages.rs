@@ -269,58 +269,9 @@ pub async fn not_found() -> WebError {
 
 // ---------------------------------------------------------------- home, units
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    c: Chrome,
-    display_name: String,
-    role_label: &'static str,
-    unit: Option<Unit>,
-    team: Option<danvan_store::registry::team::Team>,
-    counts: Counts,
-    /// "N open · M late" for the person's unit, linking to its inbox.
-    feedback_line: Option<String>,
-}
-
+/// `GET /`: the signed-in person's home, what is due for them (`home`).
 pub async fn home(State(st): State<AppState>, user: User) -> Page {
-    let p = &user.p;
-    let unit = match p.unit_id {
-        Some(id) => Some(st.store.unit(&p.scope, id).await?),
-        None => None,
-    };
-    let team = match p.team_id {
-        Some(id) => Some(st.store.team(&p.scope, id).await?),
-        None => None,
-    };
-    let counts = match &unit {
-        Some(u) => st.store.counts(&u.path).await?,
-        None => st.store.counts("/").await?,
-    };
-    let feedback_line = match &unit {
-        Some(u) => {
-            let viewer = danvan_store::feedback::Viewer::of(p);
-            let (open, late) = st.store.feedback_at_a_glance(&viewer, u.id).await?;
-            Some(
-                user.lang
-                    .t()
-                    .fb
-                    .home_line
-                    .replace("{open}", &open.to_string())
-                    .replace("{late}", &late.to_string()),
-            )
-        }
-        None => None,
-    };
-    let role_label = label(user.lang, p.role.label_vi(), p.role.label_en());
-    html(HomePage {
-        c: chrome(&user, "/"),
-        display_name: p.display_name.clone(),
-        role_label,
-        unit,
-        team,
-        counts,
-        feedback_line,
-    })
+    Ok(Html(crate::home::page(&st, &user).await?).into_response())
 }
 
 #[derive(Template)]
@@ -353,6 +304,7 @@ struct UnitPage {
     unassigned: Vec<danvan_store::registry::household::Household>,
     can_import: bool,
     can_export: bool,
+    keep: Option<crate::keeping::UnitKeep>,
 }
 
 pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
@@ -384,7 +336,9 @@ pub async fn unit(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
     } else {
         Vec::new()
     };
+    let keep = crate::keeping::unit_keep(&st, &user, &unit).await?;
     let page = UnitPage {
+        keep,
         c: chrome(&user, &format!("/units/{id}")),
         level_label: level_label(user.lang, &unit),
         valid_from: ymd_vn(&unit.valid_from),
@@ -505,6 +459,7 @@ pub async fn unit_history(State(st): State<AppState>, user: User, Path(id): Path
 // ---------------------------------------------------------------- team, household
 
 pub struct MemberView {
+    pub id: i64,
     pub term: String,
     pub name: String,
     pub role: &'static str,
@@ -534,6 +489,9 @@ struct TeamPage {
     members: Vec<MemberView>,
     households: Vec<HouseholdRow>,
     reach_labels: (&'static str, &'static str, &'static str),
+    keep: Option<crate::keeping::TeamKeep>,
+    closed_on: Option<String>,
+    tw: &'static crate::keeping::TeamWords,
 }
 
 pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -> Page {
@@ -545,6 +503,7 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         .await?
         .into_iter()
         .map(|m| MemberView {
+            id: m.id,
             term: format!(
                 "{} – {}",
                 ymd_vn(&Some(m.term_from.clone())).unwrap_or_default(),
@@ -583,8 +542,12 @@ pub async fn team(State(st): State<AppState>, user: User, Path(id): Path<i64>) -
         reach_label(lang, Reach::BasicPhone),
         reach_label(lang, Reach::NoPhone),
     );
+    let keep = crate::keeping::team_keep(&st, &user, &team).await?;
     html(TeamPage {
         c: chrome(&user, &format!("/teams/{id}")),
+        keep,
+        closed_on: ymd_vn(&team.closed_on),
+        tw: crate::keeping::team_words(lang),
         team,
         members,
         households,

@@ -366,6 +366,30 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                 format!("Team code “{code}” is taken")
             }
         }
+        TeamClosed => two(
+            "Tổ này đã giải thể",
+            "This team is closed",
+        ),
+        MemberTermOrder => two(
+            "Ngày kết thúc nhiệm kỳ phải sau ngày bắt đầu",
+            "The term's end must come after its start",
+        ),
+        MemberEnded => two(
+            "Thành viên này đã hết nhiệm kỳ",
+            "This member's term has ended",
+        ),
+        MemberSameTeam => two(
+            "Thành viên đã ở tổ này",
+            "The member is in this team already",
+        ),
+        PasswordSetupInvalid => two(
+            "Mã đặt mật khẩu không đúng, đã dùng hoặc đã hết hạn. Hãy xin cán bộ cấp mã mới.",
+            "The password code is wrong, used or expired. Ask an officer for a new one.",
+        ),
+        HouseholdsNoneTicked => two(
+            "Hãy đánh dấu ít nhất một hộ",
+            "Tick at least one household",
+        ),
         MaterialTitleMissing => two("Hãy ghi tên tài liệu", "Write the material's title"),
         MaterialAgencyMissing => two(
             "Hãy ghi cơ quan ban hành (ví dụ Công an xã, Trạm y tế)",

@@ -26,7 +26,7 @@ use crate::api::ApiError;
 use crate::auth::{api_caller, page_caller};
 use crate::error::WebError;
 use crate::{
-    accounts, alerts, announce_api, announce_pages, api, assets, feedback_pages, gateway,
+    accounts, alerts, announce_api, announce_pages, api, assets, feedback_pages, gateway, keeping,
     loudspeaker, materials, open311, pages, print, relay, report, reporter, sms, AppState,
     MAX_FORM_BYTES, MAX_UPLOAD_BYTES,
 };
@@ -339,6 +339,43 @@ fn build() -> Table {
         .post(Can(A::ManageAccounts), accounts::revoke);
     t.at("/admin/accounts/disable", &[])
         .post(Can(A::ManageAccounts), accounts::disable);
+
+    // Keeping the registry on pages (issue 14): the tree, teams and
+    // members, the roster, accounts.
+    t.at("/units/{id}/units", &[P::Unit])
+        .post(Can(A::ManageUnits), keeping::unit_add);
+    t.at("/units/{id}/rename", &[P::Unit])
+        .post(Can(A::ManageUnits), keeping::unit_rename);
+    t.at("/units/{id}/move", &[P::Unit])
+        .post(Can(A::ManageUnits), keeping::unit_move);
+    t.at("/units/{id}/merge", &[P::Unit])
+        .post(Can(A::ManageUnits), keeping::unit_merge);
+    t.at("/units/{id}/split", &[P::Unit])
+        .get(Can(A::ManageUnits), keeping::unit_split_form)
+        .post(Can(A::ManageUnits), keeping::unit_split);
+    t.at("/units/{id}/teams", &[P::Unit])
+        .post(Can(A::ManageTeams), keeping::team_add);
+    t.at("/units/{id}/roster", &[P::Unit])
+        .get(Can(A::AssignHousehold), keeping::roster)
+        .post(Can(A::AssignHousehold), keeping::roster_move);
+    t.at("/teams/{id}/rename", &[P::Team])
+        .post(Can(A::ManageTeams), keeping::team_rename);
+    t.at("/teams/{id}/close", &[P::Team])
+        .post(Can(A::ManageTeams), keeping::team_close);
+    t.at("/teams/{id}/members", &[P::Team])
+        .post(Can(A::ManageTeams), keeping::member_add);
+    t.at("/teams/{id}/members/end", &[P::Team])
+        .post(Can(A::ManageTeams), keeping::member_end);
+    t.at("/teams/{id}/members/move", &[P::Team])
+        .post(Can(A::ManageTeams), keeping::member_move);
+    t.at("/accounts", &[])
+        .get(Can(A::ManageAccounts), accounts::accounts)
+        .post(Can(A::ManageAccounts), accounts::create);
+    t.at("/accounts/reset", &[])
+        .post(Can(A::ManageAccounts), accounts::reset);
+    t.at("/password/setup", &[])
+        .get(Public, accounts::setup_form)
+        .post(Public, accounts::setup);
 
     // Feedback, for officials.
     t.at("/feedback", &[])

@@ -589,9 +589,10 @@ async fn item5_keys_expire_are_revoked_and_die_with_the_password(b: Backend) {
     assert_eq!(keys.len(), 3);
     let now = s.now();
     assert_eq!(keys.iter().filter(|k| k.live(now)).count(), 2);
-    // Only an administrator lists keys.
-    let commune = viewer_of(&s, "xa.phucson").await;
-    assert!(s.api_tokens(&commune, None).await.is_err());
+    // Keys are listed by those who keep accounts (issue 14: officers, for
+    // their part of the tree), never by a team's member.
+    let member = viewer_of(&s, "thanhvien.maihoang2").await;
+    assert!(s.api_tokens(&member, None).await.is_err());
 
     // A password change revokes the API keys (the gateway's stays).
     let lan = s.principal_by_username("lan.nguyen").await.unwrap();
@@ -640,7 +641,7 @@ async fn item5_keys_expire_are_revoked_and_die_with_the_password(b: Backend) {
 both!(item5_keys_expire_are_revoked_and_die_with_the_password);
 
 /// Item 5: the administrator's page lists keys, revokes one and disables
-/// an account; a commune officer has no such page.
+/// an account; another commune's officer sees and revokes none of its keys.
 async fn item5_the_administrator_keeps_keys_on_a_page(b: Backend) {
     let db = TestDb::demo(b).await;
     let s = &db.store;
@@ -650,8 +651,12 @@ async fn item5_the_administrator_keeps_keys_on_a_page(b: Backend) {
         .unwrap();
     let server = Server::start(s).await;
     let (c, csrf) = login(&server, "xa.phucson", PW).await;
+    // Another commune's officer keeps their own commune's accounts: the
+    // page opens, without Yên Thế's key.
     let res = c.get(server.url("/admin/keys")).send().await.unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 200);
+    assert!(!res.text().await.unwrap().contains("ung-dung"));
+    let (c_other, csrf_other) = (c, csrf);
     let (c, csrf_admin) = login(&server, "admin", PW).await;
     let page = c
         .get(server.url("/admin/keys"))
@@ -670,10 +675,18 @@ async fn item5_the_administrator_keeps_keys_on_a_page(b: Backend) {
         .await
         .unwrap()[0]
         .id;
-    // A forged token changes nothing.
+    // Nor may they revoke it (not theirs to see: 404), and a forged
+    // token changes nothing.
+    let res = c_other
+        .post(server.url("/admin/keys/revoke"))
+        .form(&[("csrf", csrf_other.as_str()), ("id", &id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     let res = c
         .post(server.url("/admin/keys/revoke"))
-        .form(&[("csrf", csrf.as_str()), ("id", &id.to_string())])
+        .form(&[("csrf", csrf_other.as_str()), ("id", &id.to_string())])
         .send()
         .await
         .unwrap();

@@ -769,7 +769,7 @@ impl Store {
             return Ok(t);
         }
         let team = crate::on_db!(&self.db, |p| sqlx::query_as::<_, (i64,)>(
-            "SELECT id FROM teams WHERE hamlet_id = $1 AND kind = 'team' ORDER BY id LIMIT 1",
+            "SELECT id FROM teams WHERE hamlet_id = $1 AND kind = 'team' AND closed_on IS NULL ORDER BY id LIMIT 1",
         )
         .bind(hamlet_id)
         .fetch_optional(p)

@@ -732,7 +732,8 @@ impl Store {
         let end = scope.end();
         Ok(on_db!(&self.db, |p| {
             sqlx::query_as(
-            "SELECT k.id, a.username, k.label, k.kind, k.created_at, k.expires_at, k.last_used_at, k.revoked_at \
+            "SELECT k.id, a.username, k.label, k.kind, k.created_at, k.expires_at, k.last_used_at, k.revoked_at, \
+             a.role, COALESCE(u.path, t.path, '/') AS path \
              FROM api_tokens k JOIN accounts a ON a.id = k.account_id \
              LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id \
              WHERE COALESCE(u.path, t.path, '/') >= $1 AND COALESCE(u.path, t.path, '/') < $2 \
@@ -755,6 +756,13 @@ impl Store {
             .into_iter()
             .find(|k| k.id == id)
             .ok_or(StoreError::NotFound)?;
+        // One's own key, or a key of an account one keeps.
+        if key.username != viewer.actor.name {
+            viewer.require(
+                Action::ManageAccounts,
+                &Target::at(&key.path).role(key.role),
+            )?;
+        }
         let now = self.now();
         in_tx!(&self.db, |tx| {
             sqlx::query(
@@ -788,7 +796,10 @@ impl Store {
         if !p.scope.path.starts_with(&viewer.scope.path) {
             return Err(StoreError::NotFound);
         }
-        viewer.require(Action::ManageAccounts, &Target::at(&p.scope.path))?;
+        viewer.require(
+            Action::ManageAccounts,
+            &Target::at(&p.scope.path).role(p.role),
+        )?;
         let actor = &viewer.actor;
         let now = self.now();
         in_tx!(&self.db, |tx| {
@@ -889,6 +900,265 @@ impl Store {
     }
 }
 
+/// How long a code to set a password lives.
+pub const SETUP_SECONDS: i64 = 72 * 3600;
+
+/// An account as the keepers' list shows it (never its password).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AccountInfo {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub team_id: Option<i64>,
+    /// The unit's or the team's name.
+    pub place: Option<String>,
+    pub path: String,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub leads_unit: bool,
+}
+
+/// A new account made by a keeper: it gets no password from them; the
+/// person sets their own with the one-time code.
+#[derive(Debug, Clone)]
+pub struct NewAccountFor {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<Phone>,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub team_id: Option<i64>,
+}
+
+/// A code to set a password: 16 symbols without look-alikes, four groups.
+fn new_setup_code() -> String {
+    use danvan_domain::feedback::CODE_ALPHABET;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let symbols: Vec<char> = bytes
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
+        .collect();
+    symbols
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The stored form of a typed code: spaces, dashes and case do not matter.
+fn setup_hash(code: &str) -> String {
+    let clean: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    token_hash(&format!("setup:{clean}"))
+}
+
+const ACCOUNT_INFO: &str = "SELECT a.id, a.username, a.display_name, a.role, a.unit_id, a.team_id, \
+     COALESCE(u.name, t.name) AS place, COALESCE(u.path, t.path, '/') AS path, a.phone, a.active, a.leads_unit \
+     FROM accounts a LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN teams t ON t.id = a.team_id";
+
+/// Accounts kept on pages: each asks the policy (`ManageAccounts`, for a
+/// role below the keeper's, in their part of the tree) and is audited.
+impl Store {
+    /// The accounts of the viewer's part of the tree, by place then name
+    /// (at most `limit`).
+    pub async fn accounts(&self, viewer: &Viewer, limit: i64) -> Result<Vec<AccountInfo>> {
+        viewer.require(Action::ManageAccounts, &Target::at(&viewer.scope.path))?;
+        let sql = format!(
+            "{ACCOUNT_INFO} WHERE COALESCE(u.path, t.path, '/') >= $1 AND COALESCE(u.path, t.path, '/') < $2 \
+             ORDER BY COALESCE(u.path, t.path, '/'), a.username LIMIT $3"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&viewer.scope.path)
+            .bind(viewer.scope.end())
+            .bind(limit)
+            .fetch_all(p)
+            .await?))
+    }
+
+    /// One account the viewer keeps: in their part of the tree and of a
+    /// role below theirs (else not found, or refused).
+    pub async fn kept_account(&self, viewer: &Viewer, id: i64) -> Result<AccountInfo> {
+        let sql = format!("{ACCOUNT_INFO} WHERE a.id = $1");
+        let a: Option<AccountInfo> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
+        let a = a
+            .filter(|a| viewer.scope.contains_path(&a.path))
+            .ok_or(StoreError::NotFound)?;
+        viewer.require(Action::ManageAccounts, &Target::at(&a.path).role(a.role))?;
+        Ok(a)
+    }
+
+    /// Creates an account for a role at a unit or team of the viewer's
+    /// part of the tree, and the one-time code with which its owner sets
+    /// a password (returned once; sent by SMS too when the account has a
+    /// phone). Nobody but the owner ever knows the password.
+    pub async fn create_account_for(
+        &self,
+        viewer: &Viewer,
+        new: &NewAccountFor,
+    ) -> Result<(i64, String)> {
+        let path = match (new.unit_id, new.team_id) {
+            (_, Some(t)) => self.team(&viewer.scope, t).await?.path,
+            (Some(u), None) => self.unit(&viewer.scope, u).await?.path,
+            (None, None) => "/".to_string(),
+        };
+        viewer.require(Action::ManageAccounts, &Target::at(&path).role(new.role))?;
+        // A password nobody knows until the owner sets theirs.
+        let (unknown, _) = new_token();
+        let id = self
+            .create_account(
+                &viewer.actor,
+                &NewAccount {
+                    username: new.username.clone(),
+                    display_name: new.display_name.clone(),
+                    phone: new.phone.clone(),
+                    password: format!("Dv{unknown}"),
+                    role: new.role,
+                    unit_id: new.unit_id,
+                    team_id: new.team_id,
+                },
+            )
+            .await?;
+        let code = self.reset_password(viewer, id).await?;
+        Ok((id, code))
+    }
+
+    /// A new one-time code for an account's owner to set a password
+    /// (earlier unused codes die). The current password keeps working until
+    /// the code is used; disable the account to stop it at once.
+    pub async fn reset_password(&self, viewer: &Viewer, account_id: i64) -> Result<String> {
+        let a = self.kept_account(viewer, account_id).await?;
+        let code = new_setup_code();
+        let now = self.now();
+        let actor = &viewer.actor;
+        in_tx!(&self.db, |tx| {
+            sqlx::query(
+                "UPDATE password_setups SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL",
+            )
+            .bind(account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let (row,): (i64,) = sqlx::query_as(
+                "INSERT INTO password_setups (account_id, code_hash, created_by, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(account_id)
+            .bind(setup_hash(&code))
+            .bind(actor.account_id)
+            .bind(now)
+            .bind(now + SETUP_SECONDS)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(phone) = &a.phone {
+                crate::announce::outbox::queue(
+                    &mut *tx,
+                    &[crate::announce::outbox::NewSms {
+                        recipient: phone,
+                        body: format!(
+                            "Dan Van: tai khoan {}. Ma dat mat khau: {code} (het han sau 72 gio). Mo trang /password/setup va nhap ma.",
+                            a.username
+                        ),
+                        key: format!("password-setup:{row}"),
+                        feedback_id: None,
+                        at: now,
+                    }],
+                )
+                .await?;
+            }
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "reset_password",
+                "account",
+                account_id,
+                a.path,
+                serde_json::json!({"sms": a.phone.is_some()})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(code)
+    }
+
+    /// The owner sets their password with a one-time code: the code is
+    /// spent, other sessions end and API keys die (as a password change).
+    /// Returns the username, to log in with.
+    pub async fn set_password_with_code(&self, code: &str, password: &str) -> Result<String> {
+        let now = self.now();
+        let row: Option<(i64, i64, String)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+            "SELECT s.id, a.id, a.username FROM password_setups s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.code_hash = $1 AND s.used_at IS NULL AND s.expires_at > $2 AND a.active = TRUE"
+        )
+        .bind(setup_hash(code))
+        .bind(now)
+        .fetch_optional(p)
+        .await?
+        });
+        let (setup_id, account_id, username) =
+            row.ok_or(StoreError::Rejected(Problem::PasswordSetupInvalid))?;
+        check_password_rules(password, &username)?;
+        let hash = hash_password(password)?;
+        let p = self.principal_by_username(&username).await?;
+        let actor = p.actor();
+        in_tx!(&self.db, |tx| {
+            let spent = sqlx::query(
+                "UPDATE password_setups SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+            )
+            .bind(setup_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if spent != 1 {
+                return Err(StoreError::Rejected(Problem::PasswordSetupInvalid));
+            }
+            sqlx::query(
+                "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0, login_not_before = NULL WHERE id = $3",
+            )
+            .bind(&hash)
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = 'api' AND revoked_at IS NULL",
+            )
+            .bind(account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "set_password",
+                "account",
+                account_id,
+                p.scope.path,
+                serde_json::json!({"setup_id": setup_id})
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        self.forget_api_tokens();
+        Ok(username)
+    }
+}
+
 /// An API or gateway key as its list shows it (never the key itself).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ApiTokenInfo {
@@ -900,6 +1170,10 @@ pub struct ApiTokenInfo {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The owner's role and place: who may revoke it.
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub path: String,
 }
 
 impl ApiTokenInfo {

@@ -411,39 +411,72 @@ impl Store {
         team_id: Option<i64>,
     ) -> Result<()> {
         let h = self.household(&viewer.scope, household_id).await?;
-        viewer.require(Action::AssignHousehold, &Target::at(&h.path))?;
+        self.assign_households(viewer, h.hamlet_id, &[household_id], team_id)
+            .await
+            .map(|_| ())
+    }
+
+    /// Gives households of one hamlet to one of its open teams (or to
+    /// none), in one transaction: the roster's bulk move. Each household
+    /// must be in the viewer's scope and of that hamlet; each move is
+    /// audited with where it came from. Returns how many changed team.
+    pub async fn assign_households(
+        &self,
+        viewer: &Viewer,
+        hamlet_id: i64,
+        household_ids: &[i64],
+        team_id: Option<i64>,
+    ) -> Result<usize> {
+        if household_ids.is_empty() {
+            return Err(StoreError::Rejected(Problem::HouseholdsNoneTicked));
+        }
+        let mut households = Vec::with_capacity(household_ids.len());
+        for id in household_ids {
+            let h = self.household(&viewer.scope, *id).await?;
+            if h.hamlet_id != hamlet_id {
+                return Err(StoreError::Rejected(Problem::TeamNotOfHamlet));
+            }
+            viewer.require(Action::AssignHousehold, &Target::at(&h.path))?;
+            households.push(h);
+        }
         let actor = &viewer.actor;
         let now = self.now();
         in_tx!(&self.db, |tx| {
             if let Some(t) = team_id {
-                let ok: Option<(i64,)> =
-                    sqlx::query_as("SELECT id FROM teams WHERE id = $1 AND hamlet_id = $2")
+                let row: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT closed_on FROM teams WHERE id = $1 AND hamlet_id = $2")
                         .bind(t)
-                        .bind(h.hamlet_id)
+                        .bind(hamlet_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                if ok.is_none() {
-                    return Err(StoreError::Rejected(Problem::TeamNotOfHamlet));
+                match row {
+                    None => return Err(StoreError::Rejected(Problem::TeamNotOfHamlet)),
+                    Some((Some(_),)) => return Err(StoreError::Rejected(Problem::TeamClosed)),
+                    Some((None,)) => {}
                 }
             }
-            sqlx::query("UPDATE households SET team_id = $1, updated_at = $2 WHERE id = $3")
-                .bind(team_id)
-                .bind(now)
-                .bind(household_id)
-                .execute(&mut *tx)
-                .await?;
-            refresh_hamlet!(&mut *tx, h.hamlet_id);
-            audit!(
-                &mut *tx,
-                self,
-                actor,
-                "assign_team",
-                "household",
-                household_id,
-                h.path,
-                serde_json::json!({"from": h.team_id, "to": team_id})
-            );
-            Ok::<(), StoreError>(())
+            let mut changed = 0;
+            for h in households.iter().filter(|h| h.team_id != team_id) {
+                sqlx::query("UPDATE households SET team_id = $1, updated_at = $2 WHERE id = $3")
+                    .bind(team_id)
+                    .bind(now)
+                    .bind(h.id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit!(
+                    &mut *tx,
+                    self,
+                    actor,
+                    "assign_team",
+                    "household",
+                    h.id,
+                    h.path,
+                    serde_json::json!({"from": h.team_id, "to": team_id})
+                );
+                changed += 1;
+            }
+            refresh_hamlet!(&mut *tx, hamlet_id);
+            Ok::<usize, StoreError>(changed)
         })
     }
 
@@ -458,6 +491,23 @@ impl Store {
             .bind(&scope.path)
             .bind(scope.end())
             .bind(scope.team_id)
+            .fetch_all(p)
+            .await?))
+    }
+
+    /// Every household of a hamlet inside the scope, in Vietnamese order of
+    /// the head's name, with its team (the roster; at most 2,000).
+    pub async fn hamlet_households(&self, scope: &Scope, hamlet_id: i64) -> Result<Vec<Household>> {
+        if scope.team_id.is_some() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{HOUSEHOLD_SELECT} WHERE h.hamlet_id = $1 AND h.path >= $2 AND h.path < $3 ORDER BY h.head_sort_key, h.id LIMIT 2000"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(hamlet_id)
+            .bind(&scope.path)
+            .bind(scope.end())
             .fetch_all(p)
             .await?))
     }
@@ -485,6 +535,22 @@ impl Store {
             .fetch_all(p)
             .await?))
     }
+}
+
+/// A closed team's households go back to no team; returns how many.
+pub(crate) async fn release_team<'c>(
+    conn: impl Into<crate::conn::Conn<'c>>,
+    team_id: i64,
+    now: i64,
+) -> Result<u64> {
+    Ok(crate::on_conn!(conn.into(), |c| {
+        sqlx::query("UPDATE households SET team_id = NULL, updated_at = $2 WHERE team_id = $1")
+            .bind(team_id)
+            .bind(now)
+            .execute(c)
+            .await?
+            .rows_affected()
+    }))
 }
 
 /// Maps a field error of a resident to the store's error.

@@ -10,8 +10,8 @@ use crate::{on_db, Result, Scope, Store};
 pub const REFRESH_HAMLET: &str = "INSERT INTO hamlet_stats (hamlet_id, households, residents, teams, groups_, unassigned) VALUES ($1, \
     (SELECT COUNT(*) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1), \
     (SELECT COALESCE(SUM(resident_count), 0) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1), \
-    (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'team'), \
-    (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'group'), \
+    (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'team' AND closed_on IS NULL), \
+    (SELECT COUNT(*) FROM teams WHERE hamlet_id = $1 AND kind = 'group' AND closed_on IS NULL), \
     (SELECT COUNT(*) FROM households WHERE path = (SELECT path FROM units WHERE id = $1) AND hamlet_id = $1 AND team_id IS NULL)) \
     ON CONFLICT (hamlet_id) DO UPDATE SET households = excluded.households, residents = excluded.residents, \
     teams = excluded.teams, groups_ = excluded.groups_, unassigned = excluded.unassigned";
@@ -87,7 +87,7 @@ impl Store {
         let sql = "SELECT t.id, t.code, t.name, t.kind, u.name AS hamlet_name, t.target_size, \
                           (SELECT COUNT(*) FROM households h WHERE h.team_id = t.id) AS households \
                    FROM teams t JOIN units u ON u.id = t.hamlet_id \
-                   WHERE t.path >= $1 AND t.path < $2 AND ($3 IS NULL OR t.id = $3) ORDER BY u.sort_key, t.sort_key, t.id";
+                   WHERE t.path >= $1 AND t.path < $2 AND t.closed_on IS NULL AND ($3 IS NULL OR t.id = $3) ORDER BY u.sort_key, t.sort_key, t.id";
         Ok(on_db!(&self.db, |p| sqlx::query_as(sql)
             .bind(&scope.path)
             .bind(scope.end())

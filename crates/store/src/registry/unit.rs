@@ -12,7 +12,10 @@ use serde::Serialize;
 
 use crate::conn::Conn;
 use crate::typed::stored;
-use crate::{audit, in_tx, on_conn, on_db, prefix_end, Actor, Result, Scope, Store, StoreError};
+use crate::{
+    audit, in_tx, on_conn, on_db, prefix_end, Actor, Result, Scope, Store, StoreError, Viewer,
+};
+use danvan_domain::policy::{Action, Target};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Unit {
@@ -220,6 +223,74 @@ impl Store {
             audit!(&mut *tx, self, actor, "create", "unit", id, path, detail);
             Ok::<i64, StoreError>(id)
         })
+    }
+
+    /// Adds a unit under a parent in the viewer's part of the tree (a
+    /// province officer: communes and hamlets of their province).
+    pub async fn add_unit(&self, viewer: &Viewer, new: &NewUnit) -> Result<i64> {
+        let parent = match new.parent_id {
+            Some(id) => self.unit(&viewer.scope, id).await?.path,
+            None => "/".to_string(),
+        };
+        viewer.require(Action::ManageUnits, &Target::at(&parent).below())?;
+        self.create_unit(&viewer.actor, new).await
+    }
+
+    /// Records a change to the tree for a person: every unit it touches
+    /// (and a new parent) must be theirs to change, by the policy
+    /// (`ManageUnits`: below their own unit); then as [`record_event`].
+    pub async fn change_units(&self, viewer: &Viewer, ev: &NewEvent) -> Result<i64> {
+        let (changed, parents): (Vec<i64>, Vec<i64>) = match &ev.change {
+            UnitChange::Rename { unit_id, .. } => (vec![*unit_id], vec![]),
+            UnitChange::Merge {
+                sources, target, ..
+            } => {
+                let mut all = sources.clone();
+                all.push(*target);
+                (all, vec![])
+            }
+            UnitChange::Split {
+                source, targets, ..
+            } => {
+                let mut all = targets.clone();
+                all.push(*source);
+                (all, vec![])
+            }
+            UnitChange::Move {
+                unit_id,
+                new_parent_id,
+            } => (vec![*unit_id], vec![*new_parent_id]),
+        };
+        for id in changed {
+            let u = self.unit(&viewer.scope, id).await?;
+            viewer.require(Action::ManageUnits, &Target::at(&u.path))?;
+        }
+        for id in parents {
+            let u = self.unit(&viewer.scope, id).await?;
+            viewer.require(Action::ManageUnits, &Target::at(&u.path).below())?;
+        }
+        self.record_event(&viewer.actor, ev).await
+    }
+
+    /// Units in force of one level inside `scope`, in Vietnamese order (the
+    /// choices of a form: a new parent, a unit to merge into).
+    pub async fn units_at_level(
+        &self,
+        scope: &Scope,
+        level: UnitLevel,
+        limit: i64,
+    ) -> Result<Vec<Unit>> {
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE path >= $1 AND path < $2 AND level = $3 AND valid_to IS NULL \
+             ORDER BY sort_key, id LIMIT $4"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(level.as_str())
+            .bind(limit)
+            .fetch_all(p)
+            .await?))
     }
 
     /// A unit inside `scope`, or NotFound.
