@@ -29,6 +29,7 @@ mod officials;
 mod open311;
 mod open311_client;
 mod pages;
+mod place;
 mod policy_browser;
 mod print;
 mod registry;
