@@ -13,6 +13,12 @@ and exit status 1.
 
   python drive.py ENDPOINT --api-key KEY --service CODE --hamlet ID
                   --description TEXT [--lat X --long Y]
+                  [--point-lat X --point-long Y] [--address TEXT] [--unplaced TEXT]
+
+With --point-lat/--point-long civicbot also posts a request with that
+location alone (no hamlet id), with --address one with that address_string
+alone, and with --unplaced one whose address names no hamlet (its error is
+printed); each placed request is read back by georeport.
 """
 
 import argparse
@@ -45,6 +51,10 @@ def main():
     p.add_argument("--description", required=True)
     p.add_argument("--lat", type=float)
     p.add_argument("--long", type=float)
+    p.add_argument("--point-lat", type=float)
+    p.add_argument("--point-long", type=float)
+    p.add_argument("--address")
+    p.add_argument("--unplaced")
     a = p.parse_args()
 
     # georeport: every read, in both formats.
@@ -88,6 +98,34 @@ def main():
         listed = as_list(r.get_service_requests(service_code=a.service, status="open"))
         emit("requests", "georeport", fmt, listed)
         emit("requests_by_id", "georeport", fmt, as_list(r.get_service_requests(service_request_id=rid)))
+
+    # Without the hamlet id: a location alone, an address alone. civicbot
+    # checks each against our service definition first (the hamlet is not
+    # required there).
+    placed = []
+    if a.point_lat is not None:
+        placed.append(("point", {"lat": a.point_lat, "lng": a.point_long}))
+    if a.address:
+        placed.append(("address", {"address_string": a.address}))
+    for step, where in placed:
+        sent = poster.create_request(
+            a.service, dry_run=False, confirm="SEND", api_key=a.api_key,
+            validate_remote=True, description=a.description, **where,
+        )
+        emit("post_" + step, "civicbot", "json", sent.response)
+        rid = sent.response[0]["service_request_id"]
+        for fmt, r in readers.items():
+            emit("request_" + step, "georeport", fmt, r.get_service_request(rid))
+    if a.unplaced:
+        refused = None
+        try:
+            poster.create_request(
+                a.service, dry_run=False, confirm="SEND", api_key=a.api_key,
+                validate_remote=True, description=a.description, address_string=a.unplaced,
+            )
+        except HttpError as e:
+            refused = {"status": e.status, "body": json.loads(e.body)}
+        emit("post_unplaced", "civicbot", "json", refused)
 
 
 if __name__ == "__main__":

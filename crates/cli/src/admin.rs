@@ -100,6 +100,28 @@ pub enum UnitCommand {
         #[command(flatten)]
         basis: Basis,
     },
+    /// Set a unit's centre point: where an Open311 report sent with a
+    /// point alone is placed (the nearest hamlet centre of the commune the
+    /// point falls in). With --from-households, every hamlet under the unit
+    /// whose households have points gets their mean.
+    Centre {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        unit: i64,
+        /// Latitude, e.g. 21.4012 (with --long).
+        #[arg(long, requires = "long", conflicts_with_all = ["from_households", "clear"])]
+        lat: Option<f64>,
+        /// Longitude, e.g. 106.1034 (with --lat).
+        #[arg(long, requires = "lat")]
+        long: Option<f64>,
+        /// The mean of the households' points, for each hamlet under the unit.
+        #[arg(long, conflicts_with = "clear")]
+        from_households: bool,
+        /// Remove the centre.
+        #[arg(long)]
+        clear: bool,
+    },
     /// Record a move of a unit (with everything under it) to a new parent.
     Move {
         #[command(flatten)]
@@ -234,8 +256,12 @@ pub async fn unit(cmd: UnitCommand) -> Result<()> {
                     .valid_to
                     .map(|d| format!(" (hết hiệu lực {d})"))
                     .unwrap_or_default();
+                let centre = match (u.lat, u.lon) {
+                    (Some(la), Some(lo)) => format!(" @ {la:.5}, {lo:.5}"),
+                    _ => String::new(),
+                };
                 println!(
-                    "{:>8}  {:<9} {:<6} {}{ended}",
+                    "{:>8}  {:<9} {:<6} {}{ended}{centre}",
                     u.id,
                     u.level.as_str(),
                     u.code.unwrap_or_default(),
@@ -340,6 +366,31 @@ pub async fn unit(cmd: UnitCommand) -> Result<()> {
             )
             .await?;
             println!("Đã ghi chuyển đơn vị (sự kiện {id}).");
+        }
+        UnitCommand::Centre {
+            db,
+            unit,
+            lat,
+            long,
+            from_households,
+            clear,
+        } => {
+            let store = open(&db).await?;
+            if from_households {
+                let n = store.derive_hamlet_centres(&Actor::cli(), unit).await?;
+                println!("Đã đặt tâm cho {n} thôn theo toạ độ các hộ.");
+                return Ok(());
+            }
+            let centre = match (lat, long, clear) {
+                (Some(la), Some(lo), false) => Some((la, lo)),
+                (None, None, true) => None,
+                _ => bail!("cần --lat và --long, hoặc --from-households, hoặc --clear"),
+            };
+            store.set_unit_centre(&Actor::cli(), unit, centre).await?;
+            match centre {
+                Some((la, lo)) => println!("Đã đặt tâm đơn vị {unit}: {la}, {lo}."),
+                None => println!("Đã xoá tâm đơn vị {unit}."),
+            }
         }
     }
     Ok(())

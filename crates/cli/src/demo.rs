@@ -536,6 +536,9 @@ pub async fn load(store: &Store, data: &DemoData) -> Result<()> {
         .filter_map(|h| Some((h.code.clone(), h.lat?, h.lon?)))
         .collect();
     store.set_points(&actor, &points).await?;
+    // Each hamlet's centre is where its households are (Open311 reports
+    // sent with a point alone are placed by it).
+    store.derive_hamlet_centres(&actor, root).await?;
 
     // One account per role.
     for (i, (username, role, key)) in ACCOUNTS.iter().enumerate() {

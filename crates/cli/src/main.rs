@@ -15,7 +15,8 @@ use anyhow::{anyhow, bail, Context, Result};
 /// arenas spent a third of a large Open311 listing in malloc and free.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use clap::{Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
 use danvan_domain::{Phone, Role};
 use danvan_store::registry::account::NewAccount;
 use danvan_store::{Actor, Store};
@@ -221,7 +222,10 @@ enum ExportCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DANVAN_LOG")
@@ -246,6 +250,99 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A mistake in the command line as one `lỗi:` line in Vietnamese (clap's
+/// own words are English), with the command whose `--help` tells more;
+/// help and version are printed as clap prints them.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // "danvan" or "danvan unit" alone: the list of commands first.
+        eprint!("{}", e.render());
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    eprintln!(
+        "lỗi: {} (xem: {} --help)",
+        usage_words(e),
+        command_path(&args)
+    );
+    ExitCode::from(2)
+}
+
+/// What was wrong, in Vietnamese, from the error's kind and context.
+fn usage_words(e: &clap::Error) -> String {
+    let ctx = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        Some(ContextValue::StyledStr(s)) => s.to_string(),
+        Some(ContextValue::StyledStrs(v)) => v
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(ContextValue::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let arg = ctx(ContextKind::InvalidArg);
+    let suggestion = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
+        .into_iter()
+        .map(ctx)
+        .find(|s| !s.is_empty())
+        .map(|s| format!("; có phải ý bạn là «{s}»?"))
+        .unwrap_or_default();
+    match e.kind() {
+        ErrorKind::UnknownArgument => format!("không có tuỳ chọn «{arg}»{suggestion}"),
+        ErrorKind::InvalidSubcommand => format!(
+            "không có lệnh «{}»{suggestion}",
+            ctx(ContextKind::InvalidSubcommand)
+        ),
+        ErrorKind::MissingRequiredArgument => format!("thiếu tham số bắt buộc: {arg}"),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "thiếu lệnh: hãy chọn một lệnh".to_string()
+        }
+        ErrorKind::InvalidValue => {
+            let valid = ctx(ContextKind::ValidValue);
+            let value = ctx(ContextKind::InvalidValue);
+            if value.is_empty() {
+                format!("{arg} cần một giá trị")
+            } else if valid.is_empty() {
+                format!("giá trị «{value}» không hợp lệ cho {arg}")
+            } else {
+                format!("giá trị «{value}» không hợp lệ cho {arg}; dùng một trong: {valid}")
+            }
+        }
+        ErrorKind::ValueValidation => format!(
+            "giá trị «{}» không hợp lệ cho {arg}",
+            ctx(ContextKind::InvalidValue)
+        ),
+        ErrorKind::ArgumentConflict => {
+            format!("{arg} không dùng cùng {}", ctx(ContextKind::PriorArg))
+        }
+        ErrorKind::TooManyValues | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            format!("số giá trị của {arg} không đúng")
+        }
+        _ => "tham số dòng lệnh không hợp lệ".to_string(),
+    }
+}
+
+/// "danvan unit add": the subcommands named on the command line.
+fn command_path(args: &[String]) -> String {
+    let mut cmd = Cli::command();
+    let mut path = vec!["danvan".to_string()];
+    for a in args {
+        match cmd.find_subcommand(a.as_str()) {
+            Some(sub) => {
+                path.push(a.clone());
+                cmd = sub.clone();
+            }
+            None => break,
+        }
+    }
+    path.join(" ")
 }
 
 /// An error as the operator reads it: each cause in turn, a refusal of

@@ -14,6 +14,7 @@ pub mod member;
 pub mod name;
 pub mod password;
 pub mod phone;
+pub mod place;
 pub mod policy;
 pub mod problem;
 pub mod role;

@@ -7,6 +7,7 @@
 use crate::feedback::FeedbackState;
 use crate::loudspeaker::SlotError;
 use crate::material::FileRefused;
+use crate::place::PlaceCandidate;
 use crate::unit::UnitLevel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,23 @@ pub enum Problem {
         left: i64,
     },
     MoveIntoItself,
+
+    // Placing a report by a point or an address (Open311 without a hamlet).
+    /// No hamlet with a centre near the point: the nearest ones, if any.
+    PlacePointFar {
+        nearest: Vec<PlaceCandidate>,
+    },
+    /// The address names no hamlet: the hamlets it could be (those of a
+    /// commune it names, else some of the key's).
+    PlaceAddressUnknown {
+        candidates: Vec<PlaceCandidate>,
+    },
+    /// The address names several hamlets and no commune tells them apart.
+    PlaceAmbiguous {
+        candidates: Vec<PlaceCandidate>,
+    },
+    /// Neither a hamlet, nor a point, nor an address.
+    PlaceMissing,
 
     // Accounts.
     PasswordTooShort {
@@ -233,6 +251,10 @@ impl Problem {
             SplitHouseholdOutside { .. } => "unit.split_household_outside",
             SplitLeftBehind { .. } => "unit.split_left_behind",
             MoveIntoItself => "unit.move_into_itself",
+            PlacePointFar { .. } => "place.point_far",
+            PlaceAddressUnknown { .. } => "place.address_unknown",
+            PlaceAmbiguous { .. } => "place.ambiguous",
+            PlaceMissing => "place.missing",
             PasswordTooShort { .. } => "account.password_too_short",
             PasswordTooLong { .. } => "account.password_too_long",
             BadCredentials => "account.bad_credentials",
@@ -288,6 +310,14 @@ impl Problem {
     pub fn examples() -> Vec<Problem> {
         use Problem::*;
         let s = FeedbackState::Received;
+        // Names without marks: the tests look for Vietnamese in the English
+        // sentences, and names are data, shown as they are in either.
+        let candidate = PlaceCandidate {
+            hamlet_id: 1,
+            hamlet: "Thon Mai Hoang".into(),
+            commune: "Xa Phuc Son".into(),
+            metres: Some(1250),
+        };
         vec![
             AnnouncementTitleMissing,
             AnnouncementBodyMissing,
@@ -349,6 +379,16 @@ impl Problem {
             SplitHouseholdOutside { household: 1 },
             SplitLeftBehind { left: 1 },
             MoveIntoItself,
+            PlacePointFar {
+                nearest: vec![candidate.clone()],
+            },
+            PlaceAddressUnknown {
+                candidates: vec![candidate.clone()],
+            },
+            PlaceAmbiguous {
+                candidates: vec![candidate],
+            },
+            PlaceMissing,
             PasswordTooShort { min: 1 },
             PasswordTooLong { max: 1 },
             BadCredentials,

@@ -196,6 +196,7 @@ impl Store {
             Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
+        self.fill_place_keys_if_missing().await?;
         self.fill_feedback_rollups_if_missing().await
     }
 

@@ -37,6 +37,7 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::Extension;
 use axum::Router;
 use danvan_store::Store;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::rate_limit::{Limiters, RateLimits};
@@ -95,6 +96,51 @@ fn with_security_headers(router: Router) -> Router {
         // (a shared phone's back button, a proxy). What may be cached —
         // assets, feeds, audio — says so itself and is left as it is.
         .layer(h(header::CACHE_CONTROL, "no-store"))
+        // Outermost, so every answer above is seen as it leaves.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .compress_when(SizeAbove::new(MIN_COMPRESSED).and(compressible)),
+        )
+}
+
+/// Answers smaller than this leave as they are: gzip's header and trailer
+/// would eat the gain.
+const MIN_COMPRESSED: u16 = 256;
+
+/// Whether an answer is text worth compressing for a phone on 3G: pages,
+/// CSS, JSON, XML (Open311, CAP, Atom), CSV, SVG. PDFs, audio, pictures,
+/// spreadsheets and office files are compressed already, and whatever is
+/// not named here is left alone.
+fn compressible(
+    _: axum::http::StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    let Some(kind) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let kind = kind
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    kind.starts_with("text/")
+        || matches!(
+            kind.as_str(),
+            "application/json"
+                | "application/xml"
+                | "application/javascript"
+                | "application/atom+xml"
+                | "application/cap+xml"
+                | "application/problem+json"
+                | "image/svg+xml"
+        )
 }
 
 /// Serves the router on `addr` until the process ends.
@@ -123,4 +169,52 @@ pub async fn serve_on_with_limits(
         }
     });
     axum::serve(listener, app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{Extensions, HeaderMap, StatusCode, Version};
+
+    fn with_type(kind: &str) -> bool {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(kind).unwrap());
+        compressible(StatusCode::OK, Version::HTTP_11, &h, &Extensions::new())
+    }
+
+    #[test]
+    fn text_is_compressed_and_compressed_files_are_not() {
+        for kind in [
+            "text/html; charset=utf-8",
+            "text/css; charset=utf-8",
+            "text/csv",
+            "application/json",
+            "application/json; charset=utf-8",
+            "text/xml; charset=utf-8",
+            "application/cap+xml",
+            "application/atom+xml",
+            "image/svg+xml",
+        ] {
+            assert!(with_type(kind), "{kind}");
+        }
+        for kind in [
+            "application/pdf",
+            "audio/wav",
+            "audio/ogg",
+            "audio/mpeg",
+            "image/jpeg",
+            "image/png",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/zip",
+            "application/octet-stream",
+        ] {
+            assert!(!with_type(kind), "{kind}");
+        }
+        assert!(!compressible(
+            StatusCode::OK,
+            Version::HTTP_11,
+            &HeaderMap::new(),
+            &Extensions::new()
+        ));
+    }
 }

@@ -24,7 +24,7 @@ use crate::AppState;
 
 /// Sortable stamp of this document set; change it when the services or
 /// the endpoint change, so clients know to read them again.
-const CHANGESET: &str = "2026-11-29T00:00:00+07:00";
+const CHANGESET: &str = "2026-12-05T00:00:00+07:00";
 const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
 
 // ---------------------------------------------------------------------------
@@ -486,7 +486,7 @@ fn service_node(t: &Topic) -> Node<'_> {
         ("service_code", text(&t.code)),
         ("service_name", text(&t.name_vi)),
         ("description", text(description)),
-        // Every service has attributes: at least the hamlet.
+        // Every service has attributes (the hamlet, the severity …).
         ("metadata", Node::Bool(true)),
         ("type", text("realtime")),
         ("keywords", text(&t.keywords)),
@@ -562,13 +562,15 @@ pub(crate) async fn service_definition(
                 vec![
                     // A province has thousands of hamlets: too many for a
                     // value list, so the id is looked up through the API.
+                    // Not required: lat/long or address_string place the
+                    // request instead.
                     attribute(
                         "hamlet_id",
                         "string",
-                        true,
+                        false,
                         1,
-                        "Số nguyên (integer id)",
-                        "Mã thôn (id) — see /api/v1/units?q=",
+                        "Số nguyên (integer id); không bắt buộc khi có lat/long hoặc address_string",
+                        "Mã thôn (id) — see /api/v1/units?q=; without it, the hamlet is found from lat/long (the nearest hamlet of the commune the point lies in) or from address_string (the hamlet it names, e.g. \"thôn Mai Hoàng, xã Phúc Sơn\")",
                         Node::Absent,
                     ),
                     attribute(
@@ -805,6 +807,61 @@ pub(crate) async fn token_lookup(
     }
 }
 
+/// The hamlet a new request goes to: `attribute[hamlet_id]` (or
+/// `address_id`) exactly when given; else the hamlet the point falls in;
+/// else the one the `address_string` names (also when the point is far
+/// from every hamlet). Placed within the key's part of the tree; a refusal
+/// names the hamlets it could be.
+async fn place(
+    st: &AppState,
+    scope: &danvan_store::Scope,
+    pairs: &Pairs,
+    point: Option<(f64, f64)>,
+    format: Format,
+) -> Result<i64, Failure> {
+    if let Some(hamlet) =
+        param(pairs, "attribute[hamlet_id]").or_else(|| param(pairs, "address_id"))
+    {
+        return hamlet.parse().map_err(|_| {
+            Failure::bad(
+                format,
+                "attribute[hamlet_id]/address_id: mã thôn phải là số (integer id)",
+            )
+        });
+    }
+    let address = param(pairs, "address_string");
+    let by_point = match point {
+        Some((lat, lon)) => match st.store.place_point(scope, lat, lon).await {
+            Ok(placed) => return Ok(placed.hamlet_id),
+            Err(e) => Some(e),
+        },
+        None => None,
+    };
+    let refusal = match (address, by_point) {
+        (Some(address), point_refused) => match st.store.place_address(scope, address).await {
+            Ok(placed) => return Ok(placed.hamlet_id),
+            // The point's refusal says more when both fail.
+            Err(e) => point_refused.unwrap_or(e),
+        },
+        (None, Some(e)) => e,
+        (None, None) => StoreError::Rejected(danvan_domain::problem::Problem::PlaceMissing),
+    };
+    let what = if point.is_some() {
+        "lat/long"
+    } else if address.is_some() {
+        "address_string"
+    } else {
+        "attribute[hamlet_id]"
+    };
+    Err(match refusal {
+        StoreError::Rejected(p) => Failure::bad(
+            format,
+            format!("{what}: {}", crate::problem_text::problem(Lang::Vi, &p)),
+        ),
+        other => Failure::store(format, other),
+    })
+}
+
 /// A number parameter, refused when present but not a finite number.
 fn number(pairs: &Pairs, name: &str, format: Format) -> Result<Option<f64>, Failure> {
     match param(pairs, name) {
@@ -863,20 +920,6 @@ async fn create_request(
         }
         Err(e) => return Err(Failure::store(format, e)),
     };
-    let hamlet = param(&pairs, "attribute[hamlet_id]")
-        .or_else(|| param(&pairs, "address_id"))
-        .ok_or_else(|| {
-            Failure::bad(
-                format,
-                "Thiếu attribute[hamlet_id] (hoặc address_id): mã thôn nơi xảy ra sự việc",
-            )
-        })?;
-    let hamlet_id: i64 = hamlet.parse().map_err(|_| {
-        Failure::bad(
-            format,
-            "attribute[hamlet_id]/address_id: mã thôn phải là số (integer id)",
-        )
-    })?;
     let lat = number(&pairs, "lat", format)?;
     let lon = number(&pairs, "long", format)?;
     // Checked here too so the message names the parameters.
@@ -887,6 +930,7 @@ async fn create_request(
         ),
         other => Failure::store(format, other),
     })?;
+    let hamlet_id = place(st, &principal.scope, &pairs, lat.zip(lon), format).await?;
     let severity = match param(&pairs, "attribute[severity]") {
         None => Severity::Normal,
         Some(s) => Severity::parse(s).ok_or_else(|| {

@@ -272,6 +272,59 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
             "Không thể chuyển một đơn vị vào bên trong chính nó",
             "A unit cannot move inside itself",
         ),
+        PlacePointFar { nearest } => {
+            if nearest.is_empty() {
+                two(
+                    "Không có thôn nào gần toạ độ này; hãy ghi địa chỉ hoặc mã thôn",
+                    "No hamlet is near this point; give an address or the hamlet's id",
+                )
+            } else if vi {
+                format!(
+                    "Toạ độ nằm ngoài các xã đã biết; thôn gần nhất: {}. Hãy ghi địa chỉ hoặc mã thôn",
+                    candidates(lang, nearest)
+                )
+            } else {
+                format!(
+                    "The point lies outside the known communes; nearest hamlets: {}. Give an address or the hamlet's id",
+                    candidates(lang, nearest)
+                )
+            }
+        }
+        PlaceAddressUnknown { candidates: list } => {
+            if list.is_empty() {
+                two(
+                    "Địa chỉ không nêu tên thôn nào; hãy ghi tên thôn và xã",
+                    "The address names no hamlet; give the hamlet and the commune",
+                )
+            } else if vi {
+                format!(
+                    "Địa chỉ không nêu tên thôn nào; hãy ghi tên một trong các thôn: {}",
+                    candidates(lang, list)
+                )
+            } else {
+                format!(
+                    "The address names no hamlet; name one of: {}",
+                    candidates(lang, list)
+                )
+            }
+        }
+        PlaceAmbiguous { candidates: list } => {
+            if vi {
+                format!(
+                    "Địa chỉ khớp với nhiều thôn: {}. Hãy ghi thêm tên xã hoặc mã thôn",
+                    candidates(lang, list)
+                )
+            } else {
+                format!(
+                    "The address fits several hamlets: {}. Add the commune or give the hamlet's id",
+                    candidates(lang, list)
+                )
+            }
+        }
+        PlaceMissing => two(
+            "Hãy cho biết nơi xảy ra sự việc: mã thôn, toạ độ hoặc địa chỉ",
+            "Say where it happened: the hamlet's id, a point or an address",
+        ),
         PasswordTooShort { min } => {
             if vi {
                 format!("Mật khẩu phải có ít nhất {min} ký tự")
@@ -454,6 +507,32 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
             "The form data could not be read",
         ),
     }
+}
+
+/// "Thôn Mai Hoàng (Xã Phúc Sơn, mã 12, cách 1,3 km); …"
+fn candidates(lang: Lang, list: &[danvan_domain::place::PlaceCandidate]) -> String {
+    list.iter()
+        .map(|c| {
+            let id = match lang {
+                Lang::Vi => format!("mã {}", c.hamlet_id),
+                Lang::En => format!("id {}", c.hamlet_id),
+            };
+            let away = c.metres.map(|m| {
+                let km = format!("{:.1}", m as f64 / 1000.0);
+                match lang {
+                    Lang::Vi => format!(", cách {} km", km.replace('.', ",")),
+                    Lang::En => format!(", {km} km away"),
+                }
+            });
+            let commune = if c.commune.is_empty() {
+                String::new()
+            } else {
+                format!("{}, ", c.commune)
+            };
+            format!("{} ({commune}{id}{})", c.hamlet, away.unwrap_or_default())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn file_refused(lang: Lang, f: FileRefused) -> String {

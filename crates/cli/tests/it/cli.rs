@@ -45,6 +45,65 @@ fn help_is_plain_and_errors_are_one_line() {
     assert!(!err.contains("panicked") && !err.contains("backtrace"));
 }
 
+/// Mistakes in the command line (clap's usage errors) end as one `lỗi:`
+/// line in Vietnamese naming the command's help, and exit 2.
+#[test]
+fn usage_errors_are_one_vietnamese_line() {
+    for (args, expected) in [
+        (
+            vec!["unit", "add", "--nope"],
+            "lỗi: không có tuỳ chọn «--nope» (xem: danvan unit add --help)",
+        ),
+        (
+            vec!["token", "create", "--gatway"],
+            "lỗi: không có tuỳ chọn «--gatway»; có phải ý bạn là «--gateway»? (xem: danvan token create --help)",
+        ),
+        (
+            vec!["unit", "list", "--database-url", "sqlite://x.db", "--q"],
+            "lỗi: --q <Q> cần một giá trị (xem: danvan unit list --help)",
+        ),
+        (
+            vec!["unit", "move", "--database-url", "sqlite://x.db", "--unit", "3"],
+            "lỗi: thiếu tham số bắt buộc: --parent <PARENT>, --date <DATE>, --basis <BASIS> (xem: danvan unit move --help)",
+        ),
+        (
+            vec!["unit", "rename", "--unit", "ba"],
+            "lỗi: giá trị «ba» không hợp lệ cho --unit <UNIT> (xem: danvan unit rename --help)",
+        ),
+        (
+            vec!["bench", "--suite", "nope"],
+            "lỗi: giá trị «nope» không hợp lệ cho --suite <SUITE>; dùng một trong: registry, feedback, announcements, audio (xem: danvan bench --help)",
+        ),
+        (
+            vec!["unit", "centre", "--unit", "1", "--lat", "21", "--long", "106", "--clear"],
+            "lỗi: --lat <LAT> không dùng cùng --clear (xem: danvan unit centre --help)",
+        ),
+        (
+            vec!["unt", "list"],
+            "lỗi: không có lệnh «unt»; có phải ý bạn là «unit»? (xem: danvan --help)",
+        ),
+    ] {
+        let out = danvan()
+            .args(&args)
+            .env_remove("DANVAN_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end(), expected, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // A command without its subcommand: the list, then the line.
+    let out = danvan().arg("unit").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rename"), "{err}");
+    assert_eq!(
+        err.trim_end().lines().last(),
+        Some("lỗi: thiếu lệnh: hãy chọn một lệnh (xem: danvan unit --help)")
+    );
+}
+
 async fn commands_work_end_to_end(b: Backend) {
     let db = TestDb::demo(b).await;
     let url = db.url.clone();

@@ -308,7 +308,8 @@ async fn discovery_and_services(b: Backend) {
     assert_eq!(def["service_code"], "environment");
     let hamlet = &def["attributes"][0];
     assert_eq!(hamlet["code"], "hamlet_id");
-    assert_eq!(hamlet["required"], true);
+    // Not required: a point or an address places the request instead.
+    assert_eq!(hamlet["required"], false);
     assert_eq!(hamlet["datatype"], "string");
     assert!(hamlet["description"]
         .as_str()
@@ -333,7 +334,7 @@ async fn discovery_and_services(b: Backend) {
     assert_eq!(kid_text(root, "service_code"), "crime_tip");
     let attrs = kids(kid(root, "attributes"), "attribute");
     assert_eq!(kid_text(attrs[0], "code"), "hamlet_id");
-    assert_eq!(kid_text(attrs[0], "required"), "true");
+    assert_eq!(kid_text(attrs[0], "required"), "false");
     let values = kids(kid(attrs[1], "values"), "value");
     assert_eq!(kid_text(values[1], "key"), "urgent");
     assert_eq!(kid_text(values[1], "name"), "Khẩn cấp");
@@ -636,8 +637,11 @@ async fn errors_have_the_standard_shape(b: Backend) {
         ),
         ("no description", without(good.clone(), "description"), 400),
         (
-            "no hamlet",
-            without(good.clone(), "attribute[hamlet_id]"),
+            "no hamlet, point or address",
+            without(
+                without(without(good.clone(), "attribute[hamlet_id]"), "lat"),
+                "long",
+            ),
             400,
         ),
         (
@@ -928,3 +932,190 @@ async fn listing_filters(b: Backend) {
     db.finish().await;
 }
 both!(listing_filters);
+
+/// The one error's description, in JSON or XML.
+fn description(r: &Res, xml: bool) -> String {
+    if xml {
+        let doc = r.xml();
+        kid_text(kids(doc.root_element(), "error")[0], "description")
+    } else {
+        r.json()[0]["description"].as_str().unwrap().to_string()
+    }
+}
+
+/// Issue 14 item 4: a request without `attribute[hamlet_id]` is placed by
+/// its point (the nearest hamlet of the commune it lies in) or by its
+/// `address_string` (the hamlet it names); when it cannot be, the error
+/// names the hamlets it could be; a hamlet id, when given, always wins.
+async fn placed_by_point_or_address(b: Backend) {
+    let db = TestDb::demo(b).await;
+    let s = &db.store;
+    let srv = Srv::start(s).await;
+    let key = token(s).await;
+    let mai_hoang = unit_id(s, "mai hoang").await;
+    let tan_lap = unit_id(s, "thon tan lap").await;
+    let centre = s.unit_unscoped(mai_hoang).await.unwrap();
+    let (lat, lon) = (centre.lat.unwrap(), centre.lon.unwrap());
+    let bare = |f: Fields| without(without(without(f, "attribute[hamlet_id]"), "lat"), "long");
+    let good = bare(report(&key, mai_hoang, "environment", "Đèn đường hỏng"));
+    let point = |f: Fields, la: f64, lo: f64| {
+        with(with(f, "lat", &la.to_string()), "long", &lo.to_string())
+    };
+    let landed = |code: String| async move {
+        let item = s.feedback_by_code(&Viewer::system(), &code).await.unwrap();
+        (item.hamlet_id, item.lat, item.lon)
+    };
+
+    // A point alone, a few metres from Mai Hoàng's centre; kept on the item.
+    let code = create(&srv, &point(good.clone(), lat + 0.0002, lon - 0.0002)).await;
+    let (hamlet, item_lat, _) = landed(code.clone()).await;
+    assert_eq!(hamlet, mai_hoang);
+    assert_eq!(item_lat, Some(lat + 0.0002));
+    let v = srv.get(&format!("requests/{code}.json")).await.json();
+    assert_eq!(v[0]["address"], "Thôn Mai Hoàng");
+    assert_eq!(v[0]["address_id"], mai_hoang.to_string());
+
+    // An address alone, as people write it, in JSON and in XML.
+    let addressed = with(good.clone(), "address_string", "thon mai hoang, phuc son");
+    let code = create(&srv, &addressed).await;
+    assert_eq!(landed(code).await.0, mai_hoang);
+    let r = srv
+        .post(
+            "requests.xml",
+            &with(
+                good.clone(),
+                "address_string",
+                "Số 7, Thôn Tân Lập, xã Phúc Sơn",
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let doc = r.xml();
+    let code = kid_text(kid(doc.root_element(), "request"), "service_request_id");
+    assert_eq!(landed(code).await.0, tan_lap);
+
+    // The hamlet id wins over a point and an address elsewhere.
+    let all_three = with(
+        point(good.clone(), lat, lon),
+        "address_string",
+        "thôn Bãi Ban",
+    );
+    let code = create(
+        &srv,
+        &with(all_three, "attribute[hamlet_id]", &tan_lap.to_string()),
+    )
+    .await;
+    assert_eq!(landed(code).await.0, tan_lap);
+    // A point far from the commune with a good address: the address places it.
+    let code = create(&srv, &point(addressed.clone(), lat - 0.2, lon)).await;
+    assert_eq!(landed(code).await.0, mai_hoang);
+
+    let before = stored(s).await;
+    for (file, xml) in [("requests.json", false), ("requests.xml", true)] {
+        // A point some 20 km south of Phúc Sơn: refused, the nearest named.
+        let r = srv.post(file, &point(good.clone(), lat - 0.2, lon)).await;
+        assert_error(&r, xml, 400);
+        let d = description(&r, xml);
+        assert!(d.starts_with("lat/long: Toạ độ nằm ngoài các xã"), "{d}");
+        assert!(d.contains("Xã Phúc Sơn, mã ") && d.contains(" km)"), "{d}");
+
+        // An address naming no hamlet: the key's hamlets are offered.
+        let r = srv
+            .post(
+                file,
+                &with(good.clone(), "address_string", "ngõ 5, đường lớn"),
+            )
+            .await;
+        assert_error(&r, xml, 400);
+        let d = description(&r, xml);
+        assert!(
+            d.starts_with("address_string: Địa chỉ không nêu tên thôn"),
+            "{d}"
+        );
+        for (name, id) in [("Thôn Mai Hoàng", mai_hoang), ("Thôn Tân Lập", tan_lap)] {
+            assert!(d.contains(&format!("{name} (Xã Phúc Sơn, mã {id})")), "{d}");
+        }
+        // Two hamlets named: both offered.
+        let r = srv
+            .post(
+                file,
+                &with(
+                    good.clone(),
+                    "address_string",
+                    "giữa thôn Mai Hoàng và thôn Tân Lập",
+                ),
+            )
+            .await;
+        assert_error(&r, xml, 400);
+        let d = description(&r, xml);
+        assert!(d.contains("khớp với nhiều thôn"), "{d}");
+        assert!(
+            d.contains(&format!("mã {mai_hoang})")) && d.contains(&format!("mã {tan_lap})")),
+            "{d}"
+        );
+        // Nothing to place it by.
+        let r = srv.post(file, &good).await;
+        assert_error(&r, xml, 400);
+        assert!(description(&r, xml).contains("mã thôn, toạ độ hoặc địa chỉ"));
+    }
+    assert_eq!(stored(s).await, before, "no refused request was stored");
+
+    // Equal names in two communes: the commune in the address decides; a
+    // key over both without it gets both named.
+    let yen_the = unit_id(s, "xa yen the").await;
+    let other = s
+        .create_unit(
+            &Actor::cli(),
+            &danvan_store::registry::unit::NewUnit {
+                parent_id: Some(yen_the),
+                level: danvan_domain::UnitLevel::Hamlet,
+                name: "Thôn Mai Hoàng".into(),
+                code: None,
+                valid_from: None,
+                valid_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    let province_key = s
+        .create_api_token(&Actor::cli(), "tinh.bacninh", "open311 province")
+        .await
+        .unwrap();
+    let province = with(good.clone(), "api_key", &province_key);
+    let r = srv
+        .post(
+            "requests.json",
+            &with(province.clone(), "address_string", "thôn Mai Hoàng"),
+        )
+        .await;
+    assert_error(&r, false, 400);
+    let d = description(&r, false);
+    assert!(
+        d.contains(&format!("Thôn Mai Hoàng (Xã Phúc Sơn, mã {mai_hoang})"))
+            && d.contains(&format!("Thôn Mai Hoàng (Xã Yên Thế, mã {other})")),
+        "{d}"
+    );
+    let code = create(
+        &srv,
+        &with(
+            province.clone(),
+            "address_string",
+            "thon mai hoang, phuc son",
+        ),
+    )
+    .await;
+    assert_eq!(landed(code).await.0, mai_hoang);
+    let code = create(
+        &srv,
+        &with(province, "address_string", "thôn Mai Hoàng, xã Yên Thế"),
+    )
+    .await;
+    assert_eq!(landed(code).await.0, other);
+    // The commune's key never sees the other commune's hamlet.
+    let code = create(&srv, &with(good, "address_string", "thôn Mai Hoàng")).await;
+    assert_eq!(landed(code).await.0, mai_hoang);
+
+    srv.stop();
+    db.finish().await;
+}
+both!(placed_by_point_or_address);

@@ -48,7 +48,24 @@ impl Run {
     }
 }
 
-async fn drive(srv: &Server, key: &str, service: &str, hamlet: i64, description: &str) -> Run {
+/// Where the requests without a hamlet id are sent from.
+struct Elsewhere {
+    /// A point, for a request with a location alone.
+    point: (f64, f64),
+    /// For a request with an address alone.
+    address: &'static str,
+    /// An address naming no hamlet, refused.
+    unplaced: &'static str,
+}
+
+async fn drive(
+    srv: &Server,
+    key: &str,
+    service: &str,
+    hamlet: i64,
+    description: &str,
+    elsewhere: &Elsewhere,
+) -> Run {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/open311-client/drive.py");
     let child = tokio::process::Command::new(python())
@@ -58,6 +75,10 @@ async fn drive(srv: &Server, key: &str, service: &str, hamlet: i64, description:
         .args(["--hamlet", &hamlet.to_string()])
         .args(["--description", description])
         .args(["--lat", "21.4123", "--long", "106.1456"])
+        .args(["--point-lat", &elsewhere.point.0.to_string()])
+        .args(["--point-long", &elsewhere.point.1.to_string()])
+        .args(["--address", elsewhere.address])
+        .args(["--unplaced", elsewhere.unplaced])
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(120), child)
@@ -123,11 +144,19 @@ async fn outside_client_lists_posts_and_reads_back(b: Backend) {
         .await
         .unwrap();
     let mai_hoang = unit_id(s, "mai hoang").await;
+    let tan_lap = unit_id(s, "thon tan lap").await;
     let before = stored(s).await;
     // Markup and Vietnamese marks must survive both formats unchanged.
     let text = "Cống thoát nước <đường 3> bị tắc & ngập sau mưa";
+    // A point a few metres from Tân Lập's centre (its households' middle).
+    let centre = s.unit_unscoped(tan_lap).await.unwrap();
+    let elsewhere = Elsewhere {
+        point: (centre.lat.unwrap() + 0.0003, centre.lon.unwrap() - 0.0002),
+        address: "thon mai hoang, phuc son",
+        unplaced: "ngõ 5, đường lớn",
+    };
 
-    let run = drive(&srv, &key, "environment", mai_hoang, text).await;
+    let run = drive(&srv, &key, "environment", mai_hoang, text, &elsewhere).await;
 
     // Services: every topic, in order, from both clients and both formats.
     for (client, format) in [
@@ -155,6 +184,12 @@ async fn outside_client_lists_posts_and_reads_back(b: Backend) {
             _ => &def["attributes"]["attribute"],
         };
         assert_eq!(attrs[0]["code"], "hamlet_id", "{format}");
+        // Not required: a location or an address places the request.
+        let required = &attrs[0]["required"];
+        assert!(
+            required == false || required == "false",
+            "{format}: {required}"
+        );
     }
 
     // A wrong key is refused in the standard's error shape, and writes nothing.
@@ -174,7 +209,6 @@ async fn outside_client_lists_posts_and_reads_back(b: Backend) {
         .as_str()
         .unwrap()
         .contains(&code[..4]));
-    assert_eq!(stored(s).await, before + 1);
     let item = s.feedback_by_code(&Viewer::system(), &code).await.unwrap();
     assert_eq!(item.channel.as_str(), "open311");
     assert_eq!(item.description, text);
@@ -228,6 +262,47 @@ async fn outside_client_lists_posts_and_reads_back(b: Backend) {
             [code.as_str()]
         );
     }
+
+    // A location alone, and an address alone, each checked by civicbot
+    // against our service definition, placed in the hamlet they name, and
+    // read back so by georeport in both formats.
+    for (step, hamlet, name) in [
+        ("point", tan_lap, "Thôn Tân Lập"),
+        ("address", mai_hoang, "Thôn Mai Hoàng"),
+    ] {
+        let posted = run.get(&format!("post_{step}"), "civicbot", "json");
+        let code = posted[0]["service_request_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no service_request_id in {posted}"));
+        let item = s.feedback_by_code(&Viewer::system(), code).await.unwrap();
+        assert_eq!(item.hamlet_id, hamlet, "{step}");
+        assert_eq!(item.channel.as_str(), "open311");
+        assert!(item.anonymous, "{step}");
+        for format in ["json", "xml"] {
+            let r = run.get(&format!("request_{step}"), "georeport", format);
+            assert_eq!(r["service_request_id"], code, "{step} {format}");
+            assert_eq!(r["address"], name, "{step} {format}");
+            assert_eq!(r["address_id"], hamlet.to_string(), "{step} {format}");
+        }
+    }
+    let point = run.get("post_point", "civicbot", "json")[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let item = s.feedback_by_code(&Viewer::system(), &point).await.unwrap();
+    assert_eq!(item.lat, Some(elsewhere.point.0));
+    assert_eq!(item.lon, Some(elsewhere.point.1));
+    // An address naming no hamlet: refused in the standard's shape, the
+    // key's hamlets named.
+    let refused = run.get("post_unplaced", "civicbot", "json");
+    assert_eq!(refused["status"], 400, "{refused}");
+    assert_eq!(refused["body"][0]["code"], 400);
+    let d = refused["body"][0]["description"].as_str().unwrap();
+    assert!(
+        d.contains(&format!("Thôn Tân Lập (Xã Phúc Sơn, mã {tan_lap})")),
+        "{d}"
+    );
+    assert_eq!(stored(s).await, before + 3);
 
     srv.stop();
     db.finish().await;

@@ -5,6 +5,7 @@ pub mod account;
 pub mod export;
 pub mod household;
 pub mod import;
+pub mod place;
 pub mod reads;
 pub mod search;
 pub mod stats;

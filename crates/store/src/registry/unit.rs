@@ -5,6 +5,7 @@
 //! records the old parent).
 
 use chrono::NaiveDate;
+use danvan_domain::place::place_key;
 use danvan_domain::problem::Problem;
 use danvan_domain::unit::{CodeKind, UnitEventKind};
 use danvan_domain::{text, FieldError, UnitLevel};
@@ -31,6 +32,9 @@ pub struct Unit {
     pub depth: i32,
     pub valid_from: Option<String>,
     pub valid_to: Option<String>,
+    /// The unit's centre (a hamlet's places reports sent with a point).
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
 }
 
 impl Unit {
@@ -43,7 +47,7 @@ impl Unit {
 }
 
 pub(crate) const UNIT_COLUMNS: &str =
-    "id, parent_id, level, name, code, code_kind, path, depth, valid_from, valid_to";
+    "id, parent_id, level, name, code, code_kind, path, depth, valid_from, valid_to, lat, lon";
 
 #[derive(Debug, Clone)]
 pub struct NewUnit {
@@ -185,8 +189,8 @@ impl Store {
                 None => ("/".to_string(), 0),
             };
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO units (parent_id, level, name, name_fold, sort_key, code, code_kind, path, depth, valid_from, valid_to, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                "INSERT INTO units (parent_id, level, name, name_fold, sort_key, code, code_kind, path, depth, valid_from, valid_to, created_at, place_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             )
             .bind(new.parent_id)
             .bind(new.level.as_str())
@@ -200,6 +204,7 @@ impl Store {
             .bind(new.valid_from.map(ymd))
             .bind(new.valid_to.map(ymd))
             .bind(now)
+            .bind(place_key(&name))
             .fetch_one(&mut *tx)
             .await?;
             let path = format!("{parent_path}{id}/");
@@ -551,6 +556,97 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Sets (or clears) a unit's centre, audited. A hamlet's centre is where
+    /// an Open311 report sent with a point alone is placed
+    /// (`registry::place`).
+    pub async fn set_unit_centre(
+        &self,
+        actor: &Actor,
+        id: i64,
+        centre: Option<(f64, f64)>,
+    ) -> Result<()> {
+        let (lat, lon) = (centre.map(|c| c.0), centre.map(|c| c.1));
+        crate::registry::household::check_point(lat, lon)?;
+        let unit = self.unit_unscoped(id).await?;
+        in_tx!(&self.db, |tx| {
+            sqlx::query("UPDATE units SET lat = $1, lon = $2 WHERE id = $3")
+                .bind(lat)
+                .bind(lon)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "set_centre",
+                "unit",
+                id,
+                unit.path,
+                serde_json::json!({"lat": lat, "lon": lon})
+            );
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    /// Each hamlet under `id` (or `id` itself, a hamlet) whose households
+    /// have points gets the mean of them as its centre, in one statement;
+    /// audited. The number of hamlets given a centre.
+    pub async fn derive_hamlet_centres(&self, actor: &Actor, id: i64) -> Result<u64> {
+        let unit = self.unit_unscoped(id).await?;
+        let end = prefix_end(&unit.path);
+        in_tx!(&self.db, |tx| {
+            let done = sqlx::query(
+                "UPDATE units SET \
+                   lat = (SELECT AVG(h.lat) FROM households h WHERE h.hamlet_id = units.id AND h.lat IS NOT NULL AND h.lon IS NOT NULL), \
+                   lon = (SELECT AVG(h.lon) FROM households h WHERE h.hamlet_id = units.id AND h.lat IS NOT NULL AND h.lon IS NOT NULL) \
+                 WHERE level = 'hamlet' AND path >= $1 AND path < $2 \
+                   AND EXISTS (SELECT 1 FROM households h WHERE h.hamlet_id = units.id AND h.lat IS NOT NULL AND h.lon IS NOT NULL)",
+            )
+            .bind(&unit.path)
+            .bind(&end)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            audit!(
+                &mut *tx,
+                self,
+                actor,
+                "derive_centres",
+                "unit",
+                id,
+                unit.path,
+                serde_json::json!({"hamlets": done})
+            );
+            Ok::<u64, StoreError>(done)
+        })
+    }
+
+    /// Gives the units made before migration 0019 their place key (computed
+    /// here, in Rust, like every folded key); nothing once they have one.
+    pub(crate) async fn fill_place_keys_if_missing(&self) -> Result<()> {
+        let missing: Vec<(i64, String)> = on_db!(&self.db, |p| sqlx::query_as(
+            "SELECT id, name FROM units WHERE place_key IS NULL"
+        )
+        .fetch_all(p)
+        .await?);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        in_tx!(&self.db, |tx| {
+            for (id, name) in &missing {
+                sqlx::query("UPDATE units SET place_key = $1 WHERE id = $2")
+                    .bind(place_key(name))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok::<(), StoreError>(())
+        })
+    }
+}
+
 /// The dates of an event: its day, the day before (when units it ends
 /// stop), and the moment it is recorded.
 struct Dates<'a> {
@@ -660,11 +756,14 @@ async fn rename<'c>(
     .await?)
     .ok_or(StoreError::NotFound)?;
     on_conn!(conn.reborrow(), |c| {
-        sqlx::query("UPDATE units SET name = $1, name_fold = $2, sort_key = $3 WHERE id = $4")
-            .bind(new_name)
-            .bind(text::fold(new_name))
-            .bind(text::sort_key(new_name))
-            .bind(unit_id)
+        sqlx::query(
+            "UPDATE units SET name = $1, name_fold = $2, sort_key = $3, place_key = $4 WHERE id = $5",
+        )
+        .bind(new_name)
+        .bind(text::fold(new_name))
+        .bind(text::sort_key(new_name))
+        .bind(place_key(new_name))
+        .bind(unit_id)
             .execute(c)
             .await?;
     });
