@@ -17,6 +17,7 @@ mod api;
 mod browser;
 mod cap;
 mod cli;
+mod demo_loop;
 mod emergency;
 mod errors;
 mod feedback;
