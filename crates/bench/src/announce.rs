@@ -6,17 +6,17 @@
 //!   peak memory around it (the plan is `INSERT … SELECT`: nothing is
 //!   loaded);
 //! - the outbox handing messages to the real Kannel (bearerbox and smsbox
-//!   on loopback, configured here; the phone side of its fake SMSC is a
-//!   socket that counts what arrives), timed from the first message to the
-//!   last of a fixed number.
+//!   on loopback, run by `danvan_sms::local_kannel`; the phone side of its
+//!   fake SMSC is a socket that counts what arrives), timed from the first
+//!   message to the last of a fixed number.
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use danvan_domain::announcement::{OutboxState, Urgency};
+use danvan_sms::local_kannel::{LocalKannel, Setup, Smsc};
 use danvan_store::announce::announcement::{Audience, NewAnnouncement};
 use danvan_store::feedback::Viewer;
 use danvan_store::Store;
@@ -132,20 +132,6 @@ pub(crate) async fn run(
     Ok(())
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn binary(name: &str) -> Result<String> {
-    ["/usr/sbin", "/usr/local/sbin", "/usr/bin"]
-        .iter()
-        .map(|d| format!("{d}/{name}"))
-        .find(|p| std::path::Path::new(p).is_file())
-        .ok_or_else(|| anyhow!("{name} not found (Debian package kannel: run scripts/setup)"))
-}
-
 /// Starts Kannel, lets the outbox sender drain `n` messages into it, and
 /// returns (messages, seconds from the first to the n-th at the phone side).
 async fn send_through_kannel(
@@ -157,29 +143,11 @@ async fn send_through_kannel(
         bail!("nothing queued");
     }
     // Kannel's configuration and logs stay in the work dir for a look.
-    let dir = work_dir.join("kannel");
-    std::fs::create_dir_all(&dir)?;
-    let (admin, smsbox, smsc, sendsms) = (free_port()?, free_port()?, free_port()?, free_port()?);
-    let d = dir.display();
-    let conf = format!(
-        "group = core\nadmin-port = {admin}\nadmin-interface = 127.0.0.1\nadmin-password = bench\n\
-         smsbox-port = {smsbox}\nsmsbox-interface = 127.0.0.1\nbox-allow-ip = 127.0.0.1\nlog-level = 2\n\
-         log-file = \"{d}/bearerbox.log\"\ndlr-storage = internal\n\n\
-         group = smsc\nsmsc = fake\nsmsc-id = fake\nport = {smsc}\nour-host = 127.0.0.1\nconnect-allow-ip = 127.0.0.1\n\n\
-         group = smsbox\nbearerbox-host = 127.0.0.1\nsendsms-port = {sendsms}\nsendsms-interface = 127.0.0.1\n\
-         log-level = 2\nlog-file = \"{d}/smsbox.log\"\n\n\
-         group = sendsms-user\nusername = bench\npassword = bench\nmax-messages = 10\nconcatenation = true\n\n\
-         group = sms-service\nkeyword = default\ntext = \"\"\nomit-empty = true\n"
-    );
-    let path = dir.join("kannel.conf");
-    std::fs::write(&path, conf)?;
-    let mut bearerbox = tokio::process::Command::new(binary("bearerbox")?)
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("bearerbox")?;
+    let mut setup = Setup::new(Smsc::Fake);
+    setup.dir = Some(work_dir.join("kannel"));
+    setup.log_level = 2;
+    let mut kannel = LocalKannel::prepare(setup)?;
+    let smsc = kannel.smsc_port();
     // The phone side of the fake SMSC: count the lines bearerbox writes.
     let arrived = Arc::new(AtomicUsize::new(0));
     let first_at: Arc<std::sync::Mutex<Option<Instant>>> = Arc::default();
@@ -202,24 +170,12 @@ async fn send_through_kannel(
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut smsbox_proc = tokio::process::Command::new(binary("smsbox")?)
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("smsbox")?;
-    let url = format!("http://127.0.0.1:{sendsms}/cgi-bin/sendsms");
-    let client = reqwest::Client::new();
-    let ready = Instant::now() + Duration::from_secs(20);
-    while client.get(&url).send().await.is_err() {
-        if Instant::now() > ready {
-            bail!("Kannel did not start (logs in {d})");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if let Err(e) = kannel.boot().await {
+        phones.abort();
+        return Err(e.into());
     }
-    let mut cfg = danvan_sms::KannelConfig::new(&url, "bench", "bench");
+    let url = kannel.sendsms_url();
+    let mut cfg = danvan_sms::KannelConfig::new(&url, kannel.username(), kannel.password());
     cfg.rate_per_second = 5000;
     cfg.concurrency = 32;
     let sender = danvan_sms::spawn_sms_sender(store.clone(), cfg);
@@ -239,10 +195,7 @@ async fn send_through_kannel(
         .map(|t| done.duration_since(t).as_secs_f64())
         .unwrap_or(f64::INFINITY);
     phones.abort();
-    let _ = smsbox_proc.start_kill();
-    let _ = bearerbox.start_kill();
-    let _ = smsbox_proc.wait().await;
-    let _ = bearerbox.wait().await;
+    kannel.stop().await;
     if got < n {
         bail!("only {got} of {n} messages arrived within 300 s");
     }

@@ -591,3 +591,60 @@ fn rand_suffix() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
 }
+
+/// The demo's SMS, when Kannel is installed: bearerbox and smsbox on
+/// loopback with the simulated phones as their operator
+/// (`crate::phones`), and what the server needs to use them. Dropping it
+/// stops Kannel and the phones.
+pub struct DemoSms {
+    pub kannel: danvan_sms::local_kannel::LocalKannel,
+    pub phones: crate::phones::Phones,
+    /// The server's sender: Kannel's `sendsms`, the gateway key its
+    /// reports and the phones' messages come back with.
+    pub config: danvan_sms::KannelConfig,
+}
+
+/// Starts the demo's SMS for the server at `base_url` (already listening).
+/// The gateway key is a fresh one of the administrator's, valid a day.
+pub async fn start_sms(
+    store: &Store,
+    base_url: &str,
+    pace: crate::phones::Pace,
+) -> Result<DemoSms> {
+    use danvan_sms::local_kannel::{LocalKannel, Setup, Smsc};
+    let key = store
+        .create_token_for(
+            &Actor::cli(),
+            "admin",
+            "demo-kannel",
+            danvan_store::registry::account::TokenKind::Gateway,
+            Some(1),
+        )
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let mut setup = Setup::new(Smsc::Http {
+        send_url: format!("http://{}/send", listener.local_addr()?),
+    });
+    setup.inbound_url = Some(format!(
+        "{base_url}/sms/inbound?key={key}&from=%p&text=%a&id=%I"
+    ));
+    let mut kannel = LocalKannel::prepare(setup)?;
+    let phones = crate::phones::Phones::start(
+        listener,
+        kannel.smsc_url(),
+        kannel.smsc_password().to_string(),
+        pace,
+    )?;
+    kannel.boot().await?;
+    let mut config =
+        danvan_sms::KannelConfig::new(&kannel.sendsms_url(), kannel.username(), kannel.password());
+    config.public_url = base_url.to_string();
+    config.gateway_key = key;
+    // The pilot's year of feedback left a thousand SMS queued: out in seconds.
+    config.rate_per_second = 200;
+    Ok(DemoSms {
+        kannel,
+        phones,
+        config,
+    })
+}

@@ -42,6 +42,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Seconds the simulated phones take to answer "OK", MIN-MAX (when
+        /// Kannel is installed; delivery reports come about five times faster).
+        #[arg(long, default_value = "5-30", value_parser = phone_delay)]
+        phone_delay: danvan::phones::Pace,
     },
     /// Run the server for real on SQLite or PostgreSQL (pending migrations run at start).
     Serve {
@@ -428,13 +432,76 @@ impl GatewayArgs {
     }
 }
 
+fn phone_delay(s: &str) -> Result<danvan::phones::Pace, String> {
+    danvan::phones::Pace::parse(s)
+        .ok_or_else(|| format!("«{s}»: cần hai số giây TỐI_THIỂU-TỐI_ĐA, ví dụ 5-30"))
+}
+
+/// The demo's SMS when Kannel is installed (and says so, with its ports
+/// and which phones are simulated); without it, what is missing and how
+/// to get it. Either way the demo runs.
+async fn demo_sms(store: &Store, base: &str, pace: danvan::phones::Pace) -> Option<demo::DemoSms> {
+    use danvan_sms::local_kannel::{installed, KannelError};
+    if let Err(KannelError::Missing(name)) = installed() {
+        println!(
+            "SMS: tắt — không tìm thấy {name} của Kannel (cổng SMS). Cài bằng: bash scripts/setup \
+             (gói Debian kannel, chạy với quyền root hoặc sudo), rồi chạy lại danvan demo để xem \
+             thông báo tới điện thoại thường, báo nhận, trả lời \"OK\" và chuyển sang đến nhà."
+        );
+        return None;
+    }
+    match demo::start_sms(store, base, pace.clone()).await {
+        Ok(s) => {
+            let [admin, smsbox, smsc, sendsms] = s.kannel.ports();
+            println!(
+                "SMS: Kannel chạy trên 127.0.0.1 — sendsms {sendsms}, quản trị {admin}, \
+                 smsbox {smsbox}, SMSC {smsc}; cấu hình và nhật ký ở {} (xoá khi dừng).",
+                s.kannel.dir().display()
+            );
+            println!(
+                "     Mọi điện thoại nhận SMS của demo đều là điện thoại MÔ PHỎNG (không tin nhắn \
+                 nào ra mạng thật): khoảng 85 % nhận được, một nửa số đó trả lời \"OK\" sau \
+                 {}–{} giây; 10 % không gửi được (chuyển sang đến nhà); 5 % không báo gì.",
+                pace.answer.start().as_secs(),
+                pace.answer.end().as_secs()
+            );
+            println!(
+                "     Thử: đăng nhập xa.phucson, gửi thông báo cho thôn Mai Hoàng, xem trang \
+                 của thông báo. Thông báo thường chờ qua giờ yên lặng (21:00–06:00)."
+            );
+            Some(s)
+        }
+        Err(e) => {
+            println!("SMS: tắt — Kannel không khởi động được: {e}");
+            None
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM.
+async fn stop_signal() -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    println!("Đang dừng demo…");
+    Ok(())
+}
+
 async fn open(db: &DbArg) -> Result<Store> {
     danvan::admin::open_store(&db.database_url).await
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Demo { data_dir, bind } => {
+        Command::Demo {
+            data_dir,
+            bind,
+            phone_delay,
+        } => {
             danvan_store::sqlite_file::create_private_dir(&data_dir)
                 .with_context(|| format!("không tạo được thư mục {}", data_dir.display()))?;
             let db_path = data_dir.join("danvan.db");
@@ -447,6 +514,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("không mở được cổng {bind}"))?;
+            let base = format!("http://{}", listener.local_addr()?);
             println!(
                 "Dân Vận (demo) — dữ liệu thí điểm {}",
                 if loaded {
@@ -456,12 +524,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             );
             println!("Cơ sở dữ liệu: {}", db_path.display());
-            println!("Mở trình duyệt: http://{}/", listener.local_addr()?);
+            println!("Mở trình duyệt: {base}/");
             println!("Tài khoản mẫu (mật khẩu chung: {}):", demo::DEMO_PASSWORD);
             for (user, role, unit) in demo::account_list() {
                 println!("  {user:<22} {role:<18} {unit}");
             }
-            serve(store, listener, false, None, Default::default()).await
+            let sms = demo_sms(&store, &base, phone_delay).await;
+            let (kannel, sweep) = match &sms {
+                Some(s) => (Some(s.config.clone()), danvan::runtime::DEMO_SWEEP_SECONDS),
+                None => (None, danvan::runtime::SWEEP_SECONDS),
+            };
+            // Kannel runs in process groups of its own, out of the
+            // terminal's reach: Ctrl-C stops it here.
+            let done = tokio::select! {
+                r = serve(store, listener, false, kannel, Default::default(), sweep) => r,
+                r = stop_signal() => r.map(|()| ExitCode::SUCCESS),
+            };
+            if let Some(mut s) = sms {
+                s.kannel.kill();
+                println!("Đã dừng Kannel và các điện thoại mô phỏng.");
+            }
+            done
         }
         Command::Serve {
             db,
@@ -487,7 +570,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 listener.local_addr()?,
                 store.backend()
             );
-            serve(store, listener, secure_cookies, kannel, trusted).await
+            serve(
+                store,
+                listener,
+                secure_cookies,
+                kannel,
+                trusted,
+                danvan::runtime::SWEEP_SECONDS,
+            )
+            .await
         }
         Command::Bench(args) => {
             danvan_bench::run(args).await?;
@@ -747,11 +838,12 @@ async fn serve(
     secure_cookies: bool,
     kannel: Option<danvan_sms::KannelConfig>,
     trusted_proxies: danvan_web::client::TrustedProxies,
+    sweep_seconds: u64,
 ) -> Result<ExitCode> {
     let upload_dir = std::env::temp_dir().join(format!("danvan-uploads-{}", std::process::id()));
     std::fs::create_dir_all(&upload_dir).context("không tạo được thư mục tạm cho tệp tải lên")?;
     let public_url = kannel.as_ref().map(|k| k.public_url.clone());
-    danvan::runtime::spawn_sweeper(store.clone(), public_url.clone());
+    danvan::runtime::spawn_sweeper(store.clone(), public_url.clone(), sweep_seconds);
     match kannel {
         Some(cfg) => {
             tracing::info!(url = %cfg.sendsms_url, rate = cfg.rate_per_second, "SMS through Kannel");

@@ -10,12 +10,16 @@ use danvan_store::Store;
 /// How often late feedback is escalated and answered items closed.
 pub const SWEEP_SECONDS: u64 = 60;
 
-/// Runs the feedback sweep every minute for as long as the process lives.
-/// A failed sweep is logged and tried again next time: each batch is its
-/// own transaction, so nothing is left half done.
-pub fn spawn_sweeper(store: Store, public_url: Option<String>) {
+/// The demo's sweep when its simulated phones run: a failed SMS is handed
+/// to a visit while the newcomer still looks at the reach page.
+pub const DEMO_SWEEP_SECONDS: u64 = 10;
+
+/// Runs the feedback sweep every `every` seconds (`SWEEP_SECONDS`) for as
+/// long as the process lives. A failed sweep is logged and tried again next
+/// time: each batch is its own transaction, so nothing is left half done.
+pub fn spawn_sweeper(store: Store, public_url: Option<String>, every: u64) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(SWEEP_SECONDS));
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -13,6 +13,8 @@
 //! message's idempotency key back, which is also how a message left in
 //! doubt by a crash is settled (see `danvan_store::announce::outbox`).
 
+pub mod local_kannel;
+
 use std::time::{Duration, Instant};
 
 use danvan_domain::announcement::Coding;

@@ -88,7 +88,7 @@ fn serve(url: &str, port: u16, kannel: &Kannel, key: &str) -> Child {
         .expect("danvan serve")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -226,9 +226,15 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
 /// Logs in through the form; returns the client (with its session cookie)
 /// and the CSRF token of the session.
 pub async fn login(server: &Server, username: &str, password: &str) -> (reqwest::Client, String) {
+    login_at(&server.base, username, password).await
+}
+
+/// `login` on a server at `base` (`http://host:port`), in this process or not.
+pub async fn login_at(base: &str, username: &str, password: &str) -> (reqwest::Client, String) {
+    let url = |path: &str| format!("{base}{path}");
     let c = client();
     let page = c
-        .get(server.url("/login"))
+        .get(url("/login"))
         .send()
         .await
         .expect("login page")
@@ -237,7 +243,7 @@ pub async fn login(server: &Server, username: &str, password: &str) -> (reqwest:
         .expect("body");
     let csrf = input_value(&page, "csrf").expect("csrf on login form");
     let res = c
-        .post(server.url("/login"))
+        .post(url("/login"))
         .form(&[
             ("csrf", csrf.as_str()),
             ("login", username),
@@ -249,7 +255,7 @@ pub async fn login(server: &Server, username: &str, password: &str) -> (reqwest:
         .expect("login");
     assert_eq!(res.status(), 303, "login of {username} should redirect");
     let home = c
-        .get(server.url("/account/password"))
+        .get(url("/account/password"))
         .send()
         .await
         .expect("page")

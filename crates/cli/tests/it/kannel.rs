@@ -38,21 +38,15 @@
 //! later delivery`) and reports them when they go out.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use danvan_sms::local_kannel::{concatenation, url_decode, url_encode, LocalKannel, Setup, Smsc};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-const USERNAME: &str = "danvan";
-const PASSWORD: &str = "secret";
-const ADMIN_PASSWORD: &str = "adm";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A message the fake SMSC received, its parts put back together.
@@ -67,29 +61,12 @@ pub struct Sms {
     pub unicode: bool,
 }
 
-/// A running Kannel; everything it started dies with it.
+/// A running Kannel (`danvan_sms::local_kannel`) with the phone side of its
+/// fake SMSC; everything it started dies with it.
 pub struct Kannel {
-    dir: tempfile::TempDir,
-    ports: Ports,
-    bearerbox: Option<Proc>,
-    smsbox: Option<Proc>,
+    boxes: LocalKannel,
     phones: Arc<Phones>,
     phones_task: JoinHandle<()>,
-}
-
-#[derive(Clone, Copy)]
-struct Ports {
-    admin: u16,
-    smsbox: u16,
-    smsc: u16,
-    sendsms: u16,
-}
-
-struct Proc {
-    child: Child,
-    /// The child leads a process group of its own: smsbox restarts itself
-    /// by forking when bearerbox vanishes, and the fork stays in the group.
-    pgid: i32,
 }
 
 /// The phone side of the fake SMSC: what bearerbox wrote, and the way back.
@@ -106,47 +83,34 @@ impl Kannel {
     /// `%I` id); its response body goes back to the phone as a reply (empty:
     /// none). Waits until `sendsms` answers and the fake SMSC is connected.
     pub async fn start(inbound_url: Option<&str>) -> Kannel {
-        // Fail early, before anything is started.
-        binary("bearerbox");
-        binary("smsbox");
-        let dir = tempfile::Builder::new()
-            .prefix("danvan-kannel-")
-            .tempdir()
-            .expect("temp dir for Kannel");
-        let ports = free_ports();
-        std::fs::write(
-            dir.path().join("kannel.conf"),
-            config(dir.path(), ports, inbound_url),
-        )
-        .expect("write kannel.conf");
-        // An empty store spares bearerbox's log three ERRORs about a missing one.
-        std::fs::write(dir.path().join("store"), "").expect("write the store file");
+        let mut setup = Setup::new(Smsc::Fake);
+        setup.inbound_url = inbound_url.map(str::to_string);
+        let mut boxes = LocalKannel::prepare(setup)
+            .unwrap_or_else(|e| panic!("{e}: run ./scripts/setup as root"));
         let phones = Arc::new(Phones::default());
-        let phones_task = tokio::spawn(phone_side(ports.smsc, phones.clone()));
-        let mut kannel = Kannel {
-            dir,
-            ports,
-            bearerbox: None,
-            smsbox: None,
+        let phones_task = tokio::spawn(phone_side(boxes.smsc_port(), phones.clone()));
+        if let Err(e) = boxes.boot().await {
+            panic!("{e}");
+        }
+        Kannel {
+            boxes,
             phones,
             phones_task,
-        };
-        kannel.boot().await;
-        kannel
+        }
     }
 
     /// `http://127.0.0.1:PORT/cgi-bin/sendsms`
     pub fn sendsms_url(&self) -> String {
-        format!("http://127.0.0.1:{}/cgi-bin/sendsms", self.ports.sendsms)
+        self.boxes.sendsms_url()
     }
 
     /// The `sendsms-user` (at most 10 parts a message, concatenation on).
     pub fn username(&self) -> &str {
-        USERNAME
+        self.boxes.username()
     }
 
     pub fn password(&self) -> &str {
-        PASSWORD
+        self.boxes.password()
     }
 
     /// Messages the fake SMSC has received so far, in the order they were
@@ -211,136 +175,21 @@ impl Kannel {
     /// `sendsms` refuses connections. What it still held is kept in its store
     /// file for `restart`.
     pub async fn stop(&mut self) {
-        if let Some(bearerbox) = &self.bearerbox {
-            signal(bearerbox.pgid, libc::SIGTERM);
-        }
-        for mut p in [self.smsbox.take(), self.bearerbox.take()]
-            .into_iter()
-            .flatten()
-        {
-            // An orderly shutdown takes a second or two; anything left after
-            // 10 s (or forked by smsbox) is killed.
-            let _ = tokio::time::timeout(Duration::from_secs(10), p.child.wait()).await;
-            signal(p.pgid, libc::SIGKILL);
-            let _ = p.child.wait().await;
-        }
+        self.boxes.stop().await;
     }
 
     /// Starts bearerbox and smsbox again on the same ports and waits until
     /// they are ready, as `start` does.
     pub async fn restart(&mut self) {
         self.stop().await;
-        self.boot().await;
-    }
-
-    /// bearerbox first: smsbox gives up at once if bearerbox does not answer.
-    async fn boot(&mut self) {
-        self.bearerbox = Some(self.spawn(&binary("bearerbox")));
-        self.wait_until("bearerbox", |status| status.contains("Status: running"))
-            .await;
-        self.smsbox = Some(self.spawn(&binary("smsbox")));
-        let online = format!("FAKE:{} (online", self.ports.smsc);
-        self.wait_until("smsbox and the fake SMSC", |status| {
-            status.contains("smsbox:") && status.contains(&online)
-        })
-        .await;
-    }
-
-    fn spawn(&self, program: &Path) -> Proc {
-        let name = program.file_name().unwrap().to_string_lossy();
-        // Console output only says more than the log files when the
-        // configuration is broken (before the log file is open).
-        let console = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join(format!("{name}.console")))
-            .expect("console file");
-        let child = Command::new(program)
-            .args(["-v", "3", "kannel.conf"])
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(console.try_clone().expect("console file"))
-            .stderr(console)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("Kannel: cannot run {}: {e}", program.display()));
-        let pgid = child.id().expect("a running child") as i32;
-        Proc { child, pgid }
-    }
-
-    /// Waits until bearerbox's status page passes `ready` and, once smsbox
-    /// runs, its HTTP server answers; panics if a box exits meanwhile.
-    async fn wait_until(&mut self, what: &str, ready: impl Fn(&str) -> bool) {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        let status_url = format!(
-            "http://127.0.0.1:{}/status.txt?password={ADMIN_PASSWORD}",
-            self.ports.admin
-        );
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut status = String::new();
-        loop {
-            let exited = [&mut self.bearerbox, &mut self.smsbox]
-                .into_iter()
-                .flatten()
-                .find_map(|p| p.child.try_wait().ok().flatten());
-            if let Some(exit) = exited {
-                panic!(
-                    "Kannel: a box exited while starting {what} ({exit})\n{}",
-                    self.logs()
-                );
-            }
-            if let Ok(r) = http.get(&status_url).send().await {
-                status = r.text().await.unwrap_or_default();
-            }
-            if ready(&status)
-                && (self.smsbox.is_none() || http.get(self.sendsms_url()).send().await.is_ok())
-            {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "Kannel: {what} not ready within {START_TIMEOUT:?}; bearerbox status:\n{status}\n{}",
-                    self.logs()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Err(e) = self.boxes.boot().await {
+            panic!("{e}");
         }
     }
 
     /// The tails of Kannel's logs and what the fake SMSC got, for panics.
     fn logs(&self) -> String {
-        let mut out = String::new();
-        let read = |name: &str| std::fs::read(self.dir.path().join(name)).unwrap_or_default();
-        for name in [
-            "bearerbox.log",
-            "access.log",
-            "smsbox.log",
-            "bearerbox.console",
-            "smsbox.console",
-        ] {
-            // The console repeats the log's errors, and only says more when
-            // the log could not be opened.
-            if let Some(box_name) = name.strip_suffix(".console") {
-                if !read(&format!("{box_name}.log")).is_empty() {
-                    continue;
-                }
-            }
-            let text = read(name);
-            let text = String::from_utf8_lossy(&text);
-            let lines: Vec<&str> = text.lines().collect();
-            if !lines.is_empty() {
-                let tail = &lines[lines.len().saturating_sub(20)..];
-                out += &format!(
-                    "--- {name} (last {} lines)\n{}\n",
-                    tail.len(),
-                    tail.join("\n")
-                );
-            }
-        }
+        let mut out = self.boxes.logs();
         let lines = self.phones.lines.lock().unwrap();
         out += &format!(
             "--- fake SMSC got {} lines\n{}\n",
@@ -354,124 +203,8 @@ impl Kannel {
 impl Drop for Kannel {
     fn drop(&mut self) {
         self.phones_task.abort();
-        for p in [&mut self.smsbox, &mut self.bearerbox]
-            .into_iter()
-            .flatten()
-        {
-            signal(p.pgid, libc::SIGKILL);
-            // Reap it here: once the test's runtime is gone nobody else
-            // would, and the container's init may not either.
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while matches!(p.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
+        self.boxes.kill();
     }
-}
-
-fn signal(pgid: i32, sig: i32) {
-    // SAFETY: kill(2) on a process group we created; no memory involved.
-    unsafe {
-        libc::kill(-pgid, sig);
-    }
-}
-
-/// bearerbox or smsbox: Debian puts them in /usr/sbin, often not on PATH.
-fn binary(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    ["/usr/sbin", "/usr/local/sbin"]
-        .into_iter()
-        .map(PathBuf::from)
-        .chain(std::env::split_paths(&path))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("Kannel is not installed ({name} not found): run ./scripts/setup as root")
-        })
-}
-
-/// Four distinct free loopback ports: all are bound at once so they differ,
-/// then released for Kannel (a small race with other processes, as usual).
-fn free_ports() -> Ports {
-    let listeners: Vec<std::net::TcpListener> = (0..4)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
-        .collect();
-    let port = |i: usize| listeners[i].local_addr().unwrap().port();
-    Ports {
-        admin: port(0),
-        smsbox: port(1),
-        smsc: port(2),
-        sendsms: port(3),
-    }
-}
-
-fn config(dir: &Path, ports: Ports, inbound_url: Option<&str>) -> String {
-    let d = dir.display();
-    let Ports {
-        admin,
-        smsbox,
-        smsc,
-        sendsms,
-    } = ports;
-    // Without an inbound URL, phones' messages are still taken (and
-    // answered with nothing), so smsbox has its one required service.
-    let service = match inbound_url {
-        Some(url) => {
-            assert!(!url.contains('"'), "an inbound URL without quotes");
-            format!("get-url = \"{url}\"")
-        }
-        None => "text = \"\"".to_string(),
-    };
-    // The store file keeps queued messages over `restart`.
-    format!(
-        r#"group = core
-admin-port = {admin}
-admin-interface = 127.0.0.1
-admin-password = {ADMIN_PASSWORD}
-smsbox-port = {smsbox}
-smsbox-interface = 127.0.0.1
-box-allow-ip = 127.0.0.1
-log-level = 1
-log-file = "{d}/bearerbox.log"
-access-log = "{d}/access.log"
-dlr-storage = internal
-store-type = file
-store-location = "{d}/store"
-
-group = smsc
-smsc = fake
-smsc-id = fake
-port = {smsc}
-our-host = 127.0.0.1
-connect-allow-ip = 127.0.0.1
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-sendsms-port = {sendsms}
-sendsms-interface = 127.0.0.1
-log-level = 1
-log-file = "{d}/smsbox.log"
-mo-recode = true
-# Calls to Dân Vận (delivery reports, phones' messages) that fail are tried
-# again every second for half a minute: a restarted server still hears of
-# what it sent before it stopped.
-http-request-retry = 30
-http-queue-delay = 1
-
-group = sendsms-user
-username = {USERNAME}
-password = {PASSWORD}
-max-messages = 10
-concatenation = true
-
-group = sms-service
-keyword = default
-{service}
-omit-empty = true
-max-messages = 10
-concatenation = true
-"#
-    )
 }
 
 /// Connects to bearerbox's fake SMSC port and keeps every line it writes;
@@ -523,21 +256,6 @@ fn parse_line(line: &str) -> Option<Part> {
         data,
         unicode,
     })
-}
-
-/// The concatenation element of a UDH (8-bit or 16-bit reference).
-fn concatenation(udh: &[u8]) -> Option<(u16, u8, u8)> {
-    let len = *udh.first()? as usize;
-    let mut ies = udh.get(1..1 + len)?;
-    while let [iei, l, rest @ ..] = ies {
-        let value = rest.get(..*l as usize)?;
-        match (iei, value) {
-            (0x00, &[r, total, n]) => return Some((r.into(), total, n)),
-            (0x08, &[r1, r2, total, n]) => return Some((u16::from_be_bytes([r1, r2]), total, n)),
-            _ => ies = &rest[*l as usize..],
-        }
-    }
-    None
 }
 
 fn reassemble(lines: &[String]) -> Vec<Sms> {
@@ -598,43 +316,6 @@ fn sms(from: String, to: String, data: Vec<u8>, parts: usize, unicode: Option<bo
         parts,
         unicode,
     }
-}
-
-/// Kannel's URL decoding: `+` is a space, `%XX` a byte.
-fn url_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = b
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn url_encode(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|&b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The harness checks itself (and the findings above) against the real Kannel.

@@ -18,6 +18,7 @@ mod browser;
 mod cap;
 mod cli;
 mod compression;
+mod demo_loop;
 mod emergency;
 mod errors;
 mod feedback;
