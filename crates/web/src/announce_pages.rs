@@ -14,13 +14,15 @@ use danvan_domain::calendar;
 use danvan_domain::policy::{self, Action, Target};
 use danvan_domain::problem::Problem;
 use danvan_domain::UnitLevel;
-use danvan_store::announce::announcement::{Announcement, NOT_REACHED_PAGE};
+use danvan_store::announce::announcement::{Announcement, ReachReport, NOT_REACHED_PAGE};
 use danvan_store::feedback::Viewer;
 use serde::Deserialize;
 
 use crate::auth::User;
+use crate::chart::{self, Frame, Series, Svg};
 use crate::error::WebError;
 use crate::i18n::{pick, Lang};
+use crate::num;
 use crate::pages::{chrome, Chrome};
 use crate::AppState;
 
@@ -174,14 +176,6 @@ fn when(unix: i64) -> String {
     calendar::to_local(unix)
         .format("%d/%m/%Y %H:%M")
         .to_string()
-}
-
-fn percent(part: i64, whole: i64) -> String {
-    if whole == 0 {
-        "—".into()
-    } else {
-        format!("{}%", part * 100 / whole)
-    }
 }
 
 struct Row {
@@ -344,13 +338,13 @@ fn urgency_label(lang: Lang, a: &Announcement) -> &'static str {
 struct ChannelRow {
     channel: &'static str,
     state: &'static str,
-    count: i64,
+    count: String,
 }
 
 struct HamletRow {
     name: String,
-    households: i64,
-    reached: i64,
+    households: String,
+    reached: String,
     percent: String,
 }
 
@@ -383,9 +377,11 @@ struct ReachPage {
     emergency_waits: bool,
     send_at: String,
     sms_cost: String,
-    households: i64,
-    reached: i64,
+    households: String,
+    reached: String,
     reached_percent: String,
+    /// Reach by channel over the hours after sending, and its numbers.
+    reach_chart: Option<ReachChart>,
     by_channel: Vec<ChannelRow>,
     by_hamlet: Vec<HamletRow>,
     not_reached: Vec<HouseholdRow>,
@@ -478,16 +474,17 @@ pub async fn reach(
             .sms_cost
             .replace("{parts}", &plan.parts.to_string())
             .replace("{coding}", coding),
-        households: r.households,
-        reached: r.reached,
-        reached_percent: percent(r.reached, r.households),
+        households: num::int(lang, r.households),
+        reached: num::int(lang, r.reached),
+        reached_percent: num::share(lang, r.reached, r.households),
+        reach_chart: reach_chart(lang, &r, st.store.now()),
         by_channel: r
             .by_channel
             .iter()
             .map(|(c, s, n)| ChannelRow {
                 channel: channel_label(lang, *c),
                 state: delivery_label(lang, *s),
-                count: *n,
+                count: num::int(lang, *n),
             })
             .collect(),
         by_hamlet: r
@@ -495,9 +492,9 @@ pub async fn reach(
             .iter()
             .map(|(_, name, n, reached)| HamletRow {
                 name: name.clone(),
-                households: *n,
-                reached: *reached,
-                percent: percent(*reached, *n),
+                households: num::int(lang, *n),
+                reached: num::int(lang, *reached),
+                percent: num::share(lang, *reached, *n),
             })
             .collect(),
         more: r.not_reached.len() as i64 == NOT_REACHED_PAGE,
@@ -537,6 +534,117 @@ pub async fn reach(
         axum::http::StatusCode::OK
     };
     Ok((status, Html(view.render()?)).into_response())
+}
+
+/// The reach chart: households reached by each channel, counted at the
+/// end of each step after sending, and the table of the same numbers.
+struct ReachChart {
+    svg: Svg,
+    title: &'static str,
+    step: &'static str,
+    channels: Vec<&'static str>,
+    rows: Vec<ReachRow>,
+}
+
+struct ReachRow {
+    label: String,
+    cells: Vec<String>,
+    total: String,
+}
+
+/// At most this many points: hourly for a day, then in longer steps.
+const REACH_POINTS: i64 = 24;
+/// Past two weeks, the last point holds everything later.
+const REACH_HOURS: i64 = 14 * 24;
+
+/// The steps (in hours) a reach chart shows for an announcement sent
+/// `elapsed` seconds ago, and whether the last one also holds what came
+/// after it.
+fn reach_steps(elapsed: i64) -> (Vec<i64>, bool) {
+    let hours = ((elapsed.max(0) + 3599) / 3600).clamp(1, REACH_HOURS);
+    let step = (hours + REACH_POINTS - 1) / REACH_POINTS;
+    let points = (hours + step - 1) / step;
+    (
+        (1..=points).map(|i| i * step).collect(),
+        elapsed > REACH_HOURS * 3600,
+    )
+}
+
+fn reach_chart(lang: Lang, r: &ReachReport, now: i64) -> Option<ReachChart> {
+    let sent = r.sent_at?;
+    let (steps, capped) = reach_steps(now - sent);
+    let channels: Vec<DeliveryChannel> = DeliveryChannel::ALL
+        .into_iter()
+        .filter(|c| r.by_channel.iter().any(|(k, _, _)| k == c))
+        .collect();
+    let last = steps.len() - 1;
+    let series: Vec<Series> = channels
+        .iter()
+        .map(|c| Series {
+            name: channel_label(lang, *c).to_string(),
+            values: steps
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    r.reached_by_hour
+                        .iter()
+                        .filter(|(k, hour, _)| k == c && (i == last || hour < h))
+                        .map(|(_, _, n)| n)
+                        .sum()
+                })
+                .collect(),
+        })
+        .collect();
+    let labels: Vec<String> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if i == last && capped {
+                format!("{h} h+")
+            } else {
+                format!("{h} h")
+            }
+        })
+        .collect();
+    let title = pick(
+        lang,
+        "Số hộ đã nhận theo kênh, sau khi gửi",
+        "Households reached by channel, after sending",
+    );
+    let desc = pick(
+        lang,
+        "Số hộ đã nhận được thông báo theo từng kênh, cộng dồn đến cuối mỗi mốc giờ kể từ khi gửi. Bảng bên cạnh ghi các con số.",
+        "Households reached on each channel, counted up to the end of each hour after sending. The table beside it gives the numbers.",
+    );
+    let svg = chart::lines(
+        &Frame {
+            id: "chart-reach",
+            title,
+            desc,
+            lang,
+        },
+        &labels,
+        &series,
+    );
+    let rows = labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let cells: Vec<i64> = series.iter().map(|s| s.values[i]).collect();
+            ReachRow {
+                label: label.clone(),
+                total: num::int(lang, cells.iter().sum()),
+                cells: cells.into_iter().map(|n| num::int(lang, n)).collect(),
+            }
+        })
+        .collect();
+    Some(ReachChart {
+        svg,
+        title,
+        step: pick(lang, "Sau khi gửi", "After sending"),
+        channels: channels.iter().map(|c| channel_label(lang, *c)).collect(),
+        rows,
+    })
 }
 
 /// A refusal carried back to the reach page by its redirect (a short
@@ -1126,5 +1234,50 @@ fn message(lang: Lang, e: danvan_store::StoreError) -> String {
             .into()
         }
         other => WebError::from(other).message(lang),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reach_is_hourly_for_a_day_then_in_longer_steps() {
+        assert_eq!(reach_steps(0), (vec![1], false));
+        assert_eq!(reach_steps(90 * 60), (vec![1, 2], false));
+        assert_eq!(reach_steps(24 * 3600), ((1..=24).collect(), false));
+        // 30 hours: steps of 2 hours, 15 points.
+        let (steps, capped) = reach_steps(30 * 3600);
+        assert_eq!(steps, (1..=15).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(!capped);
+        // A month: two weeks in 24 steps of 14 hours, the last holds the rest.
+        let (steps, capped) = reach_steps(30 * 86_400);
+        assert_eq!(steps.len(), 24);
+        assert_eq!(steps.last(), Some(&336));
+        assert!(capped);
+    }
+
+    #[test]
+    fn the_last_point_holds_every_household_reached() {
+        let r = ReachReport {
+            sent_at: Some(1_000_000),
+            by_channel: vec![
+                (DeliveryChannel::Sms, DeliveryState::Delivered, 3),
+                (DeliveryChannel::Visit, DeliveryState::Planned, 2),
+            ],
+            reached_by_hour: vec![
+                (DeliveryChannel::Sms, 0, 1),
+                (DeliveryChannel::Sms, 2, 1),
+                (DeliveryChannel::Sms, 40, 1),
+            ],
+            ..ReachReport::default()
+        };
+        // Three hours after sending: 1, 1, 2 and then the late one too.
+        let c = reach_chart(Lang::Vi, &r, 1_000_000 + 3 * 3600).unwrap();
+        assert_eq!(c.channels, ["Tin nhắn SMS", "Tổ dân vận đến báo"]);
+        let cells: Vec<Vec<String>> = c.rows.iter().map(|r| r.cells.clone()).collect();
+        assert_eq!(cells, [["1", "0"], ["1", "0"], ["3", "0"]]);
+        assert_eq!(c.svg.0.matches("class=\"mark\"").count(), 6);
+        assert!(reach_chart(Lang::Vi, &ReachReport::default(), 0).is_none());
     }
 }

@@ -14,7 +14,7 @@ use danvan_domain::feedback::{FeedbackState, Severity, TrackingCode};
 use danvan_domain::policy::Action as Can;
 use danvan_domain::problem::Problem;
 use danvan_sheet::{Cell, Table};
-use danvan_store::feedback::dashboard::{Dashboard, StateCounts, STATES};
+use danvan_store::feedback::dashboard::{Dashboard, StateCounts, Weekly, STATES};
 use danvan_store::feedback::inbox::{
     AnswerTemplate, Assignee, InboxFilter, InboxSort, StateFilter, INBOX_PAGE,
 };
@@ -23,8 +23,10 @@ use danvan_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::User;
+use crate::chart::{self, Frame, Series, Svg};
 use crate::error::{urlencode, WebError};
 use crate::i18n::{pick, Fb, Lang};
+use crate::num;
 use crate::pages::{chrome, Chrome};
 use crate::AppState;
 
@@ -908,18 +910,18 @@ pub async fn photo(
 pub struct CountsView {
     pub label: String,
     pub link: Option<String>,
-    pub cells: Vec<i64>,
-    pub open: i64,
-    pub total: i64,
+    pub cells: Vec<String>,
+    pub open: String,
+    pub total: String,
 }
 
-fn counts_view(label: String, link: Option<String>, c: &StateCounts) -> CountsView {
+fn counts_view(lang: Lang, label: String, link: Option<String>, c: &StateCounts) -> CountsView {
     CountsView {
         label,
         link,
-        cells: c.by_state.to_vec(),
-        open: c.open(),
-        total: c.total(),
+        cells: c.by_state.iter().map(|n| num::int(lang, *n)).collect(),
+        open: num::int(lang, c.open()),
+        total: num::int(lang, c.total()),
     }
 }
 
@@ -954,6 +956,7 @@ struct DashboardPage {
     late_count: String,
     late_shown: Option<String>,
     late: Vec<LateView>,
+    charts: DashboardCharts,
 }
 
 #[derive(Deserialize, Default)]
@@ -1003,12 +1006,16 @@ pub async fn dashboard(
             .iter()
             .map(|r| opt(r.topic.id, topic_name(lang, &r.topic), &topic_cur)),
     );
+    let weekly = st
+        .store
+        .feedback_weekly(&Viewer::of(&user.p), unit_id)
+        .await?;
     let (on_time, on_time_of) = match d.on_time_percent() {
         Some(p) => (
-            format!("{p:.0}%"),
+            num::percent(lang, p),
             fb.on_time_of
-                .replace("{k}", &d.answered_on_time.to_string())
-                .replace("{n}", &d.answered.to_string()),
+                .replace("{k}", &num::int(lang, d.answered_on_time))
+                .replace("{n}", &num::int(lang, d.answered)),
         ),
         None => (fb.no_data.to_string(), String::new()),
     };
@@ -1021,17 +1028,18 @@ pub async fn dashboard(
         unit_id,
         unit_name: d.unit.name.clone(),
         state_labels: state_labels(lang),
-        totals: counts_view(fb.total.to_string(), None, &d.totals),
+        totals: counts_view(lang, fb.total.to_string(), None, &d.totals),
         by_topic: d
             .by_topic
             .iter()
-            .map(|r| counts_view(topic_name(lang, &r.topic), None, &r.counts))
+            .map(|r| counts_view(lang, topic_name(lang, &r.topic), None, &r.counts))
             .collect(),
         by_child: d
             .by_child
             .iter()
             .map(|r| {
                 counts_view(
+                    lang,
                     r.name.clone(),
                     Some(format!(
                         "/feedback/dashboard?unit={}{topic_query}",
@@ -1047,9 +1055,12 @@ pub async fn dashboard(
         on_time_of,
         median_ack: duration(lang, d.median_ack_minutes),
         median_resolve: duration(lang, d.median_resolve_minutes),
-        late_count: fb.late_count.replace("{n}", &d.late_total.to_string()),
-        late_shown: (d.late_total > d.late.len() as i64)
-            .then(|| fb.late_shown.replace("{n}", &d.late.len().to_string())),
+        late_count: fb.late_count.replace("{n}", &num::int(lang, d.late_total)),
+        late_shown: (d.late_total > d.late.len() as i64).then(|| {
+            fb.late_shown
+                .replace("{n}", &num::int(lang, d.late.len() as i64))
+        }),
+        charts: dashboard_charts(lang, &weekly, &d),
         late: d
             .late
             .iter()
@@ -1072,6 +1083,223 @@ pub async fn dashboard(
     html(page)
 }
 
+/// A week's row of a weekly table: its Monday, a count per topic, the
+/// total.
+pub struct WeekRow {
+    pub label: String,
+    pub cells: Vec<String>,
+    pub total: String,
+}
+
+pub struct OnTimeView {
+    pub name: String,
+    pub answered: String,
+    pub on_time: String,
+    pub share: String,
+}
+
+/// The dashboard's charts and the tables of their numbers.
+pub struct DashboardCharts {
+    pub topics: Vec<String>,
+    pub received: Svg,
+    pub received_rows: Vec<WeekRow>,
+    pub resolved: Svg,
+    pub resolved_rows: Vec<WeekRow>,
+    pub on_time: Svg,
+    pub on_time_rows: Vec<OnTimeView>,
+    pub l: &'static ChartWords,
+}
+
+pub struct ChartWords {
+    pub received: &'static str,
+    pub received_desc: &'static str,
+    pub resolved: &'static str,
+    pub resolved_desc: &'static str,
+    pub on_time: &'static str,
+    pub on_time_desc: &'static str,
+    pub week: &'static str,
+    pub answered: &'static str,
+    pub answered_on_time: &'static str,
+    pub share: &'static str,
+    pub table: &'static str,
+}
+
+static CHART_VI: ChartWords = ChartWords {
+    received: "Phản ánh nhận theo tuần, theo lĩnh vực",
+    received_desc: "Số phản ánh nhận được mỗi tuần (từ thứ Hai) trong 12 tuần gần nhất, chia theo lĩnh vực. Bảng bên cạnh ghi các con số.",
+    resolved: "Đã giải quyết, theo tuần nhận",
+    resolved_desc: "Trong số phản ánh nhận mỗi tuần, số đã trả lời, đã đóng hoặc từ chối đến nay, chia theo lĩnh vực. Bảng bên cạnh ghi các con số.",
+    on_time: "Tỉ lệ trả lời đúng hạn theo đơn vị",
+    on_time_desc: "Mỗi đơn vị trực thuộc: phần trăm phản ánh được trả lời trước hạn. Bảng bên cạnh ghi các con số.",
+    week: "Tuần từ",
+    answered: "Đã trả lời",
+    answered_on_time: "Đúng hạn",
+    share: "Tỉ lệ",
+    table: "Số liệu",
+};
+
+static CHART_EN: ChartWords = ChartWords {
+    received: "Feedback received per week, by topic",
+    received_desc: "Reports received each week (from Monday) over the last 12 weeks, by topic. The table beside it gives the numbers.",
+    resolved: "Resolved, by week received",
+    resolved_desc: "Of the reports received each week, those answered, closed or refused since, by topic. The table beside it gives the numbers.",
+    on_time: "Answered on time, by unit",
+    on_time_desc: "For each unit below: the share of reports answered before their deadline. The table beside it gives the numbers.",
+    week: "Week of",
+    answered: "Answered",
+    answered_on_time: "On time",
+    share: "Share",
+    table: "Numbers",
+};
+
+fn week_label(monday: i64) -> String {
+    calendar::to_local(monday).format("%d/%m").to_string()
+}
+
+fn week_rows(lang: Lang, labels: &[String], series: &[Series]) -> Vec<WeekRow> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let cells: Vec<i64> = series.iter().map(|s| s.values[i]).collect();
+            WeekRow {
+                label: label.clone(),
+                total: num::int(lang, cells.iter().sum()),
+                cells: cells.into_iter().map(|n| num::int(lang, n)).collect(),
+            }
+        })
+        .collect()
+}
+
+fn dashboard_charts(lang: Lang, weekly: &Weekly, d: &Dashboard) -> DashboardCharts {
+    let l = pick_words(lang);
+    let labels: Vec<String> = weekly.weeks.iter().map(|w| week_label(*w)).collect();
+    let series = |resolved: bool| -> Vec<Series> {
+        weekly
+            .topics
+            .iter()
+            .map(|t| Series {
+                name: topic_name(lang, &t.topic),
+                values: if resolved {
+                    t.resolved.clone()
+                } else {
+                    t.received.clone()
+                },
+            })
+            .collect()
+    };
+    let (received, resolved) = (series(false), series(true));
+    let frame = |id, title, desc| Frame {
+        id,
+        title,
+        desc,
+        lang,
+    };
+    let shares: Vec<(String, Option<f64>)> = d
+        .on_time_by_child
+        .iter()
+        .map(|r| (r.name.clone(), r.percent()))
+        .collect();
+    DashboardCharts {
+        topics: received.iter().map(|s| s.name.clone()).collect(),
+        received: chart::stacked_bars(
+            &frame("chart-received", l.received, l.received_desc),
+            &labels,
+            &received,
+        ),
+        received_rows: week_rows(lang, &labels, &received),
+        resolved: chart::stacked_bars(
+            &frame("chart-resolved", l.resolved, l.resolved_desc),
+            &labels,
+            &resolved,
+        ),
+        resolved_rows: week_rows(lang, &labels, &resolved),
+        on_time: chart::share_bars(&frame("chart-on-time", l.on_time, l.on_time_desc), &shares),
+        on_time_rows: d
+            .on_time_by_child
+            .iter()
+            .map(|r| OnTimeView {
+                name: r.name.clone(),
+                answered: num::int(lang, r.answered),
+                on_time: num::int(lang, r.on_time),
+                share: r.percent().map_or("—".into(), |p| num::percent(lang, p)),
+            })
+            .collect(),
+        l,
+    }
+}
+
+fn pick_words(lang: Lang) -> &'static ChartWords {
+    match lang {
+        Lang::Vi => &CHART_VI,
+        Lang::En => &CHART_EN,
+    }
+}
+
+/// The charts' numbers as worksheets: received and resolved per week by
+/// topic, and the share answered on time per unit below.
+fn chart_tables(lang: Lang, weekly: &Weekly, d: &Dashboard, title: &str) -> Vec<Table> {
+    let l = pick_words(lang);
+    let mut header = vec![l.week.to_string()];
+    header.extend(weekly.topics.iter().map(|t| topic_name(lang, &t.topic)));
+    header.push(lang.t().fb.total.into());
+    let week_table = |name: &str, resolved: bool| Table {
+        name: name.into(),
+        title: title.into(),
+        header: header.clone(),
+        rows: weekly
+            .weeks
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let cells: Vec<i64> = weekly
+                    .topics
+                    .iter()
+                    .map(|t| {
+                        if resolved {
+                            t.resolved[i]
+                        } else {
+                            t.received[i]
+                        }
+                    })
+                    .collect();
+                let mut row = vec![Cell::Text(week_label(*w))];
+                row.extend(cells.iter().map(|n| Cell::Number(*n as f64)));
+                row.push(Cell::Number(cells.iter().sum::<i64>() as f64));
+                row
+            })
+            .collect(),
+    };
+    vec![
+        week_table(pick(lang, "Nhận theo tuần", "Received by week"), false),
+        week_table(pick(lang, "Giải quyết theo tuần", "Resolved by week"), true),
+        Table {
+            name: pick(lang, "Đúng hạn theo đơn vị", "On time by unit").into(),
+            title: title.into(),
+            header: vec![
+                lang.t().fb.unit.into(),
+                l.answered.into(),
+                l.answered_on_time.into(),
+                l.share.into(),
+            ],
+            rows: d
+                .on_time_by_child
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::Text(r.name.clone()),
+                        Cell::Number(r.answered as f64),
+                        Cell::Number(r.on_time as f64),
+                        r.percent().map_or(Cell::Text("—".into()), |p| {
+                            Cell::Number((p * 10.0).round() / 10.0)
+                        }),
+                    ]
+                })
+                .collect(),
+        },
+    ]
+}
+
 /// `GET /feedback/dashboard.xlsx`: the same figures as a workbook, one
 /// worksheet each for topics, units below and late items. Written to the
 /// audit log (the late list names places).
@@ -1084,6 +1312,11 @@ pub async fn dashboard_xlsx(
     let fb = lang.t().fb;
     let d = load_dashboard(&st, &user, &q).await?;
     let title = format!("{} — {} — {}", fb.dashboard_title, d.unit.name, when(d.at));
+    let weekly = st
+        .store
+        .feedback_weekly(&Viewer::of(&user.p), d.unit.id)
+        .await?;
+    let chart_sheets = chart_tables(lang, &weekly, &d, &title);
     let mut header: Vec<String> = vec![String::new()];
     header.extend(state_labels(lang).iter().map(|s| s.to_string()));
     header.push(fb.open.into());
@@ -1180,6 +1413,8 @@ pub async fn dashboard_xlsx(
                 .collect(),
         },
     ];
+    let mut tables = tables;
+    tables.extend(chart_sheets);
     let bytes =
         danvan_sheet::write_tables_xlsx(&tables).map_err(|e| WebError::Internal(e.to_string()))?;
     st.store

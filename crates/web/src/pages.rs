@@ -47,6 +47,14 @@ pub struct Chrome {
     pub here: String,
 }
 
+impl Chrome {
+    /// A count in the page's language (1.786 · 1,786), for templates
+    /// that get raw numbers: `{{ c.int(n) }}`.
+    pub fn int(&self, n: &i64) -> String {
+        crate::num::int(Lang::from_code(self.lang), *n)
+    }
+}
+
 pub(crate) fn chrome(user: &User, here: &str) -> Chrome {
     Chrome {
         t: user.lang.t(),

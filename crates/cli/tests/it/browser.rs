@@ -251,6 +251,36 @@ impl Browser {
         v.as_str().map(str::to_string)
     }
 
+    /// Resizes the browser's window (the page's width follows it).
+    pub(crate) async fn set_window(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await
+            .unwrap_or_else(|e| panic!("resize to {width}×{height}: {e}"));
+    }
+
+    /// An element's box on the page: (x, y, width, height) in CSS pixels.
+    pub(crate) async fn rect(&self, el: &str) -> (f64, f64, f64, f64) {
+        let v = self
+            .get(&format!("/element/{el}/rect"))
+            .await
+            .unwrap_or_else(|e| panic!("rect: {e}"));
+        let n = |k: &str| v[k].as_f64().unwrap_or(0.0);
+        (n("x"), n("y"), n("width"), n("height"))
+    }
+
+    /// A PNG of one element as drawn, scrolled to the top of the window
+    /// first (Chromium cuts an element's screenshot at the window's edge).
+    pub(crate) async fn element_screenshot(&self, el: &str) -> Option<Vec<u8>> {
+        self.post(
+            "/execute/sync",
+            json!({"script": "arguments[0].scrollIntoView({block: 'start'})", "args": [{ELEMENT: el}]}),
+        )
+        .await
+        .ok()?;
+        let v = self.get(&format!("/element/{el}/screenshot")).await.ok()?;
+        base64_decode(v.as_str()?)
+    }
+
     pub(crate) async fn screenshot(&self) -> Option<Vec<u8>> {
         let v = self.get("/screenshot").await.ok()?;
         base64_decode(v.as_str()?)

@@ -16,6 +16,7 @@ mod announce_sms;
 mod api;
 mod browser;
 mod cap;
+mod charts_browser;
 mod cli;
 mod compression;
 mod demo_loop;

@@ -120,6 +120,13 @@ pub struct ReachReport {
     /// (hamlet id, hamlet name, households, reached).
     pub by_hamlet: Vec<(i64, String, i64, i64)>,
     pub not_reached: Vec<NotReached>,
+    /// When it went out (planned), and the deliveries reached by channel
+    /// and whole hours after that: (channel, hour, deliveries). A delivery
+    /// counts from its last change (a delivery report, an acknowledgement,
+    /// a tick); an SMS both delivered and acknowledged by "OK" counts from
+    /// the "OK", its report time being overwritten.
+    pub sent_at: Option<i64>,
+    pub reached_by_hour: Vec<(DeliveryChannel, i64, i64)>,
 }
 
 /// A household the announcement has not reached yet, with what is
@@ -917,6 +924,29 @@ impl Store {
             .bind(page.max(0) * NOT_REACHED_PAGE)
             .fetch_all(p)
             .await?);
+        let sent_at = a.planned_at;
+        let by_hour: Vec<(String, i64, i64)> = match sent_at {
+            None => Vec::new(),
+            Some(start) => on_db!(&self.db, |p| {
+                sqlx::query_as(&format!(
+                "SELECT channel, CAST((CASE WHEN state = 'acknowledged' THEN COALESCE(acknowledged_at, updated_at) \
+                 ELSE updated_at END - $5) / 3600 AS BIGINT) AS hour, COUNT(*) FROM deliveries \
+                 WHERE announcement_id = $1 AND path >= $2 AND path < $3 AND ($4 IS NULL OR team_id = $4) \
+                 AND state IN {REACHED} GROUP BY 1, 2 ORDER BY 1, 2"
+            ))
+            .bind(a.id)
+            .bind(&from)
+            .bind(&to)
+            .bind(team)
+            .bind(start)
+            .fetch_all(p)
+            .await?
+            }),
+        };
+        let reached_by_hour = by_hour
+            .into_iter()
+            .map(|(c, h, n)| Ok((stored("channel", c)?, h.max(0), n)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
         let households = by_hamlet.iter().map(|h| h.2).sum();
         let reached = by_hamlet.iter().map(|h| h.3).sum();
         let by_channel = by_channel
@@ -929,6 +959,8 @@ impl Store {
             by_channel,
             by_hamlet,
             not_reached,
+            sent_at,
+            reached_by_hour,
         })
     }
 

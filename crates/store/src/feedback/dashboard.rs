@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::feedback::rollup::bucket_width;
 use crate::feedback::{Topic, Viewer};
 use crate::registry::unit::Unit;
-use crate::{on_db, prefix_end, Result, Store};
+use crate::{on_db, prefix_end, Result, Store, StoreError};
 
 /// The late items of a subtree as a viewer may see them ($1, $2: the
 /// path range; $3: now; $4: officer; $5: a team role's team), in two
@@ -107,6 +107,52 @@ pub struct ChildRow {
     pub counts: StateCounts,
 }
 
+/// Answers given under a child unit, and of them before the deadline
+/// (from the child's `feedback_durations`, all topics the viewer sees).
+#[derive(Debug, Clone, Serialize)]
+pub struct OnTimeRow {
+    pub unit_id: i64,
+    pub name: String,
+    pub answered: i64,
+    pub on_time: i64,
+}
+
+impl OnTimeRow {
+    /// Share answered on time, in percent.
+    pub fn percent(&self) -> Option<f64> {
+        (self.answered > 0).then(|| self.on_time as f64 * 100.0 / self.answered as f64)
+    }
+}
+
+/// Weeks a dashboard's weekly figures cover, the current one last.
+pub const WEEKS: i64 = 12;
+
+/// Monday 5 January 1970, 00:00 in Vietnam (+07:00): weeks start on a
+/// Monday, Vietnam time.
+const FIRST_MONDAY: i64 = 4 * 86_400 - 7 * 3_600;
+const WEEK: i64 = 7 * 86_400;
+
+/// The Monday (unix seconds, 00:00 Vietnam time) of the week holding `t`.
+pub fn week_start(t: i64) -> i64 {
+    FIRST_MONDAY + (t - FIRST_MONDAY).div_euclid(WEEK) * WEEK
+}
+
+/// Reports received per week and topic, and how many of those are
+/// resolved now (answered, closed or refused): a row per topic with
+/// any, `weeks` the Mondays in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Weekly {
+    pub weeks: Vec<i64>,
+    pub topics: Vec<WeeklyTopic>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WeeklyTopic {
+    pub topic: Topic,
+    pub received: Vec<i64>,
+    pub resolved: Vec<i64>,
+}
+
 /// A late item, as the list shows it (no reporter).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct LateItem {
@@ -134,6 +180,8 @@ pub struct Dashboard {
     pub totals: StateCounts,
     pub by_topic: Vec<TopicRow>,
     pub by_child: Vec<ChildRow>,
+    /// The share answered on time under each child unit with answers.
+    pub on_time_by_child: Vec<OnTimeRow>,
     /// Answered (first answer) in all, and of them before the deadline.
     pub answered: i64,
     pub answered_on_time: i64,
@@ -323,6 +371,39 @@ impl Store {
             }
         }
 
+        let on_time: Vec<(i64, String, bool, i64)> = on_db!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT c.id, c.name, d.late, CAST(SUM(d.n) AS BIGINT) FROM units c JOIN feedback_durations d ON d.unit_id = c.id \
+                 WHERE c.parent_id = $1 AND d.kind = 'resolve' AND (d.confidential = FALSE OR $2 = TRUE) \
+                 GROUP BY c.id, c.name, d.late",
+            )
+            .bind(unit_id)
+            .bind(officer)
+            .fetch_all(p)
+            .await?
+        });
+        let mut on_time_by_child: Vec<OnTimeRow> = Vec::new();
+        for (id, name, late, n) in on_time {
+            let row = match on_time_by_child.iter_mut().find(|r| r.unit_id == id) {
+                Some(r) => r,
+                None => {
+                    on_time_by_child.push(OnTimeRow {
+                        unit_id: id,
+                        name,
+                        answered: 0,
+                        on_time: 0,
+                    });
+                    on_time_by_child.last_mut().ok_or(StoreError::NotFound)?
+                }
+            };
+            row.answered += n;
+            if !late {
+                row.on_time += n;
+            }
+        }
+        on_time_by_child.retain(|r| r.answered > 0);
+        on_time_by_child.sort_by_cached_key(|r| danvan_domain::text::sort_key(&r.name));
+
         let now = self.now();
         let late_total = self.late_count(viewer, &unit, now).await?;
         let end = prefix_end(&unit.path);
@@ -366,6 +447,7 @@ impl Store {
             totals,
             by_topic,
             by_child,
+            on_time_by_child,
             answered,
             answered_on_time,
             median_ack_minutes: median(ack),
@@ -375,11 +457,89 @@ impl Store {
             at: now,
         })
     }
+
+    /// The last [`WEEKS`] weeks of `unit_id` as `viewer` may see them:
+    /// reports received each week by topic, and how many of them are
+    /// resolved now. Reads the items received since the first of those
+    /// Mondays (index `feedback_path`), never older ones; the rollups have
+    /// no time, so this is the one dashboard figure that reads items.
+    pub async fn feedback_weekly(&self, viewer: &Viewer, unit_id: i64) -> Result<Weekly> {
+        let unit = self.unit(&viewer.scope, unit_id).await?;
+        let officer = viewer.sees_confidential();
+        let now = self.now();
+        let first = week_start(now) - (WEEKS - 1) * WEEK;
+        let weeks: Vec<i64> = (0..WEEKS).map(|i| first + i * WEEK).collect();
+        let resolved = STATES
+            .iter()
+            .filter(|s| !s.is_open())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT CAST((f.received_at - $3) / {WEEK} AS BIGINT) AS week, f.topic_id, COUNT(*), \
+             CAST(SUM(CASE WHEN f.state IN ({resolved}) THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM feedback f WHERE f.path >= $1 AND f.path < $2 AND f.received_at >= $3 AND f.received_at <= $4 \
+             AND (f.confidential = FALSE OR $5 = TRUE) AND ($6 IS NULL OR f.team_id = $6) GROUP BY 1, 2"
+        );
+        let end = prefix_end(&unit.path);
+        let rows: Vec<(i64, i64, i64, i64)> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&unit.path)
+            .bind(&end)
+            .bind(first)
+            .bind(now)
+            .bind(officer)
+            .bind(viewer.scope.team_id)
+            .fetch_all(p)
+            .await?);
+        let topics = self.topics_cached().await?;
+        let mut out: Vec<WeeklyTopic> = Vec::new();
+        for (week, topic, received, resolved) in rows {
+            let Ok(i) = usize::try_from(week) else {
+                continue;
+            };
+            if i >= weeks.len() {
+                continue;
+            }
+            let row = match out.iter().position(|r| r.topic.id == topic) {
+                Some(k) => &mut out[k],
+                None => {
+                    let Some(t) = topics
+                        .iter()
+                        .find(|t| t.id == topic && (officer || !t.confidential))
+                    else {
+                        continue;
+                    };
+                    out.push(WeeklyTopic {
+                        topic: t.clone(),
+                        received: vec![0; weeks.len()],
+                        resolved: vec![0; weeks.len()],
+                    });
+                    let k = out.len() - 1;
+                    &mut out[k]
+                }
+            };
+            row.received[i] += received;
+            row.resolved[i] += resolved;
+        }
+        // In the topics' own order.
+        out.sort_by_key(|r| topics.iter().position(|t| t.id == r.topic.id));
+        Ok(Weekly { weeks, topics: out })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weeks_start_on_monday_in_vietnam() {
+        // Monday 1 June 2026 00:00 +07:00 = 31 May 17:00 UTC.
+        let monday = 1_780_246_800;
+        assert_eq!(week_start(monday), monday);
+        assert_eq!(week_start(monday + WEEK - 1), monday);
+        assert_eq!(week_start(monday - 1), monday - WEEK);
+        assert_eq!(week_start(monday + 3 * 86_400 + 3_600), monday);
+    }
 
     #[test]
     fn a_large_share_of_late_items_is_read_in_deadline_order() {
