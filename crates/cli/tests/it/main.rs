@@ -20,6 +20,7 @@ mod cli;
 mod emergency;
 mod errors;
 mod feedback;
+mod fixes_browser;
 mod import;
 mod kannel;
 mod loudspeaker;
