@@ -608,6 +608,38 @@ pub async fn item(
     .await
 }
 
+/// "Name · phone · household code" of the resident a report was recorded
+/// for, read within the viewer's scope (the mask has already removed the
+/// household when the viewer may not know who it is).
+async fn relayed_reporter(st: &AppState, user: &User, f: &Feedback) -> Option<String> {
+    let h = st
+        .store
+        .household(&user.p.scope, f.household_id?)
+        .await
+        .ok()?;
+    // Shown people of a household count like any other read of them.
+    st.store
+        .meter_reads(&Viewer::of(&user.p), &[h.id])
+        .await
+        .ok()?;
+    let residents = st.store.residents(&user.p.scope, h.id).await.ok()?;
+    let who = f
+        .resident_id
+        .and_then(|id| residents.iter().find(|r| r.id == id));
+    let (name, phone) = match who {
+        Some(r) => (r.full_name(), r.phone.clone().or(h.phone.clone())),
+        None => (h.head_name.clone(), h.phone.clone()),
+    };
+    Some(
+        [Some(name), phone, Some(h.code)]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · "),
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn render_item(
     st: &AppState,
@@ -702,6 +734,11 @@ async fn render_item(
         });
     }
     let reporter = match (&f.reporter_name, &f.reporter_phone) {
+        // Recorded for a household and not masked: the resident (or the
+        // household's head) from the registry, so they can be called back.
+        (None, None) if f.household_id.is_some() => relayed_reporter(st, user, &f)
+            .await
+            .unwrap_or_else(|| fb.reporter_hidden.to_string()),
         (None, None) => fb.reporter_hidden.to_string(),
         (n, p) => [n.as_deref(), p.as_deref()]
             .into_iter()

@@ -1,6 +1,8 @@
 //! What a new user found broken or confusing (issue 14, item 7), as a
 //! person clicks it in headless Chromium.
 
+use danvan_store::registry::household::Resident;
+use danvan_store::{Scope, Store};
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
@@ -45,3 +47,86 @@ async fn a_team_leader_announces_from_the_form(backend: Backend) {
     db.finish().await;
 }
 both!(a_team_leader_announces_from_the_form);
+
+/// A household of `username`'s team and one of its residents with a phone.
+async fn team_resident(store: &Store, username: &str) -> (i64, Resident) {
+    let member = store.principal_by_username(username).await.unwrap();
+    for h in store
+        .team_households(&Scope::all(), member.team_id.unwrap())
+        .await
+        .unwrap()
+    {
+        let r = store.residents(&Scope::all(), h.id).await.unwrap();
+        if let Some(r) = r.into_iter().find(|r| r.phone.is_some() && !r.is_head) {
+            return (h.id, r);
+        }
+    }
+    panic!("no resident with a phone in {username}'s team");
+}
+
+/// A resident who agreed to be named is shown by name and phone to the
+/// member who recorded it and to the commune officer; one who did not is
+/// hidden from the officer, not from the member who recorded it.
+async fn a_named_resident_can_be_called_back(backend: Backend) {
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    let server = Server::start(store).await;
+    let (household, resident) = team_resident(store, "thanhvien.maihoang2").await;
+    let name = resident.full_name();
+    let phone = resident.phone.clone().unwrap();
+    let b = Browser::start().await;
+    b.log_in(&server, "thanhvien.maihoang2").await;
+    let record = |consent: bool| {
+        let (b, server, name, resident) = (&b, &server, &name, &resident);
+        async move {
+            b.goto(&server.url(&format!("/households/{household}/feedback")))
+                .await;
+            let who = b
+                .find(&format!("#relay-resident option[value='{}']", resident.id))
+                .await;
+            b.click(&who).await;
+            let topic = b.find("#relay-topic option[value='environment']").await;
+            b.click(&topic).await;
+            let method = b.find("input[name=method]").await;
+            b.click(&method).await;
+            b.type_into(
+                "#relay-description",
+                "Cống trước nhà bị tắc, nước tràn ra đường.",
+            )
+            .await;
+            if consent {
+                let tick = b.find("#relay-consent").await;
+                b.click(&tick).await;
+            }
+            let send = b.find("#relay-send").await;
+            b.click(&send).await;
+            b.wait_for("#fact-reporter", |t| t.contains(name.as_str()))
+                .await;
+            let url = b.url().await;
+            let id: i64 = url
+                .split("/feedback/")
+                .nth(1)
+                .and_then(|s| s.split('?').next())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("an item's page: {url}"));
+            id
+        }
+    };
+    let named = record(true).await;
+    let unnamed = record(false).await;
+    drop(b);
+    let b = Browser::start().await;
+    b.log_in(&server, "xa.phucson").await;
+    b.goto(&server.url(&format!("/feedback/{named}"))).await;
+    b.wait_for("#fact-reporter", |t| {
+        t.contains(&name) && t.contains(&phone)
+    })
+    .await;
+    b.goto(&server.url(&format!("/feedback/{unnamed}"))).await;
+    b.wait_for("#fact-reporter", |t| t.starts_with("Không hiển thị"))
+        .await;
+    drop(b);
+    server.stop();
+    db.finish().await;
+}
+both!(a_named_resident_can_be_called_back);
