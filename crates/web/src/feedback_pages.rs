@@ -121,6 +121,8 @@ pub struct InboxQuery {
     hamlet: Option<String>,
     sort: Option<String>,
     page: Option<String>,
+    /// "1": only the reports I recorded for a resident.
+    mine: Option<String>,
     done: Option<String>,
     failed: Option<String>,
     msg: Option<String>,
@@ -171,6 +173,10 @@ struct InboxPage {
     errors: Vec<String>,
     notices: Vec<NoticeView>,
     unread_line: Option<String>,
+    /// "What I recorded": offered to those who record for residents.
+    can_relay: bool,
+    mine: bool,
+    mine_label: &'static str,
 }
 
 pub struct NoticeView {
@@ -200,6 +206,11 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
         late: q.late.as_deref().is_some_and(|v| !v.is_empty()),
         team_id: opt_id(&q.team),
         hamlet_id: opt_id(&q.hamlet),
+        recorded_by: q
+            .mine
+            .as_deref()
+            .is_some_and(|v| !v.is_empty())
+            .then_some(user.p.account_id),
         sort,
         page: opt_id(&q.page).unwrap_or(0).clamp(0, 100_000),
     };
@@ -311,6 +322,9 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
         if filter.late {
             parts.push("late=1".into());
         }
+        if filter.recorded_by.is_some() {
+            parts.push("mine=1".into());
+        }
         if page > 0 {
             parts.push(format!("page={page}"));
         }
@@ -362,6 +376,9 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
         .collect();
     let unread_line = (unread > 0).then(|| fb.notices_unread.replace("{n}", &unread.to_string()));
     html(InboxPage {
+        can_relay: user.may_at_all(Can::RelayFeedback),
+        mine: filter.recorded_by.is_some(),
+        mine_label: pick(lang, "Ý kiến tôi đã ghi", "Reports I recorded"),
         notices,
         unread_line,
         c: chrome(&user, &back),

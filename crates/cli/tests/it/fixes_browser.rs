@@ -2,7 +2,7 @@
 //! person clicks it in headless Chromium.
 
 use danvan_store::registry::household::Resident;
-use danvan_store::{Scope, Store};
+use danvan_store::{Scope, Store, Viewer};
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
@@ -64,6 +64,46 @@ async fn team_resident(store: &Store, username: &str) -> (i64, Resident) {
     panic!("no resident with a phone in {username}'s team");
 }
 
+/// Records, as the signed-in member, a report for `resident` of
+/// `household` through the relay form; the new item's id.
+async fn record(
+    b: &Browser,
+    server: &Server,
+    household: i64,
+    resident: &Resident,
+    consent: bool,
+) -> i64 {
+    b.goto(&server.url(&format!("/households/{household}/feedback")))
+        .await;
+    let who = b
+        .find(&format!("#relay-resident option[value='{}']", resident.id))
+        .await;
+    b.click(&who).await;
+    let topic = b.find("#relay-topic option[value='environment']").await;
+    b.click(&topic).await;
+    let method = b.find("input[name=method]").await;
+    b.click(&method).await;
+    b.type_into(
+        "#relay-description",
+        "Cống trước nhà bị tắc, nước tràn ra đường.",
+    )
+    .await;
+    if consent {
+        let tick = b.find("#relay-consent").await;
+        b.click(&tick).await;
+    }
+    let send = b.find("#relay-send").await;
+    b.click(&send).await;
+    b.wait_for("#fact-reporter", |t| t.contains(&resident.full_name()))
+        .await;
+    let url = b.url().await;
+    url.split("/feedback/")
+        .nth(1)
+        .and_then(|s| s.split('?').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an item's page: {url}"))
+}
+
 /// A resident who agreed to be named is shown by name and phone to the
 /// member who recorded it and to the commune officer; one who did not is
 /// hidden from the officer, not from the member who recorded it.
@@ -76,44 +116,8 @@ async fn a_named_resident_can_be_called_back(backend: Backend) {
     let phone = resident.phone.clone().unwrap();
     let b = Browser::start().await;
     b.log_in(&server, "thanhvien.maihoang2").await;
-    let record = |consent: bool| {
-        let (b, server, name, resident) = (&b, &server, &name, &resident);
-        async move {
-            b.goto(&server.url(&format!("/households/{household}/feedback")))
-                .await;
-            let who = b
-                .find(&format!("#relay-resident option[value='{}']", resident.id))
-                .await;
-            b.click(&who).await;
-            let topic = b.find("#relay-topic option[value='environment']").await;
-            b.click(&topic).await;
-            let method = b.find("input[name=method]").await;
-            b.click(&method).await;
-            b.type_into(
-                "#relay-description",
-                "Cống trước nhà bị tắc, nước tràn ra đường.",
-            )
-            .await;
-            if consent {
-                let tick = b.find("#relay-consent").await;
-                b.click(&tick).await;
-            }
-            let send = b.find("#relay-send").await;
-            b.click(&send).await;
-            b.wait_for("#fact-reporter", |t| t.contains(name.as_str()))
-                .await;
-            let url = b.url().await;
-            let id: i64 = url
-                .split("/feedback/")
-                .nth(1)
-                .and_then(|s| s.split('?').next())
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| panic!("an item's page: {url}"));
-            id
-        }
-    };
-    let named = record(true).await;
-    let unnamed = record(false).await;
+    let named = record(&b, &server, household, &resident, true).await;
+    let unnamed = record(&b, &server, household, &resident, false).await;
     drop(b);
     let b = Browser::start().await;
     b.log_in(&server, "xa.phucson").await;
@@ -130,3 +134,64 @@ async fn a_named_resident_can_be_called_back(backend: Backend) {
     db.finish().await;
 }
 both!(a_named_resident_can_be_called_back);
+
+/// The number at the start of the inbox's count line.
+async fn inbox_count(b: &Browser) -> i64 {
+    let line = b.text(&b.find("#inbox-count").await).await.unwrap();
+    line.split_whitespace()
+        .next()
+        .and_then(|n| n.replace('.', "").parse().ok())
+        .unwrap_or_else(|| panic!("a count: {line}"))
+}
+
+/// The hamlet head's and the team's feedback lists hold their hamlet's
+/// and their households' items, as many as their home counts (one rule);
+/// a member finds the report they recorded under "what I recorded".
+async fn hamlet_and_team_lists_agree_with_their_counts(backend: Backend) {
+    let db = TestDb::demo(backend).await;
+    let store = &db.store;
+    let server = Server::start(store).await;
+    let mai_hoang = crate::common::unit_id(store, "mai hoang").await;
+    let (household, resident) = team_resident(store, "thanhvien.maihoang2").await;
+    let b = Browser::start().await;
+    b.log_in(&server, "thanhvien.maihoang2").await;
+    let id = record(&b, &server, household, &resident, true).await;
+    let code = store
+        .feedback(
+            &Viewer::of(&store.principal_by_username("xa.phucson").await.unwrap()),
+            id,
+        )
+        .await
+        .unwrap()
+        .code;
+    let shown = danvan_domain::feedback::TrackingCode::parse(&code)
+        .unwrap()
+        .display();
+    for who in ["thanhvien.maihoang2", "truongthon.maihoang"] {
+        let b = Browser::start().await;
+        b.log_in(&server, who).await;
+        b.goto(&server.url("/feedback")).await;
+        let viewer = Viewer::of(&store.principal_by_username(who).await.unwrap());
+        let (open, _) = store
+            .feedback_at_a_glance(&viewer, mai_hoang)
+            .await
+            .unwrap();
+        assert!(open > 0, "{who}: something open");
+        assert_eq!(inbox_count(&b).await, open, "{who}: list and count agree");
+        assert!(!b.all(None, "#inbox tbody tr").await.unwrap().is_empty());
+    }
+    // What I recorded, one click from the list.
+    b.goto(&server.url("/feedback")).await;
+    let mine = b.find("#to-mine").await;
+    b.click(&mine).await;
+    b.wait_for("#inbox-count", |t| t.starts_with("1 ")).await;
+    let row = b.find("#inbox tbody tr").await;
+    assert_eq!(
+        b.attribute(&row, "data-code").await.as_deref(),
+        Some(shown.as_str())
+    );
+    drop(b);
+    server.stop();
+    db.finish().await;
+}
+both!(hamlet_and_team_lists_agree_with_their_counts);
