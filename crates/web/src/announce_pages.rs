@@ -985,13 +985,18 @@ async fn new_page(
 ) -> Page {
     let lang = user.lang;
     let mut units = Vec::new();
+    let scope = &user.p.scope;
     if let Some(own) = user.p.unit_id {
-        let scope = &user.p.scope;
         let me = st.store.unit(scope, own).await?;
         units.push(me.clone());
         if !own_team_only(user) {
             units.extend(st.store.children(scope, own, true).await?);
         }
+    } else if let Some(team) = scope.team_id {
+        // A team role has no unit of its own: it writes at its team's
+        // hamlet, for its team (without it the list was empty).
+        let hamlet = st.store.team(scope, team).await?.hamlet_id;
+        units.push(st.store.unit(scope, hamlet).await?);
     }
     let units = units
         .into_iter()

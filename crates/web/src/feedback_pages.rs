@@ -123,6 +123,8 @@ pub struct InboxQuery {
     hamlet: Option<String>,
     sort: Option<String>,
     page: Option<String>,
+    /// "1": only the reports I recorded for a resident.
+    mine: Option<String>,
     done: Option<String>,
     failed: Option<String>,
     msg: Option<String>,
@@ -173,6 +175,10 @@ struct InboxPage {
     errors: Vec<String>,
     notices: Vec<NoticeView>,
     unread_line: Option<String>,
+    /// "What I recorded": offered to those who record for residents.
+    can_relay: bool,
+    mine: bool,
+    mine_label: &'static str,
 }
 
 pub struct NoticeView {
@@ -202,6 +208,11 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
         late: q.late.as_deref().is_some_and(|v| !v.is_empty()),
         team_id: opt_id(&q.team),
         hamlet_id: opt_id(&q.hamlet),
+        recorded_by: q
+            .mine
+            .as_deref()
+            .is_some_and(|v| !v.is_empty())
+            .then_some(user.p.account_id),
         sort,
         page: opt_id(&q.page).unwrap_or(0).clamp(0, 100_000),
     };
@@ -313,6 +324,9 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
         if filter.late {
             parts.push("late=1".into());
         }
+        if filter.recorded_by.is_some() {
+            parts.push("mine=1".into());
+        }
         if page > 0 {
             parts.push(format!("page={page}"));
         }
@@ -364,6 +378,9 @@ pub async fn inbox(State(st): State<AppState>, user: User, Query(q): Query<Inbox
         .collect();
     let unread_line = (unread > 0).then(|| fb.notices_unread.replace("{n}", &unread.to_string()));
     html(InboxPage {
+        can_relay: user.may_at_all(Can::RelayFeedback),
+        mine: filter.recorded_by.is_some(),
+        mine_label: pick(lang, "Ý kiến tôi đã ghi", "Reports I recorded"),
         notices,
         unread_line,
         c: chrome(&user, &back),
@@ -610,6 +627,38 @@ pub async fn item(
     .await
 }
 
+/// "Name · phone · household code" of the resident a report was recorded
+/// for, read within the viewer's scope (the mask has already removed the
+/// household when the viewer may not know who it is).
+async fn relayed_reporter(st: &AppState, user: &User, f: &Feedback) -> Option<String> {
+    let h = st
+        .store
+        .household(&user.p.scope, f.household_id?)
+        .await
+        .ok()?;
+    // Shown people of a household count like any other read of them.
+    st.store
+        .meter_reads(&Viewer::of(&user.p), &[h.id])
+        .await
+        .ok()?;
+    let residents = st.store.residents(&user.p.scope, h.id).await.ok()?;
+    let who = f
+        .resident_id
+        .and_then(|id| residents.iter().find(|r| r.id == id));
+    let (name, phone) = match who {
+        Some(r) => (r.full_name(), r.phone.clone().or(h.phone.clone())),
+        None => (h.head_name.clone(), h.phone.clone()),
+    };
+    Some(
+        [Some(name), phone, Some(h.code)]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · "),
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn render_item(
     st: &AppState,
@@ -704,6 +753,11 @@ async fn render_item(
         });
     }
     let reporter = match (&f.reporter_name, &f.reporter_phone) {
+        // Recorded for a household and not masked: the resident (or the
+        // household's head) from the registry, so they can be called back.
+        (None, None) if f.household_id.is_some() => relayed_reporter(st, user, &f)
+            .await
+            .unwrap_or_else(|| fb.reporter_hidden.to_string()),
         (None, None) => fb.reporter_hidden.to_string(),
         (n, p) => [n.as_deref(), p.as_deref()]
             .into_iter()

@@ -24,6 +24,7 @@ mod emergency;
 mod errors;
 mod feedback;
 mod home_due;
+mod fixes_browser;
 mod import;
 mod kannel;
 mod keeping;

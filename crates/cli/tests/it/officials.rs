@@ -339,7 +339,7 @@ async fn inbox_filters_sorts_and_templates(b: Backend) {
     );
 
     // A hamlet head's inbox of the commune is not theirs; their hamlet's
-    // inbox holds no item (the commune answers) and never the tip-off.
+    // inbox holds its items (by place) but never the tip-off.
     let head = viewer(&s, "truongthon.maihoang").await;
     assert!(s
         .feedback_inbox(&head, commune, &InboxFilter::default())

@@ -256,6 +256,10 @@ impl Store {
     /// the late count, without the rest of the dashboard.
     pub async fn feedback_at_a_glance(&self, viewer: &Viewer, unit_id: i64) -> Result<(i64, i64)> {
         let unit = self.unit(&viewer.scope, unit_id).await?;
+        // Those whose list is by place count what their list shows.
+        if Self::inbox_by_place(viewer, &unit.path) {
+            return self.inbox_open_and_late(viewer, unit_id).await;
+        }
         let (open,): (i64,) = on_db!(&self.db, |p| {
             sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(r.n), 0) AS BIGINT) FROM feedback_rollup r JOIN topics t ON t.id = r.topic_id \

@@ -62,6 +62,8 @@ pub struct InboxFilter {
     pub late: bool,
     pub team_id: Option<i64>,
     pub hamlet_id: Option<i64>,
+    /// Only the reports this account recorded for a resident.
+    pub recorded_by: Option<i64>,
     pub sort: InboxSort,
     /// From 0.
     pub page: i64,
@@ -136,19 +138,43 @@ pub struct AnswerTemplate {
     pub body: String,
 }
 
-/// The inbox's filters, after the unit range ($1, $2) and the viewer
-/// ($3 team, $4 officer); binds $5..$11.
+/// The inbox's filters, after the unit range ($1, $2, on the column
+/// `{by}`: see [`Store::inbox_by_place`]) and the viewer ($3 team, $4
+/// officer); binds $5..$12.
 const INBOX_WHERE: &str = "FROM feedback f JOIN topics t ON t.id = f.topic_id JOIN units u ON u.id = f.hamlet_id \
      LEFT JOIN accounts a ON a.id = f.responsible_account_id \
-     WHERE f.responsible_path >= $1 AND f.responsible_path < $2 \
+     WHERE f.{by} >= $1 AND f.{by} < $2 \
      AND ($3 IS NULL OR f.team_id = $3) AND (f.confidential = FALSE OR $4 = TRUE) \
      AND ($5 = 'all' OR ($5 = 'open' AND f.state IN ('received', 'acknowledged', 'in_progress', 'reopened')) OR f.state = $5) \
      AND ($6 IS NULL OR f.topic_id = $6) AND ($7 IS NULL OR f.severity = $7) \
      AND ($8 = FALSE OR f.late = TRUE OR f.late_at < $9) \
-     AND ($10 IS NULL OR f.team_id = $10) AND ($11 IS NULL OR f.hamlet_id = $11)";
+     AND ($10 IS NULL OR f.team_id = $10) AND ($11 IS NULL OR f.hamlet_id = $11) \
+     AND ($12 IS NULL OR f.relayed_by = $12)";
 
 impl Store {
-    /// The inbox of `unit_id`: items it or a unit below it must answer.
+    /// The one rule for which items a unit's list (and its home counts)
+    /// holds: for those who handle feedback there, the items it or a unit
+    /// below it must answer; for the others (a hamlet head, a team), the
+    /// items raised in its part of the tree (a team: its households) —
+    /// those are handled by the commune, so by handling they saw none.
+    pub fn inbox_by_place(viewer: &Viewer, unit_path: &str) -> bool {
+        !viewer.may(Action::HandleFeedback, &Target::at(unit_path))
+    }
+
+    /// Open and late items of `unit_id`'s list, counted as the list counts
+    /// them (for the home of those who list by place).
+    pub async fn inbox_open_and_late(&self, viewer: &Viewer, unit_id: i64) -> Result<(i64, i64)> {
+        let open = InboxFilter::default();
+        let late = InboxFilter {
+            late: true,
+            ..InboxFilter::default()
+        };
+        let open = self.feedback_inbox(viewer, unit_id, &open).await?.total;
+        let late = self.feedback_inbox(viewer, unit_id, &late).await?.total;
+        Ok((open, late))
+    }
+
+    /// The inbox of `unit_id` (see [`Store::inbox_by_place`]).
     pub async fn feedback_inbox(
         &self,
         viewer: &Viewer,
@@ -166,6 +192,12 @@ impl Store {
             InboxSort::Newest => "f.received_at DESC, f.id DESC",
         };
         let page = filter.page.max(0);
+        let by = if Self::inbox_by_place(viewer, &unit.path) {
+            "path"
+        } else {
+            "responsible_path"
+        };
+        let inbox_where = INBOX_WHERE.replace("{by}", by);
         macro_rules! bound {
             ($q:expr) => {
                 $q.bind(&unit.path)
@@ -179,14 +211,15 @@ impl Store {
                     .bind(now)
                     .bind(filter.team_id)
                     .bind(filter.hamlet_id)
+                    .bind(filter.recorded_by)
             };
         }
         let list = format!(
             "SELECT f.id, f.code, t.name_vi AS topic_name_vi, t.name_en AS topic_name_en, f.severity, f.state, f.description, \
              u.name AS hamlet_name, f.team_id, f.responsible_label, a.display_name AS assignee, f.escalation_level, f.confidential, \
-             f.received_at, f.ack_due, f.resolve_due {INBOX_WHERE} ORDER BY {order} LIMIT $12 OFFSET $13"
+             f.received_at, f.ack_due, f.resolve_due {inbox_where} ORDER BY {order} LIMIT $13 OFFSET $14"
         );
-        let count = format!("SELECT COUNT(*) {INBOX_WHERE}");
+        let count = format!("SELECT COUNT(*) {inbox_where}");
         let rows: Vec<InboxRow> = on_db!(&self.db, |p| bound!(sqlx::query_as(&list))
             .bind(INBOX_PAGE)
             .bind(page * INBOX_PAGE)

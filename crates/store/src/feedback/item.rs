@@ -211,9 +211,12 @@ impl Feedback {
     }
 
     /// Hides who reported when the resident did not agree that their
-    /// identity goes up the chain, from everyone but their own team.
+    /// identity goes up the chain, from everyone but their own team and
+    /// the person who recorded it for them.
     fn mask_for(&mut self, viewer: &Viewer) {
-        let own_team = viewer.scope.team_id.is_some() && viewer.scope.team_id == self.team_id;
+        let recorder = self.relayed_by.is_some() && self.relayed_by == viewer.actor.account_id;
+        let own_team =
+            recorder || (viewer.scope.team_id.is_some() && viewer.scope.team_id == self.team_id);
         if (self.household_id.is_some() && !self.identity_consent && !own_team) || self.anonymous {
             self.household_id = None;
             self.resident_id = None;
