@@ -306,16 +306,11 @@ async fn accounts_page(
             places.push((format!("u{}", u.id), label));
         }
     }
-    for (hamlet, _, hamlet_name) in st
-        .store
-        .hamlets_under(&scope.path)
-        .await?
-        .into_iter()
-        .take(1000)
-    {
-        for t in st.store.teams_of_hamlet(scope, hamlet).await? {
-            places.push((format!("t{}", t.id), format!("{} · {hamlet_name}", t.name)));
-        }
+    for t in st.store.teams_under(scope, &scope.path, 1000).await? {
+        places.push((
+            format!("t{}", t.id),
+            format!("{} · {}", t.name, t.hamlet_name),
+        ));
     }
     let page = AccountsPage {
         c: chrome(user, "/accounts"),

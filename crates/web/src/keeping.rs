@@ -665,21 +665,17 @@ pub async fn team_keep(
         return Ok(None);
     }
     let lang = user.lang;
-    // Teams of the hamlet and of its neighbours a member may move to.
-    let mut other_teams = Vec::new();
-    for ham in st
+    // The teams of the same commune a member may move to: one query.
+    let hamlet = team.path.trim_end_matches('/');
+    let commune = &hamlet[..=hamlet.rfind('/').unwrap_or(0)];
+    let other_teams = st
         .store
-        .hamlets_under(&user.p.scope.path)
+        .teams_under(&user.p.scope, commune, 500)
         .await?
         .into_iter()
-        .take(200)
-    {
-        for t in st.store.teams_of_hamlet(&user.p.scope, ham.0).await? {
-            if t.id != team.id {
-                other_teams.push((t.id, format!("{} · {}", t.name, ham.2)));
-            }
-        }
-    }
+        .filter(|t| t.id != team.id)
+        .map(|t| (t.id, format!("{} · {}", t.name, t.hamlet_name)))
+        .collect();
     Ok(Some(TeamKeep {
         other_teams,
         roles: MemberRole::ALL

@@ -625,19 +625,13 @@ impl Store {
             .bind(principal.account_id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
-                .bind(principal.account_id)
-                .bind(token_hash(keep_session))
-                .execute(&mut *tx)
-                .await?;
-            let revoked = sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = 'api' AND revoked_at IS NULL",
+            let revoked = end_access(
+                &mut *tx,
+                principal.account_id,
+                &token_hash(keep_session),
+                now,
             )
-            .bind(principal.account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .await?;
             audit!(
                 &mut *tx,
                 self,
@@ -900,6 +894,36 @@ impl Store {
     }
 }
 
+/// A new password ends the account's other sessions (all but the one
+/// whose hash is `keep`) and revokes its API keys: a key made by someone
+/// who knew the old password dies with it. Gateway keys, set in a
+/// gateway's configuration, are kept. Returns the keys revoked.
+async fn end_access<'c>(
+    conn: impl Into<crate::conn::Conn<'c>>,
+    account_id: i64,
+    keep: &str,
+    now: i64,
+) -> Result<u64> {
+    let mut conn = conn.into();
+    crate::on_conn!(&mut conn, |c| {
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+            .bind(account_id)
+            .bind(keep)
+            .execute(&mut **c)
+            .await?;
+    });
+    Ok(crate::on_conn!(&mut conn, |c| {
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = 'api' AND revoked_at IS NULL",
+        )
+        .bind(account_id)
+        .bind(now)
+        .execute(&mut **c)
+        .await?
+        .rows_affected()
+    }))
+}
+
 /// How long a code to set a password lives.
 pub const SETUP_SECONDS: i64 = 72 * 3600;
 
@@ -1131,17 +1155,7 @@ impl Store {
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = 'api' AND revoked_at IS NULL",
-            )
-            .bind(account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            end_access(&mut *tx, account_id, "", now).await?;
             audit!(
                 &mut *tx,
                 self,

@@ -222,6 +222,32 @@ impl Store {
             .await?))
     }
 
+    /// Open teams and groups under `path` inside the scope, with their
+    /// hamlet, in one query (a form's choices; at most `limit`).
+    pub async fn teams_under(&self, scope: &Scope, path: &str, limit: i64) -> Result<Vec<Team>> {
+        // A path above the scope (a hamlet head asking for the commune's)
+        // means the scope itself.
+        let narrowed = if scope.path.starts_with(path) {
+            Some(scope.clone())
+        } else {
+            scope.narrow(path)
+        };
+        let Some(scope) = narrowed else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "{TEAM_SELECT} WHERE t.closed_on IS NULL AND t.path >= $1 AND t.path < $2 \
+             AND ($3 IS NULL OR t.id = $3 OR t.parent_team_id = $3) ORDER BY u.sort_key, t.kind DESC, t.code LIMIT $4"
+        );
+        Ok(on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(&scope.path)
+            .bind(scope.end())
+            .bind(scope.team_id)
+            .bind(limit)
+            .fetch_all(p)
+            .await?))
+    }
+
     /// Teams and groups of one hamlet, inside the scope.
     pub async fn teams_of_hamlet(&self, scope: &Scope, hamlet_id: i64) -> Result<Vec<Team>> {
         let sql = format!("{TEAM_SELECT} WHERE t.hamlet_id = $1 AND t.closed_on IS NULL AND t.path >= $2 AND t.path < $3 AND ($4 IS NULL OR t.id = $4 OR t.parent_team_id = $4) ORDER BY t.kind DESC, t.code");
